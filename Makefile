@@ -1,0 +1,35 @@
+# The two commands of the README:
+#   make up    set up everything, then `pulumi up` on the dev stack (a local nats-server included)
+#   make test  set up everything, then run the whole test suite
+SHELL := /bin/bash
+STACK ?= dev
+PYTEST_ARGS ?=
+
+.PHONY: setup up preview refresh destroy outputs test test-fast test-slow bench
+
+setup:
+	@bash scripts/setup.sh
+
+up: setup
+	@scripts/pulumi.sh dev up --yes --skip-preview
+
+preview: setup
+	@scripts/pulumi.sh $(STACK) preview --diff
+
+refresh: setup
+	@scripts/pulumi.sh $(STACK) refresh --yes
+
+destroy: setup
+	@scripts/pulumi.sh $(STACK) destroy --yes
+
+outputs: setup
+	@scripts/pulumi.sh $(STACK) stack output --json
+
+test: setup
+	@bash scripts/test.sh $(PYTEST_ARGS)
+
+test-fast: setup
+	@bash scripts/test.sh -m "unit or mocks" $(PYTEST_ARGS)
+
+test-slow: setup
+	@bash scripts/test.sh -m slow --run-slow $(PYTEST_ARGS)

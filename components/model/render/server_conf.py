@@ -1,0 +1,186 @@
+"""nats-server configuration text, rendered deterministically from a frozen description.
+
+The output is the server's own config syntax (a superset of JSON): every string is written as a
+JSON string, keys in a fixed order, so the same input always yields the same bytes and a diff of two
+renderings shows only what changed. ``nats-server -t -c <file>`` accepts it (tested).
+
+Operator mode (decentralized JWT auth) is used whenever ``operator_jwt`` is set: then the server has
+no users of its own, ``system_account`` must be the operator's system account, and accounts come from
+the ``full`` resolver directory, with the system account preloaded so the resolver can start.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+
+@dataclass(frozen=True)
+class JetStreamConf:
+    store_dir: str
+    max_memory: str = "256MB"
+    max_file: str = "10GB"
+    domain: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ResolverConf:
+    """The ``full`` account resolver: one JWT file per account under ``dir``, updatable at runtime."""
+
+    dir: str
+    allow_delete: bool = True
+    interval: str = "2m"
+    timeout: str = "5s"
+    preload: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClusterConf:
+    name: str
+    host: str
+    port: int
+    routes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class TLSConf:
+    cert_file: str
+    key_file: str
+    ca_file: Optional[str] = None
+    min_version: str = "1.3"
+    verify: bool = False
+
+
+@dataclass(frozen=True)
+class LeafRemote:
+    """An outgoing leaf-node connection (used by customer leaf bundles)."""
+
+    urls: Sequence[str]
+    account: Optional[str] = None
+    credentials: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class LeafNodesConf:
+    host: Optional[str] = None
+    port: Optional[int] = None
+    remotes: Sequence[LeafRemote] = ()
+    tls: Optional[TLSConf] = None
+
+
+@dataclass(frozen=True)
+class ServerConf:
+    server_name: str
+    host: str = "127.0.0.1"
+    port: int = 4222
+    monitor_port: Optional[int] = None
+    monitor_host: Optional[str] = None
+    jetstream: Optional[JetStreamConf] = None
+    operator_jwt: Optional[str] = None
+    system_account: Optional[str] = None
+    resolver: Optional[ResolverConf] = None
+    cluster: Optional[ClusterConf] = None
+    leafnodes: Optional[LeafNodesConf] = None
+    tls: Optional[TLSConf] = None
+    max_payload: Optional[str] = None
+    pid_file: Optional[str] = None
+    log_file: Optional[str] = None
+
+
+def _q(value: str) -> str:
+    return json.dumps(value)
+
+
+def _tls_block(tls: TLSConf, indent: str) -> list[str]:
+    lines = [f"{indent}tls {{",
+             f"{indent}  cert_file: {_q(tls.cert_file)}",
+             f"{indent}  key_file: {_q(tls.key_file)}"]
+    if tls.ca_file:
+        lines.append(f"{indent}  ca_file: {_q(tls.ca_file)}")
+    lines.append(f"{indent}  min_version: {_q(tls.min_version)}")
+    if tls.verify:
+        lines.append(f"{indent}  verify: true")
+    lines.append(f"{indent}}}")
+    return lines
+
+
+def render_server_conf(conf: ServerConf) -> str:
+    """Render ``conf`` as nats-server config text (ends with a newline)."""
+    out: list[str] = [
+        "# Rendered by nats-tenancy. Do not edit: change the environment file and run pulumi up.",
+        f"server_name: {_q(conf.server_name)}",
+        f"listen: {_q(f'{conf.host}:{conf.port}')}",
+    ]
+    if conf.monitor_port is not None:
+        mhost = conf.monitor_host or conf.host
+        out.append(f"http: {_q(f'{mhost}:{conf.monitor_port}')}")
+    if conf.max_payload:
+        out.append(f"max_payload: {conf.max_payload}")
+    if conf.pid_file:
+        out.append(f"pid_file: {_q(conf.pid_file)}")
+    if conf.log_file:
+        out.append(f"log_file: {_q(conf.log_file)}")
+    if conf.tls:
+        out.extend(_tls_block(conf.tls, ""))
+
+    if conf.jetstream:
+        js = conf.jetstream
+        out.append("jetstream {")
+        out.append(f"  store_dir: {_q(js.store_dir)}")
+        out.append(f"  max_memory_store: {js.max_memory}")
+        out.append(f"  max_file_store: {js.max_file}")
+        if js.domain:
+            out.append(f"  domain: {_q(js.domain)}")
+        out.append("}")
+
+    if conf.operator_jwt:
+        out.append(f"operator: {_q(conf.operator_jwt)}")
+        if conf.system_account:
+            out.append(f"system_account: {_q(conf.system_account)}")
+        if conf.resolver:
+            r = conf.resolver
+            out.append("resolver {")
+            out.append("  type: full")
+            out.append(f"  dir: {_q(r.dir)}")
+            out.append(f"  allow_delete: {'true' if r.allow_delete else 'false'}")
+            out.append(f"  interval: {_q(r.interval)}")
+            out.append(f"  timeout: {_q(r.timeout)}")
+            out.append("}")
+            if r.preload:
+                out.append("resolver_preload {")
+                for key in sorted(r.preload):
+                    out.append(f"  {key}: {_q(r.preload[key])}")
+                out.append("}")
+
+    if conf.cluster:
+        c = conf.cluster
+        out.append("cluster {")
+        out.append(f"  name: {_q(c.name)}")
+        out.append(f"  listen: {_q(f'{c.host}:{c.port}')}")
+        if c.routes:
+            out.append("  routes: [")
+            for route in sorted(c.routes):
+                out.append(f"    {_q(route)}")
+            out.append("  ]")
+        out.append("}")
+
+    if conf.leafnodes:
+        ln = conf.leafnodes
+        out.append("leafnodes {")
+        if ln.port is not None:
+            out.append(f"  listen: {_q(f'{ln.host or conf.host}:{ln.port}')}")
+        if ln.tls:
+            out.extend(_tls_block(ln.tls, "  "))
+        if ln.remotes:
+            out.append("  remotes: [")
+            for remote in ln.remotes:
+                out.append("    {")
+                out.append("      urls: [" + ", ".join(_q(u) for u in remote.urls) + "]")
+                if remote.account:
+                    out.append(f"      account: {_q(remote.account)}")
+                if remote.credentials:
+                    out.append(f"      credentials: {_q(remote.credentials)}")
+                out.append("    }")
+            out.append("  ]")
+        out.append("}")
+    return "\n".join(out) + "\n"

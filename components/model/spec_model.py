@@ -1,0 +1,302 @@
+"""The validated environment: frozen dataclasses produced by ``specs.load_environment``.
+
+Everything here is already checked and has its defaults applied (tier quotas merged with tenant
+overrides, stream class defaults capped by the tenant's retention), so later layers never re-read
+the YAML. Durations are integer nanoseconds (``*_ns``), sizes integer bytes; ``None`` means "not
+limited" where a field is optional. Subjects are absolute (prefix and tenant included).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Optional
+
+from components.model import spec_names
+
+
+class ServerMode(str, Enum):
+    LOCAL = "local"
+    KUBERNETES = "kubernetes"
+
+
+class ServiceType(str, Enum):
+    CLUSTER_IP = "ClusterIP"
+    NODE_PORT = "NodePort"
+    LOAD_BALANCER = "LoadBalancer"
+
+
+class StorageType(str, Enum):
+    FILE = "file"
+    MEMORY = "memory"
+
+
+class DiscardPolicy(str, Enum):
+    OLD = "old"
+    NEW = "new"
+
+
+class StreamClassKind(str, Enum):
+    LIVE = "live"
+    REPLAY = "replay"
+
+
+class ConsumerKind(str, Enum):
+    PULL = "pull"
+    PUSH = "push"
+
+
+class SubjectRoot(str, Enum):
+    LOGS = "logs"
+    EVENTS = "events"
+    OTEL = "otel"
+
+
+class UserRole(str, Enum):
+    SERVICE = "service"   # publish and subscribe in the tenant's tree
+    READER = "reader"     # subscribe only
+
+
+@dataclass(frozen=True)
+class ResourcesSpec:
+    cpu: str
+    memory: int
+
+
+@dataclass(frozen=True)
+class ServersSpec:
+    mode: ServerMode
+    host: str
+    client_port: int
+    monitor_port: int
+    leafnode_port: int
+    cluster_port: Optional[int] = None
+    data_dir: Optional[str] = None              # local only
+    namespace: Optional[str] = None             # kubernetes only (and below)
+    replicas: int = 1
+    image: Optional[str] = None
+    storage_class: Optional[str] = None
+    storage_size: Optional[int] = None
+    resources: Optional[ResourcesSpec] = None
+    service_type: Optional[ServiceType] = None
+
+
+@dataclass(frozen=True)
+class JetStreamSpec:
+    max_memory: int
+    max_file: int
+    domain: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class TLSSpec:
+    min_version: str = "1.3"
+    secret_name: Optional[str] = None
+    cert_file: Optional[str] = None
+    key_file: Optional[str] = None
+    ca_file: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class MonitoringSpec:
+    """Prometheus metrics (an exporter beside the servers); the server's own HTTP monitoring port
+    is ``ServersSpec.monitor_port`` and is always on, since health checks use it."""
+
+    enabled: bool = False
+    port: int = 7777
+
+
+@dataclass(frozen=True)
+class Quotas:
+    max_streams: int
+    max_consumers: int
+    max_bytes: int
+    max_memory: int
+    max_connections: int
+    retention_days: int
+    max_ack_pending: int
+
+
+QUOTA_FIELDS: tuple[str, ...] = (
+    "max_streams", "max_consumers", "max_bytes", "max_memory",
+    "max_connections", "retention_days", "max_ack_pending",
+)
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    quotas: Quotas
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    name: str
+    durable: str                      # derived: <STREAM>_<CONSUMER>
+    stream: str
+    kind: ConsumerKind
+    filter_subject: Optional[str]     # absolute; None = the whole stream
+    ack_wait_ns: int
+    max_deliver: int                  # -1 = unlimited
+    max_ack_pending: int
+    rate_limit_bps: Optional[int] = None
+    dead_letter: bool = False
+    deliver_subject: Optional[str] = None   # push only
+
+    @property
+    def dead_letter_subjects(self) -> tuple[str, ...]:
+        """Advisories the tenant's dead-letter stream captures for this consumer."""
+        if not self.dead_letter:
+            return ()
+        tail = f"{self.stream}.{self.durable}"
+        return (f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{tail}",
+                f"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.{tail}")
+
+
+@dataclass(frozen=True)
+class StreamClass:
+    """One stream of a domain. ``live`` captures the domain's event subjects; ``replay`` has no
+    subjects and sources the live stream (see ``spec_tenants`` for why)."""
+
+    kind: StreamClassKind
+    name: str
+    subjects: tuple[str, ...]
+    sources: tuple[str, ...]
+    max_age_ns: int
+    duplicate_window_ns: int
+    storage: StorageType
+    replicas: int
+    discard: DiscardPolicy
+    deny_delete: bool
+    deny_purge: bool
+    max_bytes: Optional[int] = None
+    max_msgs: Optional[int] = None
+    max_msg_size: Optional[int] = None
+    consumers: tuple[ConsumerSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    live: StreamClass
+    replay: Optional[StreamClass] = None
+
+    @property
+    def streams(self) -> tuple[StreamClass, ...]:
+        return (self.live,) if self.replay is None else (self.live, self.replay)
+
+
+@dataclass(frozen=True)
+class KvSpec:
+    name: str
+    bucket: str                       # derived: <tenant>_<name>
+    history: int
+    ttl_ns: Optional[int] = None
+    max_bytes: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ObjectStoreSpec:
+    name: str
+    bucket: str
+    max_bytes: Optional[int] = None
+    ttl_ns: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    name: str
+    role: UserRole
+
+
+@dataclass(frozen=True)
+class TenantSubjects:
+    logs: str
+    events: str
+    otel: str
+    deliver: str
+
+    @property
+    def roots(self) -> tuple[str, str, str]:
+        return (self.logs, self.events, self.otel)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    tier: str
+    quotas: Quotas
+    subjects: TenantSubjects
+    domains: tuple[Domain, ...] = ()
+    kv_buckets: tuple[KvSpec, ...] = ()
+    object_stores: tuple[ObjectStoreSpec, ...] = ()
+    users: tuple[UserSpec, ...] = ()
+    dead_letter_stream: Optional[str] = None
+
+    @property
+    def streams(self) -> tuple[StreamClass, ...]:
+        return tuple(s for d in self.domains for s in d.streams)
+
+    @property
+    def consumers(self) -> tuple[ConsumerSpec, ...]:
+        return tuple(c for s in self.streams for c in s.consumers)
+
+    @property
+    def dead_letter_subjects(self) -> tuple[str, ...]:
+        return tuple(subj for c in self.consumers for subj in c.dead_letter_subjects)
+
+
+@dataclass(frozen=True)
+class PlatformConsumerSpec:
+    name: str
+    root: SubjectRoot
+    filter_subject: str               # absolute, e.g. "*.logs.>" or "plat.*.logs.>"
+    stream: str                       # derived: PLATFORM_<ROOT>
+    durable: str
+
+
+@dataclass(frozen=True)
+class Platform:
+    shards: int = 1
+    consumers: tuple[PlatformConsumerSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class LeafNodeSpec:
+    customer: str
+    tenant: str
+    hub_url: Optional[str] = None
+    listen_port: int = 4222
+
+
+@dataclass(frozen=True)
+class Environment:
+    stack: str
+    file: str
+    version: int
+    servers: ServersSpec
+    jetstream: JetStreamSpec
+    monitoring: MonitoringSpec
+    tiers: tuple[Tier, ...]
+    tenants: tuple[Tenant, ...]
+    platform: Platform
+    leafnodes: tuple[LeafNodeSpec, ...] = ()
+    tls: Optional[TLSSpec] = None
+    subject_prefix: Optional[str] = None
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        for t in self.tenants:
+            if t.id == tenant_id:
+                return t
+        raise KeyError(tenant_id)
+
+    def shard_of(self, tenant_id: str) -> int:
+        return spec_names.shard_of(tenant_id, self.platform.shards)
+
+    def hub_leaf_urls(self) -> tuple[str, ...]:
+        """Default leaf-node URLs of the hub, used when a leaf node gives no ``hub_url``."""
+        s = self.servers
+        scheme = "tls" if self.tls else "nats"
+        if s.mode is ServerMode.LOCAL:
+            return (f"{scheme}://{s.host}:{s.leafnode_port}",)
+        return (f"{scheme}://nats.{s.namespace}.svc:{s.leafnode_port}",)

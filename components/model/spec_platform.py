@@ -1,0 +1,90 @@
+"""The ``platform`` and ``leafnodes`` sections.
+
+The platform runs ``shards`` ingest accounts; every tenant's ``logs``, ``events`` and ``otel`` roots
+are exported to the shard ``shard_of(tenant)``, where one stream per root (``PLATFORM_LOGS`` …)
+stores them and the platform consumers read them. A platform consumer's filter is written without
+the subject prefix, with ``*`` for the tenant token (``*.logs.>``), and must stay inside its root.
+"""
+from __future__ import annotations
+
+from typing import Any, Collection, Optional
+from urllib.parse import urlparse
+
+from components.model import spec_names as names
+from components.model.spec_model import LeafNodeSpec, Platform, PlatformConsumerSpec, SubjectRoot
+from components.model.spec_schema import Reader, child, item
+
+PLATFORM_KEYS = ("shards", "consumers")
+PLATFORM_CONSUMER_KEYS = ("name", "class", "filter")
+LEAF_KEYS = ("customer", "tenant", "hub_url", "listen_port")
+HUB_SCHEMES = ("nats", "tls", "nats-leaf", "ws", "wss")
+MAX_SHARDS = 64
+
+
+def read_platform(r: Reader, value: Any, path: str, prefix: Optional[str]) -> Platform:
+    m = r.mapping({} if value is None else value, path, PLATFORM_KEYS)
+    if m is None:
+        return Platform()
+    shards = r.integer(m, "shards", path, default=1, minimum=1, maximum=MAX_SHARDS) or 1
+    consumers: list[PlatformConsumerSpec] = []
+    seen: set[tuple[SubjectRoot, str]] = set()
+    cpath = child(path, "consumers")
+    for i, raw in enumerate(r.sequence(m.get("consumers"), cpath)):
+        ipath = item(cpath, i)
+        c = r.mapping(raw, ipath, PLATFORM_CONSUMER_KEYS, required=("name", "class"))
+        if c is None:
+            continue
+        name = r.string(c, "name", ipath, pattern=names.ID_PATTERN, fix=names.ID_FIX)
+        root = r.choice(c, "class", ipath, SubjectRoot)
+        if name is None or root is None:
+            continue
+        whole = f"*.{root.value}.>"
+        rel = r.string(c, "filter", ipath, default=whole)
+        if rel is None:
+            continue
+        if not names.valid_subject(rel) or not names.subject_within(rel, whole):
+            r.add(child(ipath, "filter"), f"{rel!r} is not a subject under {whole}",
+                  f"use a filter inside the {root.value} root, e.g. {whole} or acme.{root.value}.>")
+            continue
+        if (root, name) in seen:
+            r.add(child(ipath, "name"), f"duplicate platform consumer {name!r} for class {root.value}",
+                  "give every platform consumer of a class its own name")
+            continue
+        seen.add((root, name))
+        stream = names.platform_stream_name(root.value)
+        consumers.append(PlatformConsumerSpec(name=name, root=root, filter_subject=names.join_subject(prefix, rel),
+                                              stream=stream, durable=names.consumer_name(stream, name)))
+    return Platform(shards=shards, consumers=tuple(consumers))
+
+
+def read_leafnodes(r: Reader, value: Any, path: str, tenant_ids: Collection[str]) -> tuple[LeafNodeSpec, ...]:
+    out: list[LeafNodeSpec] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(r.sequence(value, path)):
+        lpath = item(path, i)
+        m = r.mapping(raw, lpath, LEAF_KEYS, required=("customer", "tenant"))
+        if m is None:
+            continue
+        customer = r.string(m, "customer", lpath, pattern=names.ID_PATTERN, fix=names.ID_FIX)
+        tenant = r.string(m, "tenant", lpath)
+        if tenant is not None and tenant not in tenant_ids:
+            known = ", ".join(sorted(tenant_ids)) or "(none declared)"
+            r.add(child(lpath, "tenant"), f"unknown tenant {tenant!r}", f"use the id of a declared tenant: {known}")
+            tenant = None
+        hub = r.string(m, "hub_url", lpath)
+        if hub is not None:
+            parsed = urlparse(hub)
+            if parsed.scheme not in HUB_SCHEMES or not parsed.hostname:
+                r.add(child(lpath, "hub_url"), f"{hub!r} is not a leaf-node URL",
+                      f"use {'|'.join(HUB_SCHEMES)}://host:port, e.g. tls://nats.example.com:7422")
+                hub = None
+        port = r.port(m, "listen_port", lpath, default=4222)
+        if customer is None or tenant is None or port is None:
+            continue
+        if customer in seen:
+            r.add(child(lpath, "customer"), f"duplicate leaf node for customer {customer!r}",
+                  "declare one leaf node per customer")
+            continue
+        seen.add(customer)
+        out.append(LeafNodeSpec(customer=customer, tenant=tenant, hub_url=hub, listen_port=port))
+    return tuple(out)

@@ -1,0 +1,191 @@
+"""The ``servers``, ``jetstream``, ``tls`` and ``monitoring`` sections.
+
+``local`` runs one nats-server process on this machine for development: it must listen on loopback
+only, because the dev stack has no TLS and its system credentials sit in local state. ``kubernetes``
+runs a StatefulSet; there TLS, when given, must be 1.3 (the platform's baseline for anything
+reachable from other machines).
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Optional
+
+from components.model.spec_model import (
+    JetStreamSpec, MonitoringSpec, ResourcesSpec, ServerMode, ServersSpec, ServiceType, TLSSpec,
+)
+from components.model.spec_schema import Reader, child
+from components.model.spec_units import parse_size
+
+COMMON_KEYS = ("mode", "client_port", "monitor_port", "leafnode_port", "cluster_port")
+LOCAL_KEYS = COMMON_KEYS + ("host", "data_dir")
+KUBERNETES_KEYS = COMMON_KEYS + ("namespace", "replicas", "image", "storage_class", "storage_size",
+                                 "resources", "service_type")
+JETSTREAM_KEYS = ("max_memory", "max_file", "domain")
+TLS_KEYS = ("min_version", "secret_name", "cert_file", "key_file", "ca_file")
+TLS_VERSIONS = ("1.2", "1.3")
+MONITORING_KEYS = ("enabled", "port")
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+OBJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,252}$")
+CPU = re.compile(r"^\d+(\.\d+)?m?$")
+IMAGE = re.compile(r"^[^\s]+$")
+JS_DOMAIN = re.compile(r"^[A-Za-z0-9_-]+$")
+DEFAULT_PORTS = {"client_port": 4222, "monitor_port": 8222, "leafnode_port": 7422, "cluster_port": 6222}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_servers(r: Reader, value: Any, path: str, stack: str) -> Optional[ServersSpec]:
+    if not isinstance(value, dict):
+        r.mapping(value, path, ("mode",), required=("mode",))
+        return None
+    mode = r.choice(value, "mode", path, ServerMode)
+    if mode is None:
+        if "mode" not in value:
+            r.add(child(path, "mode"), "missing", "add 'mode: local' or 'mode: kubernetes'")
+        return None
+    if mode is ServerMode.LOCAL:
+        return _read_local(r, value, path, stack)
+    return _read_kubernetes(r, value, path)
+
+
+def _wrong_mode_keys(r: Reader, m: dict[str, Any], path: str, mode: ServerMode, other: tuple[str, ...]) -> dict[str, Any]:
+    rest = {}
+    for key, val in m.items():
+        if isinstance(key, str) and key in other and key not in COMMON_KEYS:
+            r.add(child(path, key), f"'{key}' does not apply to mode {mode.value}",
+                  f"remove it, or use the other mode if you meant it")
+        else:
+            rest[key] = val
+    return rest
+
+
+def _read_local(r: Reader, value: dict[str, Any], path: str, stack: str) -> Optional[ServersSpec]:
+    m = r.mapping(_wrong_mode_keys(r, value, path, ServerMode.LOCAL, KUBERNETES_KEYS), path, LOCAL_KEYS,
+                  required=("client_port", "monitor_port", "leafnode_port"))
+    if m is None:
+        return None
+    host = r.string(m, "host", path, default="127.0.0.1")
+    if host is not None and not is_loopback(host):
+        r.add(child(path, "host"), f"{host!r} is not a loopback address",
+              "use 127.0.0.1, ::1 or localhost: a local server must not be reachable from other machines")
+    client = r.port(m, "client_port", path)
+    monitor = r.port(m, "monitor_port", path)
+    leaf = r.port(m, "leafnode_port", path)
+    cluster = r.port(m, "cluster_port", path)
+    data_dir = r.string(m, "data_dir", path, default=f".state/{stack}/nats")
+    if None in (host, client, monitor, leaf, data_dir):
+        return None
+    return ServersSpec(mode=ServerMode.LOCAL, host=str(host), client_port=int(client or 0),
+                       monitor_port=int(monitor or 0), leafnode_port=int(leaf or 0),
+                       cluster_port=cluster, data_dir=data_dir, replicas=1)
+
+
+def _read_kubernetes(r: Reader, value: dict[str, Any], path: str) -> Optional[ServersSpec]:
+    m = r.mapping(_wrong_mode_keys(r, value, path, ServerMode.KUBERNETES, LOCAL_KEYS), path, KUBERNETES_KEYS,
+                  required=("namespace", "image"))
+    if m is None:
+        return None
+    namespace = r.string(m, "namespace", path, pattern=DNS_LABEL,
+                         fix="use a Kubernetes namespace name: lower-case letters, digits and '-'")
+    replicas = r.integer(m, "replicas", path, default=3)
+    if replicas is not None and replicas not in (1, 3, 5):
+        r.add(child(path, "replicas"), f"{replicas} not in 1|3|5",
+              "use 1, 3 or 5 servers (JetStream needs an odd count for its quorum)")
+        replicas = None
+    image = r.string(m, "image", path, pattern=IMAGE, fix="use an image reference like nats:2.11-alpine")
+    storage_class = r.string(m, "storage_class", path, pattern=OBJECT_NAME,
+                             fix="use the name of a StorageClass in the cluster")
+    storage_size = r.size(m, "storage_size", path, default=parse_size("10GiB"))
+    resources = _read_resources(r, m.get("resources"), child(path, "resources"))
+    service_type = r.choice(m, "service_type", path, ServiceType, ServiceType.CLUSTER_IP)
+    ports = {k: r.port(m, k, path, default=d) for k, d in DEFAULT_PORTS.items()}
+    if None in (namespace, replicas, image, service_type) or None in ports.values():
+        return None
+    return ServersSpec(mode=ServerMode.KUBERNETES, host="0.0.0.0", client_port=int(ports["client_port"] or 0),
+                       monitor_port=int(ports["monitor_port"] or 0), leafnode_port=int(ports["leafnode_port"] or 0),
+                       cluster_port=ports["cluster_port"], namespace=namespace, replicas=int(replicas or 1),
+                       image=image, storage_class=storage_class, storage_size=storage_size,
+                       resources=resources, service_type=service_type)
+
+
+def _read_resources(r: Reader, value: Any, path: str) -> Optional[ResourcesSpec]:
+    if value is None:
+        return None
+    m = r.mapping(value, path, ("cpu", "memory"), required=("cpu", "memory"))
+    if m is None:
+        return None
+    raw_cpu = m.get("cpu")
+    cpu = str(raw_cpu) if isinstance(raw_cpu, (int, float)) and not isinstance(raw_cpu, bool) else raw_cpu
+    if "cpu" in m and (not isinstance(cpu, str) or CPU.match(cpu) is None):
+        r.add(child(path, "cpu"), f"{raw_cpu!r} is not a CPU quantity", "use cores like 2 or 0.5, or millicores like 500m")
+        cpu = None
+    memory = r.size(m, "memory", path)
+    if cpu is None or memory is None:
+        return None
+    return ResourcesSpec(cpu, memory)
+
+
+def read_jetstream(r: Reader, value: Any, path: str) -> Optional[JetStreamSpec]:
+    m = r.mapping({} if value is None else value, path, JETSTREAM_KEYS)
+    if m is None:
+        return None
+    max_memory = r.size(m, "max_memory", path, default=parse_size("256MiB"))
+    max_file = r.size(m, "max_file", path, default=parse_size("10GiB"))
+    domain = r.string(m, "domain", path, pattern=JS_DOMAIN,
+                      fix="use letters, digits, '_' or '-' (no dots or spaces)")
+    if max_memory is None or max_file is None:
+        return None
+    return JetStreamSpec(max_memory, max_file, domain)
+
+
+def read_tls(r: Reader, value: Any, path: str, mode: Optional[ServerMode], stack: str) -> Optional[TLSSpec]:
+    if value is None:
+        return None
+    m = r.mapping(value, path, TLS_KEYS)
+    if m is None:
+        return None
+    version = m.get("min_version", "1.3")
+    if isinstance(version, float):  # YAML reads an unquoted 1.3 as a number
+        version = f"{version:.1f}"
+    if version not in TLS_VERSIONS:
+        r.add(child(path, "min_version"), f"{version!r} not in {'|'.join(TLS_VERSIONS)}", "use \"1.3\"")
+        version = None
+    elif version != "1.3" and (mode is ServerMode.KUBERNETES or stack == "prod"):
+        r.add(child(path, "min_version"), f"{version!r} is below 1.3, the minimum for "
+              f"{'kubernetes mode' if mode is ServerMode.KUBERNETES else 'the prod stack'}",
+              "set min_version: \"1.3\"")
+    secret = r.string(m, "secret_name", path, pattern=OBJECT_NAME,
+                      fix="use the name of a kubernetes.io/tls Secret")
+    files = {k: r.string(m, k, path) for k in ("cert_file", "key_file", "ca_file")}
+    if mode is ServerMode.KUBERNETES:
+        if secret is None and "secret_name" not in m:
+            r.add(child(path, "secret_name"), "missing", "name the Secret holding tls.crt and tls.key")
+        for k, v in files.items():
+            if v is not None:
+                r.add(child(path, k), f"'{k}' does not apply to mode kubernetes",
+                      "remove it: certificates come from the Secret named by secret_name")
+    elif mode is ServerMode.LOCAL:
+        if "secret_name" in m:
+            r.add(child(path, "secret_name"), "'secret_name' does not apply to mode local",
+                  "use cert_file and key_file instead")
+        for k in ("cert_file", "key_file"):
+            if k not in m:
+                r.add(child(path, k), "missing", "give the path of the PEM file")
+    return TLSSpec(min_version=version or "1.3", secret_name=secret, **files)
+
+
+def read_monitoring(r: Reader, value: Any, path: str) -> MonitoringSpec:
+    m = r.mapping({} if value is None else value, path, MONITORING_KEYS)
+    if m is None:
+        return MonitoringSpec()
+    return MonitoringSpec(enabled=r.boolean(m, "enabled", path, False),
+                          port=r.port(m, "port", path, default=7777) or 7777)

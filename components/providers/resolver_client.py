@@ -1,0 +1,198 @@
+"""Talk to the servers' ``full`` account resolver as the system user (``$SYS.REQ.CLAIMS.*``).
+
+One connection per call, opened with in-memory creds and closed before returning: the callers are
+Pulumi dynamic providers, which are pickled into state and called from worker threads, so nothing
+may be kept between calls. Each public function is synchronous (``asyncio.run``); the ``*_async``
+variants are there for callers that already run an event loop.
+
+Server rules this module relies on:
+- ``$SYS.REQ.CLAIMS.UPDATE`` and ``.DELETE`` are answered by **every** server with a full resolver
+  (no queue group), so replies are collected on our own inbox until ``expect_servers`` answered or
+  the timeout passed; a missing or failed answer is an error, never skipped;
+- a reply is ``{"server": {...}, "data": {"code": 200, ...}}`` or ``{"server": ..., "error":
+  {"code": 500, "description": "..."}}``;
+- deleting needs a generic JWT signed by the operator (``sub == iss``) and ``allow_delete``.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, Optional, Sequence
+
+import nats
+import nats.errors
+from nats.aio.client import Client, RawCredentials
+
+from components.model.identity.jwt_codec import issue
+from components.model.identity.keys import keypair_from_seed
+from components.model.identity.operator import delete_accounts_claims
+
+UPDATE_SUBJECT = "$SYS.REQ.CLAIMS.UPDATE"
+DELETE_SUBJECT = "$SYS.REQ.CLAIMS.DELETE"
+LIST_SUBJECT = "$SYS.REQ.CLAIMS.LIST"
+LOOKUP_SUBJECT = "$SYS.REQ.ACCOUNT.{account}.CLAIMS.LOOKUP"
+
+
+class ResolverError(RuntimeError):
+    """The resolver refused a request, did not answer, or no server could be reached."""
+
+    def __init__(self, message: str, replies: Sequence[dict[str, Any]] = ()):
+        super().__init__(message)
+        self.replies = list(replies)
+
+
+async def _connect(servers: Sequence[str], creds: str, timeout: float) -> Client:
+    errors: list[str] = []
+
+    async def on_error(e: Exception) -> None:
+        errors.append(f"{type(e).__name__}: {e}".rstrip(": "))
+
+    try:
+        return await nats.connect(
+            servers=list(servers),
+            user_credentials=RawCredentials(creds),
+            allow_reconnect=False,
+            max_reconnect_attempts=0,
+            connect_timeout=timeout,
+            error_cb=on_error,
+            name="nats-tenancy-resolver",
+        )
+    except (nats.errors.Error, OSError, asyncio.TimeoutError) as e:
+        detail = "; ".join(dict.fromkeys(errors + [f"{type(e).__name__}: {e}".rstrip(": ")]))
+        raise ResolverError(f"no NATS server reachable at {', '.join(servers)}: {detail}") from None
+
+
+def _server_name(reply: dict[str, Any]) -> str:
+    server = reply.get("server") or {}
+    return str(server.get("name") or server.get("id") or "?")
+
+
+async def _gather(nc: Client, subject: str, payload: bytes, expect: int, timeout: float) -> list[bytes]:
+    """Publish with our own inbox as reply and gather up to ``expect`` reply bodies."""
+    inbox = nc.new_inbox()
+    sub = await nc.subscribe(inbox)
+    try:
+        await nc.publish(subject, payload, reply=inbox)
+    except nats.errors.MaxPayloadError as e:
+        raise ResolverError(f"{subject}: payload of {len(payload)} bytes exceeds the server's max_payload: {e}") from None
+    await nc.flush(timeout=max(1, int(timeout)))
+    replies: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while len(replies) < expect:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            msg = await sub.next_msg(timeout=remaining)
+        except nats.errors.TimeoutError:
+            break
+        replies.append(bytes(msg.data))
+    await sub.unsubscribe()
+    return replies
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        reply = json.loads(body.decode() or "{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {"error": {"description": f"unparseable reply: {body[:200]!r}"}}
+    return reply if isinstance(reply, dict) else {"error": {"description": f"unexpected reply {reply!r}"}}
+
+
+async def _collect(nc: Client, subject: str, payload: bytes, expect: int, timeout: float) -> list[dict[str, Any]]:
+    return [_parse(b) for b in await _gather(nc, subject, payload, expect, timeout)]
+
+
+def _check_replies(what: str, replies: list[dict[str, Any]], expect: int, servers: Sequence[str]) -> None:
+    failures = [f"{_server_name(r)}: {r['error'].get('description') or r['error']}" for r in replies if r.get("error")]
+    if failures:
+        raise ResolverError(f"{what} refused by {len(failures)} server(s): " + "; ".join(failures), replies)
+    if len(replies) < expect:
+        answered = ", ".join(_server_name(r) for r in replies) or "none"
+        raise ResolverError(
+            f"{what}: {len(replies)} of {expect} expected server(s) replied (answered: {answered}) via "
+            f"{', '.join(servers)}; is the full resolver configured on every server?", replies)
+
+
+async def push_account_jwt_async(servers: Sequence[str], system_creds: str, account_jwt: str,
+                                 expect_servers: int = 1, timeout: float = 2.0) -> list[dict[str, Any]]:
+    nc = await _connect(servers, system_creds, timeout)
+    try:
+        replies = await _collect(nc, UPDATE_SUBJECT, account_jwt.strip().encode(), expect_servers, timeout)
+    finally:
+        await nc.close()
+    _check_replies("account JWT update", replies, expect_servers, servers)
+    return replies
+
+
+async def delete_accounts_async(servers: Sequence[str], system_creds: str, operator_seed: str,
+                                account_pubs: Sequence[str], expect_servers: int = 1,
+                                timeout: float = 2.0) -> list[dict[str, Any]]:
+    operator_pub = keypair_from_seed(operator_seed).public_key
+    token = issue(delete_accounts_claims(operator_pub, list(account_pubs)), operator_seed)
+    nc = await _connect(servers, system_creds, timeout)
+    try:
+        replies = await _collect(nc, DELETE_SUBJECT, token.encode(), expect_servers, timeout)
+    finally:
+        await nc.close()
+    _check_replies("account delete", replies, expect_servers, servers)
+    return replies
+
+
+async def lookup_account_jwt_async(servers: Sequence[str], system_creds: str, account_pub: str,
+                                   timeout: float = 2.0) -> Optional[str]:
+    """The JWT the resolver holds for ``account_pub``, or None when it has none."""
+    nc = await _connect(servers, system_creds, timeout)
+    try:
+        # The answer is the raw JWT, or an empty body when the resolver has no such account.
+        bodies = await _gather(nc, LOOKUP_SUBJECT.format(account=account_pub), b"", 1, timeout)
+    finally:
+        await nc.close()
+    if not bodies:
+        raise ResolverError(f"account lookup of {account_pub}: no server replied via {', '.join(servers)}")
+    text = bodies[0].decode(errors="replace").strip()
+    if text.startswith("{"):
+        reply = _parse(bodies[0])
+        if reply.get("error"):
+            raise ResolverError(f"account lookup of {account_pub} refused: {reply['error']}", [reply])
+        return None
+    return text or None
+
+
+async def list_accounts_async(servers: Sequence[str], system_creds: str, expect_servers: int = 1,
+                              timeout: float = 2.0) -> list[str]:
+    """Account public keys stored by the resolver (union over the servers that answered)."""
+    nc = await _connect(servers, system_creds, timeout)
+    try:
+        replies = await _collect(nc, LIST_SUBJECT, b"", expect_servers, timeout)
+    finally:
+        await nc.close()
+    _check_replies("account list", replies, expect_servers, servers)
+    found: set[str] = set()
+    for reply in replies:
+        found.update(str(a) for a in reply.get("data") or [])
+    return sorted(found)
+
+
+def push_account_jwt(servers: Sequence[str], system_creds: str, account_jwt: str,
+                     expect_servers: int = 1, timeout: float = 2.0) -> list[dict[str, Any]]:
+    """Push an account JWT to every server's resolver; raise ResolverError unless all accept."""
+    return asyncio.run(push_account_jwt_async(servers, system_creds, account_jwt, expect_servers, timeout))
+
+
+def delete_accounts(servers: Sequence[str], system_creds: str, operator_seed: str, account_pubs: Sequence[str],
+                    expect_servers: int = 1, timeout: float = 2.0) -> list[dict[str, Any]]:
+    """Delete accounts from every server's resolver (their clients are disconnected)."""
+    return asyncio.run(delete_accounts_async(servers, system_creds, operator_seed, account_pubs,
+                                             expect_servers, timeout))
+
+
+def lookup_account_jwt(servers: Sequence[str], system_creds: str, account_pub: str,
+                       timeout: float = 2.0) -> Optional[str]:
+    return asyncio.run(lookup_account_jwt_async(servers, system_creds, account_pub, timeout))
+
+
+def list_accounts(servers: Sequence[str], system_creds: str, expect_servers: int = 1,
+                  timeout: float = 2.0) -> list[str]:
+    return asyncio.run(list_accounts_async(servers, system_creds, expect_servers, timeout))
