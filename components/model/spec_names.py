@@ -20,9 +20,10 @@ tenants side by side.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Optional, Sequence
+
+from components.model.identity import sharding
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ID_FIX = "use 1-63 lower-case letters, digits or '-', starting with a letter or digit (no dots, '_', '*' or '>')"
@@ -128,10 +129,9 @@ def within_any(inner: str, outers: Sequence[str]) -> bool:
 
 
 def shard_of(tenant: str, shards: int) -> int:
-    """Ingest shard of a tenant: a stable hash of its id (not Python's salted ``hash``).
+    """Ingest shard of a tenant: rendezvous hashing of its id (see ``identity.sharding``).
 
-    Changing the shard count moves some tenants to another shard; that is a deliberate, visible
-    change in the preview (their export/import pair is replaced).
+    Adding or removing tenants never moves another tenant; raising the shard count moves only the
+    tenants that land on the new shard, a visible change in the preview (their imports move).
     """
-    digest = hashlib.sha256(tenant.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % shards
+    return sharding.shard_of(tenant, shards)

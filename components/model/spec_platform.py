@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 from components.model import spec_names as names
 from components.model.spec_model import LeafNodeSpec, Platform, PlatformConsumerSpec, SubjectRoot
-from components.model.spec_schema import Reader, child, item
+from components.model.spec_schema import Reader, child, did_you_mean, item
 
 PLATFORM_KEYS = ("shards", "consumers")
 PLATFORM_CONSUMER_KEYS = ("name", "class", "filter")
@@ -69,7 +69,8 @@ def read_leafnodes(r: Reader, value: Any, path: str, tenant_ids: Collection[str]
         tenant = r.string(m, "tenant", lpath)
         if tenant is not None and tenant not in tenant_ids:
             known = ", ".join(sorted(tenant_ids)) or "(none declared)"
-            r.add(child(lpath, "tenant"), f"unknown tenant {tenant!r}", f"use the id of a declared tenant: {known}")
+            r.add(child(lpath, "tenant"), f"unknown tenant {tenant!r}",
+                  f"{did_you_mean(tenant, tenant_ids)}use the id of a declared tenant: {known}")
             tenant = None
         hub = r.string(m, "hub_url", lpath)
         if hub is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from enum import Enum
-from typing import Any, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Iterable, Mapping, Optional, Sequence, TypeVar
 
 import yaml
 
@@ -40,6 +40,12 @@ def show(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return str(value)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"did you mean 'x'? "`` for the closest of ``choices``, or ``""`` when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f"did you mean '{close[0]}'? " if close else ""
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -96,10 +102,8 @@ class Reader:
                 self.add(child(path, str(key)), f"key {show(key)} is not a string",
                          f"use one of {', '.join(allowed)}")
             elif key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'? " if close else ""
                 self.add(child(path, key), f"unknown key {key!r}",
-                         f"{hint}allowed keys: {', '.join(allowed)}")
+                         f"{did_you_mean(key, allowed)}allowed keys: {', '.join(allowed)}")
         for key in required:
             if key not in value:
                 self.add(child(path, key), "missing", f"add '{key}:' under {path or 'the top level'}")

@@ -62,7 +62,7 @@ def _wrong_mode_keys(r: Reader, m: dict[str, Any], path: str, mode: ServerMode, 
     for key, val in m.items():
         if isinstance(key, str) and key in other and key not in COMMON_KEYS:
             r.add(child(path, key), f"'{key}' does not apply to mode {mode.value}",
-                  f"remove it, or use the other mode if you meant it")
+                  "remove it, or use the other mode if you meant it")
         else:
             rest[key] = val
     return rest
@@ -124,8 +124,12 @@ def _read_resources(r: Reader, value: Any, path: str) -> Optional[ResourcesSpec]
     if m is None:
         return None
     raw_cpu = m.get("cpu")
-    cpu = str(raw_cpu) if isinstance(raw_cpu, (int, float)) and not isinstance(raw_cpu, bool) else raw_cpu
-    if "cpu" in m and (not isinstance(cpu, str) or CPU.match(cpu) is None):
+    cpu: Optional[str] = None
+    if isinstance(raw_cpu, str):
+        cpu = raw_cpu
+    elif isinstance(raw_cpu, (int, float)) and not isinstance(raw_cpu, bool):
+        cpu = str(raw_cpu)
+    if "cpu" in m and (cpu is None or CPU.match(cpu) is None):
         r.add(child(path, "cpu"), f"{raw_cpu!r} is not a CPU quantity", "use cores like 2 or 0.5, or millicores like 500m")
         cpu = None
     memory = r.size(m, "memory", path)

@@ -16,31 +16,22 @@ from typing import Any, Mapping, Optional
 
 from components.model import spec_names as names
 from components.model.spec_model import (
-    QUOTA_FIELDS, ConsumerKind, ConsumerSpec, DiscardPolicy, Domain, KvSpec, ObjectStoreSpec,
-    Quotas, ServersSpec, StorageType, StreamClass, StreamClassKind, Tenant, TenantSubjects, Tier,
-    UserRole, UserSpec,
+    QUOTA_FIELDS, DiscardPolicy, Domain, Quotas, ServersSpec, StorageType, StreamClass, StreamClassKind,
+    Tenant, TenantSubjects, Tier,
 )
-from components.model.spec_schema import Reader, child, item
-from components.model.spec_units import HOUR, MINUTE, SECOND, format_duration
+from components.model.spec_schema import Reader, child, did_you_mean, item
+from components.model.spec_tenant_parts import read_consumers, read_kv, read_objects, read_users
+from components.model.spec_units import HOUR, MINUTE, format_duration
 
 TIER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 TENANT_KEYS = ("id", "name", "tier", "quotas", "domains", "kv_buckets", "object_stores", "users")
 DOMAIN_KEYS = ("live", "replay")
 CLASS_KEYS = ("max_age", "max_bytes", "max_msgs", "max_msg_size", "storage", "replicas",
               "duplicate_window", "discard", "deny_delete", "deny_purge", "subjects", "consumers")
-CONSUMER_KEYS = ("name", "kind", "filter", "ack_wait", "max_deliver", "max_ack_pending",
-                 "rate_limit", "dead_letter")
-KV_KEYS = ("name", "history", "ttl", "max_bytes")
-OBJECT_KEYS = ("name", "max_bytes", "ttl")
-USER_KEYS = ("name", "role")
-RESERVED_USERS = ("service", "reader", "leaf", "provisioning")
 
 CLASS_DEFAULT_MAX_AGE = {StreamClassKind.LIVE: 720 * HOUR, StreamClassKind.REPLAY: 2160 * HOUR}
 DEFAULT_DUPLICATE_WINDOW = 2 * MINUTE
-DEFAULT_ACK_WAIT = 30 * SECOND
-DEAD_LETTER_MAX_DELIVER = 5
-KV_MAX_HISTORY = 64
-_PLACEHOLDER_QUOTAS = Quotas(1, 1, 1, 1, 1, 1, 1)
+_UNLIMITED = Quotas(*(10**18 for _ in QUOTA_FIELDS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,31 +100,40 @@ def _read_tenant(r: Reader, raw: Any, path: str, ctx: TenantContext) -> Optional
     tier = ctx.tiers.get(tier_name) if tier_name else None
     if tier_name and tier is None:
         known = ", ".join(sorted(ctx.tiers)) or "(none declared)"
-        r.add(child(path, "tier"), f"unknown tier {tier_name!r}", f"use one of the tiers declared under 'tiers': {known}")
+        r.add(child(path, "tier"), f"unknown tier {tier_name!r}",
+              f"{did_you_mean(tier_name, ctx.tiers)}use one of the tiers declared under 'tiers': {known}")
     quotas: Optional[Quotas] = None
     if tier is not None:
         quotas = tier.quotas
         if "quotas" in m:
             quotas = read_quotas(r, m["quotas"], child(path, "quotas"), tier.quotas)
     elif "quotas" in m:  # still report problems inside the overrides
-        read_quotas(r, m["quotas"], child(path, "quotas"), _PLACEHOLDER_QUOTAS)
-    if tid is None or quotas is None or tier_name is None:
-        return None
-    subjects = TenantSubjects(*(names.tenant_root(ctx.prefix, tid, root) + ".>" for root in names.ROOTS),
-                              deliver=names.tenant_root(ctx.prefix, tid, names.DELIVER_ROOT) + ".>")
+        read_quotas(r, m["quotas"], child(path, "quotas"), _UNLIMITED)
+    # A bad id or tier does not stop the rest of the tenant from being checked: a stand-in id and
+    # limits that never trigger let every other problem be reported in the same run.
+    usable = tid is not None and quotas is not None and tier_name is not None
+    tid_ = tid or "invalid"
+    q = quotas or _UNLIMITED
+    def root(token: str) -> str:
+        return names.tenant_root(ctx.prefix, tid_, token) + ".>"
+
+    subjects = TenantSubjects(logs=root("logs"), events=root("events"), otel=root("otel"),
+                              deliver=root(names.DELIVER_ROOT))
     domains: list[Domain] = []
     dpath = child(path, "domains")
     for dname, draw in r.named_map(m.get("domains"), dpath, names.ID_PATTERN, names.ID_FIX).items():
-        domain = _read_domain(r, draw, child(dpath, dname), ctx, tid, dname, quotas)
+        domain = _read_domain(r, draw, child(dpath, dname), ctx, tid_, dname, q)
         if domain is not None:
             domains.append(domain)
-    kvs = _read_kv(r, m.get("kv_buckets"), child(path, "kv_buckets"), tid, quotas)
-    objects = _read_objects(r, m.get("object_stores"), child(path, "object_stores"), tid, quotas)
-    users = _read_users(r, m.get("users"), child(path, "users"))
+    kvs = read_kv(r, m.get("kv_buckets"), child(path, "kv_buckets"), tid_, q)
+    objects = read_objects(r, m.get("object_stores"), child(path, "object_stores"), tid_, q)
+    users = read_users(r, m.get("users"), child(path, "users"))
+    if not usable:
+        return None
     any_dead_letter = any(c.dead_letter for d in domains for s in d.streams for c in s.consumers)
-    tenant = Tenant(id=tid, name=display or tid, tier=tier_name, quotas=quotas, subjects=subjects,
+    tenant = Tenant(id=tid_, name=display or tid_, tier=str(tier_name), quotas=q, subjects=subjects,
                     domains=tuple(domains), kv_buckets=kvs, object_stores=objects, users=users,
-                    dead_letter_stream=names.dead_letter_stream_name(tid) if any_dead_letter else None)
+                    dead_letter_stream=names.dead_letter_stream_name(tid_) if any_dead_letter else None)
     _check_quota_counts(r, tenant, path)
     return tenant
 
@@ -211,7 +211,7 @@ def _read_class(r: Reader, raw: Any, path: str, ctx: TenantContext, tid: str, dn
                   "remove 'subjects' here and set them on the domain's live class")
         sources = (names.stream_name(tid, dname, StreamClassKind.LIVE.value),)
     captured = subjects if live is None else live.subjects
-    consumers = _read_consumers(r, m.get("consumers"), child(path, "consumers"), ctx, tid, dname, kind,
+    consumers = read_consumers(r, m.get("consumers"), child(path, "consumers"), ctx.prefix, tid, dname, kind,
                                 name, captured, quotas)
     return StreamClass(
         kind=kind, name=name, subjects=subjects, sources=sources, max_age_ns=max_age,
@@ -233,133 +233,4 @@ def _read_relative_subjects(r: Reader, value: Any, path: str, root: str) -> tupl
         out.append(f"{root}.{s}")
     if value == []:
         r.add(path, "no subjects given", "list at least one subject or remove 'subjects' to use the default")
-    return tuple(out)
-
-
-def _read_consumers(r: Reader, value: Any, path: str, ctx: TenantContext, tid: str, dname: str,
-                    kind: StreamClassKind, stream: str, captured: tuple[str, ...],
-                    quotas: Quotas) -> tuple[ConsumerSpec, ...]:
-    out: list[ConsumerSpec] = []
-    seen: set[str] = set()
-    tenant_base = names.join_subject(ctx.prefix, tid)
-    for i, raw in enumerate(r.sequence(value, path)):
-        cpath = item(path, i)
-        m = r.mapping(raw, cpath, CONSUMER_KEYS, required=("name",))
-        if m is None:
-            continue
-        cname = r.string(m, "name", cpath, pattern=names.ID_PATTERN, fix=names.ID_FIX)
-        ckind = r.choice(m, "kind", cpath, ConsumerKind, ConsumerKind.PULL) or ConsumerKind.PULL
-        filt: Optional[str] = None
-        rel = r.string(m, "filter", cpath)
-        if rel is not None:
-            if not names.valid_subject(rel):
-                r.add(child(cpath, "filter"), f"{rel!r} is not a valid subject",
-                      "use dot-separated tokens relative to the tenant, e.g. 'events.billing.>'")
-            else:
-                filt = f"{tenant_base}.{rel}"
-                if captured and not names.within_any(filt, captured):
-                    r.add(child(cpath, "filter"), f"{rel!r} is outside the stream's subjects "
-                          f"({', '.join(captured)})",
-                          f"use a filter under {captured[0][len(tenant_base) + 1:]}")
-        dead_letter = r.boolean(m, "dead_letter", cpath, False)
-        max_deliver = r.integer(m, "max_deliver", cpath, minimum=1, allow=() if dead_letter else (-1,))
-        if max_deliver is None:
-            max_deliver = DEAD_LETTER_MAX_DELIVER if dead_letter else -1
-        pending = r.integer(m, "max_ack_pending", cpath, default=quotas.max_ack_pending, minimum=1)
-        if pending is not None and pending > quotas.max_ack_pending:
-            r.add(child(cpath, "max_ack_pending"), f"{pending} is more than the tenant's max_ack_pending "
-                  f"({quotas.max_ack_pending})", f"use at most {quotas.max_ack_pending}")
-        rate = r.integer(m, "rate_limit", cpath, minimum=1)
-        if rate is not None and ckind is ConsumerKind.PULL:
-            r.add(child(cpath, "rate_limit"), "a pull consumer cannot have a rate limit",
-                  "remove rate_limit or use kind: push")
-        ack_wait = r.duration(m, "ack_wait", cpath, default=DEFAULT_ACK_WAIT)
-        if cname is None:
-            continue
-        if cname in seen:
-            r.add(child(cpath, "name"), f"duplicate consumer {cname!r} on stream {stream}",
-                  "give every consumer of a stream its own name")
-            continue
-        seen.add(cname)
-        durable = names.consumer_name(stream, cname)
-        deliver = None
-        if ckind is ConsumerKind.PUSH:
-            deliver = names.join_subject(tenant_base, names.DELIVER_ROOT, dname, kind.value, cname)
-        out.append(ConsumerSpec(name=cname, durable=durable, stream=stream, kind=ckind, filter_subject=filt,
-                                ack_wait_ns=ack_wait or DEFAULT_ACK_WAIT, max_deliver=max_deliver,
-                                max_ack_pending=pending or quotas.max_ack_pending, rate_limit_bps=rate,
-                                dead_letter=dead_letter, deliver_subject=deliver))
-    return tuple(out)
-
-
-def _read_kv(r: Reader, value: Any, path: str, tid: str, quotas: Quotas) -> tuple[KvSpec, ...]:
-    out: list[KvSpec] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(r.sequence(value, path)):
-        kpath = item(path, i)
-        m = r.mapping(raw, kpath, KV_KEYS, required=("name",))
-        if m is None:
-            continue
-        name = r.string(m, "name", kpath, pattern=names.ID_PATTERN, fix=names.ID_FIX)
-        history = r.integer(m, "history", kpath, default=1, minimum=1, maximum=KV_MAX_HISTORY)
-        ttl = r.duration(m, "ttl", kpath)
-        max_bytes = _bounded_size(r, m, kpath, quotas)
-        if name is None or history is None:
-            continue
-        if name in seen:
-            r.add(child(kpath, "name"), f"duplicate KV bucket {name!r}", "give every KV bucket its own name")
-            continue
-        seen.add(name)
-        out.append(KvSpec(name, names.bucket_name(tid, name), history, ttl, max_bytes))
-    return tuple(out)
-
-
-def _read_objects(r: Reader, value: Any, path: str, tid: str, quotas: Quotas) -> tuple[ObjectStoreSpec, ...]:
-    out: list[ObjectStoreSpec] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(r.sequence(value, path)):
-        opath = item(path, i)
-        m = r.mapping(raw, opath, OBJECT_KEYS, required=("name",))
-        if m is None:
-            continue
-        name = r.string(m, "name", opath, pattern=names.ID_PATTERN, fix=names.ID_FIX)
-        ttl = r.duration(m, "ttl", opath)
-        max_bytes = _bounded_size(r, m, opath, quotas)
-        if name is None:
-            continue
-        if name in seen:
-            r.add(child(opath, "name"), f"duplicate object store {name!r}", "give every object store its own name")
-            continue
-        seen.add(name)
-        out.append(ObjectStoreSpec(name, names.bucket_name(tid, name), max_bytes, ttl))
-    return tuple(out)
-
-
-def _bounded_size(r: Reader, m: Mapping[str, Any], path: str, quotas: Quotas) -> Optional[int]:
-    n = r.size(m, "max_bytes", path)
-    if n is not None and n > quotas.max_bytes:
-        r.add(child(path, "max_bytes"), f"{n} bytes is more than the tenant's max_bytes ({quotas.max_bytes})",
-              f"use at most {quotas.max_bytes} bytes or raise quotas.max_bytes")
-    return n
-
-
-def _read_users(r: Reader, value: Any, path: str) -> tuple[UserSpec, ...]:
-    out: list[UserSpec] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(r.sequence(value, path)):
-        upath = item(path, i)
-        m = r.mapping(raw, upath, USER_KEYS, required=("name",))
-        if m is None:
-            continue
-        name = r.string(m, "name", upath, pattern=names.ID_PATTERN, fix=names.ID_FIX)
-        role = r.choice(m, "role", upath, UserRole, UserRole.SERVICE)
-        if name is None or role is None:
-            continue
-        if name in RESERVED_USERS or name in seen:
-            why = "is made for every tenant" if name in RESERVED_USERS else "is declared twice"
-            r.add(child(upath, "name"), f"user {name!r} {why}",
-                  f"pick another name (reserved: {', '.join(RESERVED_USERS)})")
-            continue
-        seen.add(name)
-        out.append(UserSpec(name, role))
     return tuple(out)

@@ -58,11 +58,12 @@ def _hash_id(claims: Mapping[str, Any]) -> str:
     return base64.b32encode(digest).rstrip(b"=").decode("ascii")
 
 
-def issue(claims: Mapping[str, Any], issuer_seed: str, iat: Optional[int] = None) -> str:
+def issue(claims: Mapping[str, Any], issuer_seed: str, iat: Optional[int] = None,
+          max_bytes: Optional[int] = MAX_TOKEN_BYTES) -> str:
     """Sign ``claims`` with ``issuer_seed``; stamps ``iss``, ``iat`` and ``jti``.
 
     ``iat`` defaults to now. Callers that re-issue must never lower it: the resolver keeps the
-    newer of two JWTs by ``iat``.
+    newer of two JWTs by ``iat``. ``max_bytes=None`` skips the size check (only for measuring).
     """
     try:
         issuer = keypair_from_seed(issuer_seed)
@@ -78,8 +79,8 @@ def issue(claims: Mapping[str, Any], issuer_seed: str, iat: Optional[int] = None
     signing_input = f"{header}.{payload}".encode("ascii")
     signature = _b64encode(sign(issuer_seed, signing_input))
     token = f"{header}.{payload}.{signature}"
-    if len(token) > MAX_TOKEN_BYTES:
-        raise JwtError(f"token is {len(token)} bytes; servers refuse JWTs over {MAX_TOKEN_BYTES} bytes")
+    if max_bytes is not None and len(token) > max_bytes:
+        raise JwtError(f"token is {len(token)} bytes; servers refuse JWTs over {max_bytes} bytes")
     return token
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 from dataclasses import dataclass
 
@@ -90,17 +91,7 @@ def sign(seed: str, data: bytes) -> bytes:
     return bytes(kp.sign(data))
 
 
-def _crc16(data: bytes) -> int:
-    # CRC-16/XMODEM, the checksum nkeys appends to every encoded key.
-    crc = 0
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-            crc &= 0xFFFF
-    return crc
-
-
+@functools.lru_cache(maxsize=4096)
 def decode_public_key(public_key: str, roles: str = "OAU") -> bytes:
     """The raw 32-byte ed25519 key behind an encoded public key; checks role and checksum."""
     if not isinstance(public_key, str) or len(public_key) != 56 or public_key[:1] not in roles:
@@ -110,7 +101,7 @@ def decode_public_key(public_key: str, roles: str = "OAU") -> bytes:
     except (binascii.Error, ValueError):
         raise NkeyError(f"public nkey is not base32: {public_key!r}") from None
     body, checksum = raw[:-2], int.from_bytes(raw[-2:], "little")
-    if _crc16(body) != checksum:
+    if nkeys.crc16(bytearray(body)) != checksum:  # CRC-16/XMODEM, table-driven in nkeys
         raise NkeyError(f"public nkey checksum mismatch: {public_key!r}")
     return body[1:]
 

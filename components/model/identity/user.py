@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from components.model.errors import Problems
+from components.model.errors import Problems, SpecError
 from components.model.identity.keys import is_public_key
 from components.model.identity.permissions import (
     UserLimits,
@@ -55,22 +55,19 @@ def validate_user(spec: UserSpec, source: str = "") -> Problems:
     return problems
 
 
-def user_claims(
+def user_claims_template(
     spec: UserSpec,
-    user_pub: str,
     account_pub: str,
-    issuer_is_signing_key: bool,
+    issuer_is_signing_key: bool = False,
     scoped: bool = False,
     source: str = "",
 ) -> dict[str, Any]:
-    """Claims (without iss/iat/jti) of a user JWT; raises SpecError listing every problem.
+    """Claims of a user JWT without ``sub`` (and iss/iat/jti); raises SpecError listing every problem.
 
     ``issuer_is_signing_key``: the JWT will be signed by a signing key of ``account_pub`` rather
     than by the account key itself. ``scoped``: that signing key is a scoped one (implies the first).
     """
     problems = validate_user(spec, source)
-    if not is_public_key(user_pub, "U"):
-        problems.add("user_pub", f"{user_pub!r} is not a user public key", "a U… nkey")
     if not is_public_key(account_pub, "A"):
         problems.add("account_pub", f"{account_pub!r} is not an account public key", "an A… nkey")
     if scoped and spec.has_own_permissions():
@@ -90,7 +87,28 @@ def user_claims(
         nats["issuer_account"] = account_pub
     if spec.tags:
         nats["tags"] = sorted(set(spec.tags))
-    claims: dict[str, Any] = {"sub": user_pub, "name": spec.name, "nats": nats}
+    claims: dict[str, Any] = {"name": spec.name, "nats": nats}
     if spec.expires is not None:
         claims["exp"] = int(spec.expires)
     return claims
+
+
+def user_claims(
+    spec: UserSpec,
+    user_pub: str,
+    account_pub: str,
+    issuer_is_signing_key: bool,
+    scoped: bool = False,
+    source: str = "",
+) -> dict[str, Any]:
+    """Claims (without iss/iat/jti) of a user JWT; raises SpecError listing every problem."""
+    problems = Problems(source or f"user {spec.name}")
+    template: dict[str, Any] = {}
+    try:
+        template = user_claims_template(spec, account_pub, issuer_is_signing_key, scoped, source)
+    except SpecError as e:
+        problems.extend(e)
+    if not is_public_key(user_pub, "U"):
+        problems.add("user_pub", f"{user_pub!r} is not a user public key", "a U… nkey")
+    problems.raise_if_any()
+    return {"sub": user_pub, **template}

@@ -1,0 +1,12 @@
+"""nats-tenancy: load this stack's environment file, build the estate, export the outputs."""
+import os
+
+import pulumi
+
+from components.resources.estate import Estate
+from components.stack_config import load_stack
+
+settings, environment = load_stack(os.path.dirname(os.path.abspath(__file__)))
+estate = Estate("nats", environment, settings)
+for key, value in estate.outputs().items():
+    pulumi.export(key, value)

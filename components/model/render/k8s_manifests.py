@@ -1,0 +1,282 @@
+"""Kubernetes objects of the hub cluster (``servers.mode: kubernetes``) as plain, deterministic dicts.
+
+Pure on purpose: no Pulumi import, so the manifests are unit-tested (and the config inside them
+checked by the real ``nats-server -t``) without a Kubernetes provider plugin or a cluster. The
+``Cluster`` component only turns these dicts into pulumi-kubernetes resources.
+
+No Secret is rendered. The only material the servers need from the operator, the operator JWT and
+the system account JWT, are signed public documents (anyone may read them; only the seeds, which
+never leave Pulumi state, can sign), so they live in the ConfigMap inside ``nats.conf``. The one real
+secret, the TLS key, comes from the user's own ``kubernetes.io/tls`` Secret (``tls.secret_name``),
+mounted read-only; it must carry ``ca.crt`` as well (cert-manager writes it), since the rendered
+TLS blocks name it.
+
+Layout inside a pod: the ConfigMap at ``/etc/nats`` (``nats.conf``), TLS at ``/etc/nats-tls`` (not
+nested under ``/etc/nats``: a mount point inside a read-only ConfigMap volume cannot always be
+created), and the per-pod PersistentVolumeClaim ``data`` at ``/data`` with the JetStream store and
+the account resolver directory, so both survive restarts and rescheduling.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any, Optional
+
+from components.model.render.hub_conf import hub_server_conf, render_with_env_server_name
+from components.model.spec_model import Environment, ServerMode, ServiceType
+
+Manifest = dict[str, Any]
+
+APP_NAME = "nats"
+STATEFULSET_NAME = "nats"
+HEADLESS_SERVICE_NAME = "nats-headless"
+CLIENT_SERVICE_NAME = "nats"          # ``nats.<namespace>.svc`` is the default leaf-node hub address
+CONFIG_MAP_NAME = "nats-config"
+PDB_NAME = "nats"
+CONFIG_KEY = "nats.conf"
+CONFIG_DIR = "/etc/nats"
+CONFIG_PATH = f"{CONFIG_DIR}/{CONFIG_KEY}"
+TLS_DIR = "/etc/nats-tls"
+DATA_DIR = "/data"
+DATA_VOLUME = "data"
+POD_NAME_VAR = "POD_NAME"
+CLUSTER_DOMAIN = "cluster.local"
+CONFIG_HASH_ANNOTATION = "nats-tenancy/config-sha256"
+# A pinned release: a floating tag would change the pods without a change in this program.
+EXPORTER_IMAGE = "natsio/prometheus-nats-exporter:0.17.3"
+
+
+def labels(env: Environment) -> dict[str, str]:
+    """Labels on every object; also the selector, so they must never change for a stack."""
+    return {"app.kubernetes.io/name": APP_NAME, "app.kubernetes.io/instance": f"nats-tenancy-{env.stack}"}
+
+
+def _namespace_of(env: Environment) -> str:
+    s = env.servers
+    if s.mode is not ServerMode.KUBERNETES or not s.namespace:
+        raise ValueError(f"{env.file}: servers.mode must be kubernetes with a namespace to render manifests")
+    return s.namespace
+
+
+def _clustered(env: Environment) -> bool:
+    """One server needs no routes: a cluster block naming only itself would just log route errors."""
+    return env.servers.replicas > 1
+
+
+def _quantity(n: int) -> str:
+    """Bytes as a Kubernetes quantity, in the largest binary unit that divides them exactly."""
+    for suffix, unit in (("Ti", 1024 ** 4), ("Gi", 1024 ** 3), ("Mi", 1024 ** 2), ("Ki", 1024)):
+        if n % unit == 0:
+            return f"{n // unit}{suffix}"
+    return str(n)
+
+
+def _meta(env: Environment, name: str, namespaced: bool = True) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": labels(env)}
+    if namespaced:
+        meta["namespace"] = _namespace_of(env)
+    return meta
+
+
+def pod_dns_name(env: Environment, ordinal: int) -> str:
+    """Stable DNS name of one pod through the headless service (resolvable before it is Ready)."""
+    return f"{STATEFULSET_NAME}-{ordinal}.{HEADLESS_SERVICE_NAME}.{_namespace_of(env)}.svc.{CLUSTER_DOMAIN}"
+
+
+def route_urls(env: Environment) -> tuple[str, ...]:
+    """Every pod, itself included: one config serves all pods, and a server ignores its own route."""
+    if not _clustered(env):
+        return ()
+    port = env.servers.cluster_port
+    if port is None:
+        raise ValueError(f"{env.file}: servers.cluster_port is needed for {env.servers.replicas} replicas")
+    return tuple(f"nats://{pod_dns_name(env, i)}:{port}" for i in range(env.servers.replicas))
+
+
+def client_url(env: Environment) -> str:
+    """In-cluster client URL of the client Service."""
+    return f"nats://{CLIENT_SERVICE_NAME}.{_namespace_of(env)}.svc.{CLUSTER_DOMAIN}:{env.servers.client_port}"
+
+
+def nats_conf(env: Environment, operator_jwt: str, system_account: str, system_account_jwt: str) -> str:
+    """The one ``nats.conf`` of all pods; each pod's server name is its pod name (``$POD_NAME``)."""
+    conf = hub_server_conf(env, server_name=POD_NAME_VAR, data_dir=DATA_DIR, operator_jwt=operator_jwt,
+                           system_account=system_account, system_account_jwt=system_account_jwt,
+                           host=env.servers.host, routes=route_urls(env),
+                           tls_dir=TLS_DIR if env.tls is not None else None)
+    if not _clustered(env):
+        conf = dataclasses.replace(conf, cluster=None)
+    return render_with_env_server_name(conf, POD_NAME_VAR)
+
+
+def config_hash(conf_text: str) -> str:
+    """Put on the pod template: a changed config changes the template, so the pods roll."""
+    return hashlib.sha256(conf_text.encode("utf-8")).hexdigest()
+
+
+def namespace(env: Environment) -> Manifest:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(env, _namespace_of(env), namespaced=False)}
+
+
+def config_map(env: Environment, conf_text: str) -> Manifest:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(env, CONFIG_MAP_NAME),
+            "data": {CONFIG_KEY: conf_text}}
+
+
+def _server_ports(env: Environment) -> list[tuple[str, int]]:
+    s = env.servers
+    ports = [("client", s.client_port)]
+    if _clustered(env) and s.cluster_port is not None:
+        ports.append(("cluster", s.cluster_port))
+    ports += [("leafnodes", s.leafnode_port), ("monitor", s.monitor_port)]
+    return ports
+
+
+def _service_ports(ports: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [{"name": n, "port": p, "targetPort": n, "protocol": "TCP"} for n, p in ports]
+
+
+def headless_service(env: Environment) -> Manifest:
+    """Per-pod DNS for routes. ``publishNotReadyAddresses``: pods must find each other before they
+    are Ready, since readiness itself waits for the JetStream cluster to form."""
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(env, HEADLESS_SERVICE_NAME),
+            "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": labels(env),
+                     "ports": _service_ports(_server_ports(env))}}
+
+
+def client_service(env: Environment) -> Manifest:
+    """Clients and leaf nodes. The monitor port stays off it: exposing it (a LoadBalancer) would
+    publish server internals; it is reached per pod through the headless service."""
+    s = env.servers
+    ports = [("client", s.client_port), ("leafnodes", s.leafnode_port)]
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(env, CLIENT_SERVICE_NAME),
+            "spec": {"type": (s.service_type or ServiceType.CLUSTER_IP).value, "selector": labels(env),
+                     "ports": _service_ports(ports)}}
+
+
+def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
+    return {"httpGet": {"path": path, "port": "monitor"}, "periodSeconds": period, "timeoutSeconds": 5,
+            "failureThreshold": failures}
+
+
+def _server_container(env: Environment) -> dict[str, Any]:
+    """Probes: startup waits (up to 15 min) for the full ``/healthz``, i.e. streams caught up after a
+    restart; readiness asks only that this server is current with the JetStream meta group; liveness
+    only that JetStream is enabled, so a slow catch-up never gets a healthy server killed."""
+    s = env.servers
+    env_vars: list[dict[str, Any]] = [
+        {"name": POD_NAME_VAR, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    mounts: list[dict[str, Any]] = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                                    {"name": DATA_VOLUME, "mountPath": DATA_DIR}]
+    if env.tls is not None:
+        mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
+    container: dict[str, Any] = {
+        "name": "nats",
+        "image": s.image,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["-c", CONFIG_PATH],
+        "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in _server_ports(env)],
+        "env": env_vars,
+        "volumeMounts": mounts,
+        "startupProbe": _probe("/healthz", 10, 90),
+        "readinessProbe": _probe("/healthz?js-server-only=true", 10, 3),
+        "livenessProbe": _probe("/healthz?js-enabled-only=true", 30, 3),
+    }
+    if s.resources is not None:
+        memory = _quantity(s.resources.memory)
+        # CPU has a request only: a CPU limit throttles the server under bursts; memory is capped, and
+        # GOMEMLIMIT (90% of it) makes the Go runtime collect before the kernel kills the pod.
+        container["resources"] = {"requests": {"cpu": s.resources.cpu, "memory": memory},
+                                  "limits": {"memory": memory}}
+        env_vars.append({"name": "GOMEMLIMIT", "value": str(s.resources.memory * 9 // 10)})
+    return container
+
+
+def _exporter_container(env: Environment) -> dict[str, Any]:
+    """The server's monitor port answers JSON, not Prometheus text; the exporter sidecar translates."""
+    port = env.monitoring.port
+    return {
+        "name": "metrics",
+        "image": EXPORTER_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "args": [f"-port={port}", "-varz", "-connz", "-routez", "-leafz", "-healthz", "-jsz=all",
+                 f"http://localhost:{env.servers.monitor_port}"],
+        "ports": [{"name": "metrics", "containerPort": port, "protocol": "TCP"}],
+    }
+
+
+def _pod_annotations(env: Environment, conf_hash: str) -> dict[str, str]:
+    """Scrape annotations only with the exporter: scraping the JSON monitor port would just fail."""
+    annotations = {CONFIG_HASH_ANNOTATION: conf_hash}
+    if env.monitoring.enabled:
+        annotations.update({"prometheus.io/scrape": "true", "prometheus.io/port": str(env.monitoring.port),
+                            "prometheus.io/path": "/metrics"})
+    return annotations
+
+
+def stateful_set(env: Environment, conf_hash: str) -> Manifest:
+    """``Parallel`` pod management: with ``OrderedReady`` pod 0 would wait to be Ready before pod 1
+    starts, but readiness needs a JetStream quorum, which needs pod 1: a deadlock. Rolling updates
+    still go one pod at a time. ``volumeClaimTemplates`` cannot be changed on a live StatefulSet;
+    a new ``storage_size`` or class means replacing it (the PVCs stay and are reused by name)."""
+    s = env.servers
+    if not s.image:
+        raise ValueError(f"{env.file}: servers.image is required in kubernetes mode")
+    volumes: list[dict[str, Any]] = [{"name": "config", "configMap": {"name": CONFIG_MAP_NAME}}]
+    if env.tls is not None:
+        if not env.tls.secret_name:
+            raise ValueError(f"{env.file}: tls.secret_name is required in kubernetes mode")
+        volumes.append({"name": "tls", "secret": {"secretName": env.tls.secret_name}})
+    containers = [_server_container(env)]
+    if env.monitoring.enabled:
+        containers.append(_exporter_container(env))
+    pvc_spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": _quantity(_storage_size(env))}}}
+    if s.storage_class:
+        pvc_spec["storageClassName"] = s.storage_class
+    return {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": _meta(env, STATEFULSET_NAME),
+        "spec": {
+            "serviceName": HEADLESS_SERVICE_NAME,
+            "replicas": s.replicas,
+            "podManagementPolicy": "Parallel",
+            "updateStrategy": {"type": "RollingUpdate"},
+            "selector": {"matchLabels": labels(env)},
+            "template": {
+                "metadata": {"labels": labels(env), "annotations": _pod_annotations(env, conf_hash)},
+                "spec": {
+                    "containers": containers,
+                    "volumes": volumes,
+                    # Spread over nodes when possible, so losing a node loses at most one server.
+                    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                                   "whenUnsatisfiable": "ScheduleAnyway",
+                                                   "labelSelector": {"matchLabels": labels(env)}}],
+                },
+            },
+            "volumeClaimTemplates": [{"metadata": {"name": DATA_VOLUME, "labels": labels(env)},
+                                      "spec": pvc_spec}],
+        },
+    }
+
+
+def _storage_size(env: Environment) -> int:
+    size: Optional[int] = env.servers.storage_size
+    if not size:
+        raise ValueError(f"{env.file}: servers.storage_size is required in kubernetes mode")
+    return size
+
+
+def pod_disruption_budget(env: Environment) -> Manifest:
+    """At most one server down by choice (drains, upgrades). For 3 servers that is the quorum;
+    for 5 it is stricter than quorum on purpose, because an R3 stream may have two of its three
+    replicas among any two pods. With one server it still lets a drain proceed rather than block it."""
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(env, PDB_NAME),
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels(env)}}}
+
+
+def cluster_manifests(env: Environment, operator_jwt: str, system_account: str,
+                      system_account_jwt: str) -> list[Manifest]:
+    """All objects, in the order they can be applied (namespace first)."""
+    text = nats_conf(env, operator_jwt, system_account, system_account_jwt)
+    return [namespace(env), config_map(env, text), headless_service(env), client_service(env),
+            stateful_set(env, config_hash(text)), pod_disruption_budget(env)]

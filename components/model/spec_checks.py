@@ -1,0 +1,78 @@
+"""Checks across sections, run after every section was read: ports, derived names, subjects,
+tenant quotas against the servers' JetStream limits."""
+from __future__ import annotations
+
+from typing import Optional
+
+from components.model import spec_names as names
+from components.model.spec_model import (
+    JetStreamSpec, MonitoringSpec, ServerMode, ServersSpec, Tenant,
+)
+from components.model.spec_schema import Reader, child, item
+
+
+def check_ports(r: Reader, servers: ServersSpec, monitoring: MonitoringSpec) -> None:
+    ports: list[tuple[str, int]] = [
+        ("servers.client_port", servers.client_port),
+        ("servers.monitor_port", servers.monitor_port),
+        ("servers.leafnode_port", servers.leafnode_port),
+    ]
+    if servers.cluster_port is not None:
+        ports.append(("servers.cluster_port", servers.cluster_port))
+    if monitoring.enabled:
+        ports.append(("monitoring.port", monitoring.port))
+    first: dict[int, str] = {}
+    for field, port in ports:
+        if port in first:
+            r.add(field, f"port {port} is already used by {first[port]}", "give every listener its own port")
+        else:
+            first[port] = field
+
+
+def check_server_capacity(r: Reader, servers: ServersSpec, js: JetStreamSpec) -> None:
+    if servers.mode is ServerMode.KUBERNETES and servers.storage_size is not None and js.max_file > servers.storage_size:
+        r.add("jetstream.max_file", f"{js.max_file} bytes is more than servers.storage_size ({servers.storage_size})",
+              "lower jetstream.max_file or raise servers.storage_size")
+
+
+def check_tenants(r: Reader, tenants: tuple[Tenant, ...], js: Optional[JetStreamSpec]) -> None:
+    """Derived names unique and valid across all tenants; stream subjects of a tenant disjoint."""
+    owner: dict[str, str] = {}
+    for ti, t in enumerate(tenants):
+        tpath = item("tenants", ti)
+        if js is not None:
+            for quota, limit in (("max_bytes", js.max_file), ("max_memory", js.max_memory)):
+                value = getattr(t.quotas, quota)
+                if value > limit:
+                    r.add(child(tpath, f"quotas.{quota}"),
+                          f"{value} bytes is more than the servers' jetstream.{'max_file' if quota == 'max_bytes' else quota} ({limit})",
+                          f"lower the tenant's {quota} or raise the server limit")
+        derived: list[tuple[str, str]] = []
+        for d in t.domains:
+            for s in d.streams:
+                derived.append((s.name, child(child(tpath, "domains"), f"{d.name}.{s.kind.value}")))
+        if t.dead_letter_stream:
+            derived.append((t.dead_letter_stream, child(tpath, "domains")))
+        for name, where in derived:
+            if not names.valid_server_name(name):
+                r.add(where, f"derived stream name {name!r} is not valid (over {names.MAX_NAME_LENGTH} characters?)",
+                      "use shorter tenant and domain ids")
+            elif name in owner:
+                r.add(where, f"derived stream name {name} collides with the one of {owner[name]}",
+                      "rename the domain or the tenant so the joined names differ")
+            else:
+                owner[name] = where
+        _check_overlaps(r, t, tpath)
+
+
+def _check_overlaps(r: Reader, t: Tenant, tpath: str) -> None:
+    seen: list[tuple[str, str, str]] = []
+    for d in t.domains:
+        for subject in d.live.subjects:
+            where = child(child(tpath, "domains"), f"{d.name}.live.subjects")
+            for other_subject, other_stream, _ in seen:
+                if names.subjects_overlap(subject, other_subject):
+                    r.add(where, f"stream {d.live.name} subject {subject!r} overlaps {other_subject!r} "
+                          f"of stream {other_stream}",
+                          "make the subjects of the tenant's live streams disjoint (one stream per subject)")
+            seen.append((subject, d.live.name, where))

@@ -1,0 +1,174 @@
+"""Load ``environments/<stack>.yaml`` into a validated ``Environment`` (and read stack settings).
+
+Everything in the file is checked before anything else runs; every problem found is collected and
+one ``SpecError`` lists them all, each naming the file, the field path, the bad value and a fix.
+The schema is described in ``docs/environments.md``; sections are read by ``spec_servers``,
+``spec_tenants`` and ``spec_platform``, cross-section rules live in ``spec_checks``, derived names in
+``spec_names``. This package does no network I/O; ``load_environment`` only reads the one file.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+from urllib.parse import urlparse
+
+from components.model import spec_checks
+from components.model.errors import Problems, SpecError
+from components.model.spec_model import (  # re-exported: the public model
+    ConsumerKind, ConsumerSpec, DiscardPolicy, Domain, Environment, JetStreamSpec, KvSpec,
+    LeafNodeSpec, MonitoringSpec, ObjectStoreSpec, Platform, PlatformConsumerSpec, Quotas,
+    ResourcesSpec, ServerMode, ServersSpec, ServiceType, StorageType, StreamClass, StreamClassKind,
+    SubjectRoot, Tenant, TenantSubjects, Tier, TLSSpec, UserRole, UserSpec,
+)
+from components.model.spec_names import ID_PATTERN
+from components.model.spec_platform import read_leafnodes, read_platform
+from components.model.spec_schema import Reader, parse_yaml
+from components.model.spec_servers import read_jetstream, read_monitoring, read_servers, read_tls
+from components.model.spec_tenants import TenantContext, read_tenants, read_tiers
+
+__all__ = [
+    "ConsumerKind", "ConsumerSpec", "DiscardPolicy", "Domain", "Environment", "JetStreamSpec", "KvSpec",
+    "LeafNodeSpec", "MonitoringSpec", "ObjectStoreSpec", "Platform", "PlatformConsumerSpec", "Quotas",
+    "ResourcesSpec", "ServerMode", "ServersSpec", "ServiceType", "StorageType", "StreamClass",
+    "StreamClassKind", "SubjectRoot", "Tenant", "TenantSubjects", "Tier", "TLSSpec", "UserRole", "UserSpec",
+    "StackSettings", "SUPPORTED_VERSIONS", "load_environment", "load_environment_text", "stack_settings",
+]
+
+SUPPORTED_VERSIONS = (1,)
+TOP_KEYS = ("version", "servers", "jetstream", "tls", "monitoring", "subject_prefix", "tiers", "tenants",
+            "platform", "leafnodes")
+
+
+def load_environment(path: str, stack: Optional[str] = None) -> Environment:
+    """Read and validate the environment file at ``path``.
+
+    ``stack`` defaults to the file name without extension (``environments/prod.yaml`` → ``prod``);
+    problems name ``path`` as given, so relative paths give short messages.
+    """
+    if stack is None:
+        stack = os.path.splitext(os.path.basename(path))[0]
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise SpecError.single(path, "", f"cannot read the environment file: {exc.strerror}",
+                               f"create {path} or point nats-tenancy:environment at an existing file") from exc
+    return load_environment_text(text, path, stack)
+
+
+def load_environment_text(text: str, file_label: str, stack: Optional[str] = None) -> Environment:
+    """Validate environment YAML ``text``; ``file_label`` is used in messages (and for the stack name)."""
+    if stack is None:
+        stack = os.path.splitext(os.path.basename(file_label))[0]
+    problems = Problems(file_label)
+    r = Reader(problems)
+    doc = parse_yaml(text, problems)
+    problems.raise_if_any()
+    if doc is None:
+        doc = {}
+    top = r.mapping(doc, "", TOP_KEYS, required=("version", "servers", "tiers"))
+    if top is None:  # not a mapping: nothing else can be read
+        raise SpecError(problems.items)
+
+    version = top.get("version")
+    if "version" in top and (isinstance(version, bool) or version not in SUPPORTED_VERSIONS):
+        r.add("version", f"unsupported version {version!r}",
+              f"use version: {SUPPORTED_VERSIONS[-1]} (supported: {', '.join(map(str, SUPPORTED_VERSIONS))})")
+    servers = read_servers(r, top.get("servers"), "servers", stack) if "servers" in top else None
+    mode = servers.mode if servers else _raw_mode(top.get("servers"))
+    jetstream = read_jetstream(r, top.get("jetstream"), "jetstream")
+    tls = read_tls(r, top.get("tls"), "tls", mode, stack)
+    monitoring = read_monitoring(r, top.get("monitoring"), "monitoring")
+    prefix = r.string(top, "subject_prefix", "", pattern=_PREFIX,
+                      fix="use one token of lower-case letters, digits or '-', e.g. 'acme-platform'")
+    tiers = read_tiers(r, top.get("tiers"), "tiers") if "tiers" in top else {}
+    tenants = read_tenants(r, top.get("tenants"), "tenants", TenantContext(prefix, servers, tiers))
+    platform = read_platform(r, top.get("platform"), "platform", prefix)
+    leafnodes = read_leafnodes(r, top.get("leafnodes"), "leafnodes", _declared_tenant_ids(top.get("tenants")))
+
+    if servers is not None:
+        spec_checks.check_ports(r, servers, monitoring)
+        if jetstream is not None:
+            spec_checks.check_server_capacity(r, servers, jetstream)
+    spec_checks.check_tenants(r, tenants, jetstream)
+    problems.raise_if_any()
+    assert servers is not None and jetstream is not None and isinstance(version, int)
+    return Environment(stack=stack, file=file_label, version=version, servers=servers, jetstream=jetstream,
+                       monitoring=monitoring, tiers=tuple(tiers[k] for k in sorted(tiers)), tenants=tenants,
+                       platform=platform, leafnodes=leafnodes, tls=tls, subject_prefix=prefix)
+
+
+_PREFIX = ID_PATTERN
+
+
+def _raw_mode(value: Any) -> Optional[ServerMode]:
+    if isinstance(value, dict):
+        for m in ServerMode:
+            if value.get("mode") == m.value:
+                return m
+    return None
+
+
+def _declared_tenant_ids(value: Any) -> set[str]:
+    """Ids written in the file, valid or not, so one bad tenant does not also fail its leaf nodes."""
+    if not isinstance(value, list):
+        return set()
+    return {t["id"] for t in value if isinstance(t, dict) and isinstance(t.get("id"), str)}
+
+
+# -- stack settings (Pulumi.<stack>.yaml) ----------------------------------------------------------
+
+CONFIG_NAMESPACE = "nats-tenancy"
+SETTING_KEYS = ("environment", "natsUrl", "operatorSeed", "renderYamlToDirectory")
+URL_SCHEMES = ("nats", "tls", "ws", "wss")
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    stack: str
+    environment_path: str
+    nats_url: Optional[str] = None
+    operator_seed: Optional[str] = field(default=None, repr=False)   # secret: adopt an nsc operator
+    render_yaml_to_directory: Optional[str] = None   # kubernetes: write manifests instead of applying them
+
+
+def stack_settings(stack: str, values: Mapping[str, Any], mode: Optional[ServerMode] = None) -> StackSettings:
+    """Settings from the stack's config values (keys like ``nats-tenancy:natsUrl``).
+
+    Keys of other namespaces (``kubernetes:context`` …) are ignored. ``natsUrl`` is required when the
+    stack is ``prod`` or ``mode`` is kubernetes, since then no local server tells us where NATS is.
+    """
+    file_label = f"Pulumi.{stack}.yaml"
+    problems = Problems(file_label)
+    ours: dict[str, Any] = {}
+    for key, value in values.items():
+        ns, _, name = key.partition(":")
+        if ns != CONFIG_NAMESPACE:
+            continue
+        if name not in SETTING_KEYS:
+            close = difflib.get_close_matches(name, SETTING_KEYS, n=1, cutoff=0.5)
+            hint = f"did you mean '{CONFIG_NAMESPACE}:{close[0]}'? " if close else ""
+            problems.add(f"config.{key}", f"unknown setting {key!r}",
+                         f"{hint}allowed: {', '.join(CONFIG_NAMESPACE + ':' + k for k in SETTING_KEYS)}")
+            continue
+        if not isinstance(value, str) or not value:
+            problems.add(f"config.{key}", f"expected a non-empty string, got {value!r}",
+                         f"pulumi config set {key} <value> --stack {stack}")
+            continue
+        ours[name] = value
+    env_path = ours.get("environment", f"environments/{stack}.yaml")
+    url = ours.get("natsUrl")
+    if url is not None:
+        parsed = urlparse(url)
+        if parsed.scheme not in URL_SCHEMES or not parsed.hostname:
+            problems.add(f"config.{CONFIG_NAMESPACE}:natsUrl", f"{url!r} is not a NATS URL",
+                         f"use {'|'.join(URL_SCHEMES)}://host:port, e.g. tls://nats.example.com:4222")
+    elif stack == "prod" or mode is ServerMode.KUBERNETES:
+        problems.add(f"config.{CONFIG_NAMESPACE}:natsUrl", "missing (required for kubernetes mode and prod)",
+                     f"pulumi config set {CONFIG_NAMESPACE}:natsUrl tls://<host>:4222 --stack {stack}")
+    problems.raise_if_any()
+    return StackSettings(stack=stack, environment_path=env_path, nats_url=url,
+                         operator_seed=ours.get("operatorSeed"),
+                         render_yaml_to_directory=ours.get("renderYamlToDirectory"))

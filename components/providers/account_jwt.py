@@ -1,0 +1,140 @@
+"""Account: an account key (generated once, kept) and its operator-signed JWT, live in the resolver.
+
+create/update push the JWT with ``$SYS.REQ.CLAIMS.UPDATE`` to every server and check every reply;
+no reachable server is an error, never a skipped push. read asks the resolver what it holds, so an
+account deleted or changed behind our back shows up on ``pulumi refresh`` and the next ``up``
+pushes it again. delete removes the account with an operator-signed ``$SYS.REQ.CLAIMS.DELETE``.
+
+Revocations that user deletions added on the server are kept when the account is re-signed
+(they are merged from the JWT the resolver holds), so removing a user stays effective.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+
+from components.model.identity.jwt_codec import decode, fingerprint
+from components.model.identity.keys import new_account_key
+from components.providers import resolver_client
+from components.providers.identity_common import contains_unknown, integral, sign_if_changed, with_subject
+
+SECRET_OUTPUTS = ["seed", "operator_seed", "system_creds"]
+# Inputs whose change alters the account JWT; servers/system_creds only say where to push it.
+_CONTENT = ("claims", "operator_seed")
+
+# One provider process serves all accounts; re-signing an account (here or on user revocation in
+# user_jwt.py) is read-modify-write on the resolver, so it is serialized per process.
+ACCOUNT_LOCK = threading.Lock()
+
+
+def _merge_server_revocations(claims: dict[str, Any], server_jwt: Optional[str]) -> dict[str, Any]:
+    if not server_jwt:
+        return claims
+    try:
+        held = decode(server_jwt).get("nats", {}).get("revocations") or {}
+    except ValueError:
+        return claims
+    if not held:
+        return claims
+    nats = dict(claims.get("nats", {}))
+    merged = dict(held)
+    merged.update(nats.get("revocations") or {})
+    nats["revocations"] = {k: int(merged[k]) for k in sorted(merged)}
+    return {**claims, "nats": nats}
+
+
+def _push(props: dict[str, Any], public_key: str, seed: str, olds: Optional[dict[str, Any]]) -> dict[str, Any]:
+    servers = list(props["servers"])
+    expect = int(props.get("expect_servers") or len(servers) or 1)
+    with ACCOUNT_LOCK:
+        claims = with_subject(props["claims"], public_key)
+        if olds is not None:
+            held = resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), public_key)
+            claims = _merge_server_revocations(claims, held)
+        jwt, fp, issuer = sign_if_changed(claims, str(props["operator_seed"]), olds)
+        resolver_client.push_account_jwt(servers, str(props["system_creds"]), jwt, expect_servers=expect)
+    return {
+        **props,
+        "claims": integral(props["claims"]),
+        "public_key": public_key,
+        "seed": seed,
+        "jwt": jwt,
+        "fingerprint": fp,
+        "issuer": issuer,
+        "resolver_state": "current",
+    }
+
+
+class AccountProvider(ResourceProvider):
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = []
+        claims = news.get("claims")
+        if not contains_unknown(claims):
+            if not isinstance(claims, dict) or claims.get("nats", {}).get("type") != "account":
+                failures.append(CheckFailure("claims", "expected an account claims template (nats.type = account)"))
+            elif "sub" in claims:
+                failures.append(CheckFailure("claims", "the template must not set 'sub': the account key is generated"))
+        servers = news.get("servers")
+        if not contains_unknown(servers) and not servers:
+            failures.append(CheckFailure("servers", "no server URL to push the account to"))
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [k for k in _CONTENT if integral(olds.get(k)) != integral(news.get(k))]
+        if olds.get("resolver_state", "current") != "current":
+            changed.append("resolver_state")  # refresh found the resolver out of date: push again
+        return DiffResult(changes=bool(changed), replaces=[])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        kp = new_account_key()
+        return CreateResult(kp.public_key, _push(props, kp.public_key, kp.seed, None))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(_push(news, str(olds["public_key"]), str(olds["seed"]), olds))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        servers = list(props.get("servers") or [])
+        held = resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), id_)
+        outs = dict(props)
+        if not held:
+            outs["resolver_state"] = "missing"
+        else:
+            ours = {k: v for k, v in decode(str(props["jwt"])).items() if k not in ("iat", "jti")}
+            theirs = {k: v for k, v in decode(held).items() if k not in ("iat", "jti")}
+            # Revocations pushed by user deletions are expected differences.
+            for c in (ours, theirs):
+                c.get("nats", {}).pop("revocations", None)
+            outs["resolver_state"] = "current" if fingerprint(ours) == fingerprint(theirs) else "different"
+        return ReadResult(id_, outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        servers = list(props["servers"])
+        expect = int(props.get("expect_servers") or len(servers) or 1)
+        with ACCOUNT_LOCK:
+            if resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), id_) is None:
+                return
+            resolver_client.delete_accounts(servers, str(props["system_creds"]), str(props["operator_seed"]), [id_],
+                                            expect_servers=expect)
+
+
+class Account(pulumi.dynamic.Resource, module="nats", name="Account"):
+    public_key: pulumi.Output[str]
+    seed: pulumi.Output[str]
+    jwt: pulumi.Output[str]
+
+    def __init__(self, name: str, *, claims: pulumi.Input[dict], operator_seed: pulumi.Input[str],
+                 servers: pulumi.Input[list], system_creds: pulumi.Input[str], expect_servers: int = 0,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
+        super().__init__(AccountProvider(), name, {
+            "claims": claims,
+            "operator_seed": pulumi.Output.secret(operator_seed),
+            "servers": servers,
+            "system_creds": pulumi.Output.secret(system_creds),
+            "expect_servers": expect_servers,
+            "public_key": None, "seed": None, "jwt": None, "fingerprint": None, "issuer": None,
+            "resolver_state": None,
+        }, opts)

@@ -1,0 +1,201 @@
+"""Pulumi dynamic provider for a JetStream stream, and the generic machinery KV buckets and object
+stores reuse (both are streams underneath).
+
+Why the shape: the provider object is pickled by reference into state, so it holds nothing
+(methods only; hooks are class attributes). Every call opens and closes its own connection in
+``jetstream_client.run``. ``check`` stores the canonical config as the inputs, so diffs compare
+canonical forms; ``read`` writes what the server holds into the outputs, so ``pulumi refresh`` shows
+drift and the next ``up`` puts it back with the UPDATE API. Names are natural ids, so a replacement
+deletes first, and it is refused outright when ``prevent_destroy`` is set.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Optional
+
+import pulumi
+from pulumi.dynamic import (CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult,
+                            Resource, ResourceProvider, UpdateResult)
+from pulumi.runtime import rpc
+
+from components.model.errors import SpecError
+from components.model.jetstream import diff as jsdiff
+from components.model.jetstream.stream import (normalize_server_stream, stream_wire_config,
+                                               validate_and_normalize_stream)
+from components.providers import jetstream_client as jsc
+
+CONNECTION_FIELDS = ("server_url", "creds", "account_label", "prevent_destroy")
+COMPUTED_FIELDS = ("config", "created", "messages", "bytes")
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value == rpc.UNKNOWN
+
+
+def user_fields(props: Mapping[str, Any], connection: tuple[str, ...] = CONNECTION_FIELDS) -> dict[str, Any]:
+    skip = set(connection) | set(COMPUTED_FIELDS)
+    return {k: v for k, v in props.items() if not k.startswith("__") and k not in skip}
+
+
+def connection(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "server_url": props.get("server_url") or "",
+        "creds": props.get("creds") or "",
+        "account_label": props.get("account_label") or "",
+        "prevent_destroy": bool(props.get("prevent_destroy") or False),
+    }
+
+
+def check_failures(error: SpecError) -> list[CheckFailure]:
+    return [CheckFailure(p.field.split("[")[0].split(".")[0] or "name", str(p)) for p in error.problems]
+
+
+def refuse_replacement(kind: str, name: str, changes: list[jsdiff.FieldChange]) -> None:
+    raise RuntimeError(
+        f"{kind} {name}: the change needs a replacement, which deletes the {kind} and its data, "
+        f"but prevent_destroy is true. Fields: {jsdiff.describe(changes)}. Revert these fields, or "
+        f"set prevent_destroy: false to allow the replacement."
+    )
+
+
+class StreamProvider(ResourceProvider):
+    """Hooks (class attributes) let KV and object-store providers reuse every method."""
+
+    kind = "stream"
+    validate: Callable[[Mapping[str, Any], str], dict[str, Any]] = staticmethod(validate_and_normalize_stream)  # type: ignore[assignment]
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def to_stream_config(self, canonical_inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The canonical stream config the inputs describe (identity for plain streams)."""
+        return dict(canonical_inputs)
+
+    def stream_name(self, canonical_inputs: Mapping[str, Any]) -> str:
+        return str(canonical_inputs["name"])
+
+    def outputs_from_server(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Top-level outputs to overwrite from server state on read (plain streams: all of it)."""
+        return config
+
+    # -- provider methods ---------------------------------------------------------------------
+    def where(self, props: Mapping[str, Any]) -> str:
+        label = props.get("account_label") or "?"
+        name = next((props[k] for k in ("name", "bucket") if isinstance(props.get(k), str)), "?")
+        return f"account {label}: {self.kind} {name}"
+
+    def check(self, _olds: Any, news: Any) -> CheckResult:
+        user = user_fields(news)
+        known = {k: v for k, v in user.items() if not is_unknown(v)}
+        try:
+            canonical = type(self).validate(known, self.where(news))
+        except SpecError as exc:
+            pending = set(user) - set(known)
+            problems = [p for p in exc.problems if p.field.split("[")[0].split(".")[0] not in pending]
+            if problems:
+                return CheckResult(news, check_failures(SpecError(problems)))
+            return CheckResult(news, [])
+        if len(known) != len(user):
+            return CheckResult(news, [])  # preview with unknowns: validated what we could
+        return CheckResult({**canonical, **connection(news)}, [])
+
+    def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
+        old_cfg = olds.get("config") or self.to_stream_config(user_fields(olds))
+        unknown = [k for k, v in user_fields(news).items() if is_unknown(v)]
+        if unknown:
+            return DiffResult(changes=True, replaces=[k for k in unknown if k in ("name", "bucket", "storage")],
+                              delete_before_replace=True)
+        new_cfg = self.to_stream_config(user_fields(news))
+        changes = jsdiff.diff_stream(old_cfg, new_cfg)
+        replaces = self.input_names(jsdiff.replacements(changes), user_fields(news))
+        if replaces and news.get("prevent_destroy"):
+            refuse_replacement(self.kind, self.stream_name(user_fields(news)), changes)
+        side = [k for k in CONNECTION_FIELDS if olds.get(k) != news.get(k) and not is_unknown(news.get(k))]
+        return DiffResult(changes=bool(changes or side), replaces=replaces, delete_before_replace=True)
+
+    def input_names(self, stream_fields: list[str], user: Mapping[str, Any]) -> list[str]:
+        """Map changed stream-config fields to the input properties the engine should show."""
+        return stream_fields
+
+    def create(self, props: Any) -> CreateResult:
+        user = user_fields(props)
+        cfg = self.to_stream_config(user)
+        name = cfg["name"]
+
+        async def go(api: jsc.JetStreamApi) -> dict[str, Any]:
+            try:
+                return await api.stream_create(stream_wire_config(cfg))
+            except jsc.JetStreamApiError as exc:
+                if exc.err_code != jsc.STREAM_EXISTS:
+                    raise
+                info = await api.stream_info(name)
+                live = normalize_server_stream(info["config"]) if info else {}
+                fields = ", ".join(f"{c.field} (server {c.old!r}, wanted {c.new!r})" for c in jsdiff.diff_stream(live, cfg))
+                raise RuntimeError(
+                    f"{self.where(props)}: a {self.kind} with this name already exists with a different "
+                    f"configuration: {fields or exc.description}. Adopting it would change it silently; align the "
+                    f"inputs with the server, or delete the existing {self.kind} first."
+                ) from None
+
+        reply = self.run(props, go)
+        return CreateResult(name, self.outputs(props, reply))
+
+    def read(self, id_: str, props: Any) -> ReadResult:
+        async def go(api: jsc.JetStreamApi) -> Optional[dict[str, Any]]:
+            return await api.stream_info(id_)
+
+        info = self.run(props, go)
+        if info is None:
+            return ReadResult("", {})
+        outs = self.outputs(props, info)
+        outs.update(self.outputs_from_server(outs["config"]))
+        return ReadResult(id_, outs)
+
+    def update(self, id_: str, olds: Any, news: Any) -> UpdateResult:
+        old_cfg = olds.get("config") or self.to_stream_config(user_fields(olds))
+        new_cfg = self.to_stream_config(user_fields(news))
+        if not jsdiff.diff_stream(old_cfg, new_cfg):
+            return UpdateResult({**dict(olds), **dict(news), "config": old_cfg})
+
+        async def go(api: jsc.JetStreamApi) -> dict[str, Any]:
+            return await api.stream_update(stream_wire_config(new_cfg))
+
+        return UpdateResult(self.outputs(news, self.run(news, go)))
+
+    def delete(self, id_: str, props: Any) -> None:
+        if props.get("prevent_destroy"):
+            raise RuntimeError(f"{self.where(props)}: prevent_destroy is true, so it is not deleted; "
+                               f"set prevent_destroy: false first")
+
+        async def go(api: jsc.JetStreamApi) -> bool:
+            return await api.stream_delete(id_)
+
+        self.run(props, go)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def run(self, props: Mapping[str, Any], fn: Callable[[jsc.JetStreamApi], Any]) -> Any:
+        c = connection(props)
+        return jsc.run(c["server_url"], c["creds"], fn, account_label=c["account_label"])
+
+    def outputs(self, props: Mapping[str, Any], reply: Mapping[str, Any]) -> dict[str, Any]:
+        state = reply.get("state") or {}
+        return {
+            **user_fields(props),
+            **connection(props),
+            "config": normalize_server_stream(reply["config"]),
+            "created": reply.get("created", ""),
+            "messages": int(state.get("messages", 0)),
+            "bytes": int(state.get("bytes", 0)),
+        }
+
+
+class Stream(Resource, module="nats", name="Stream"):
+    """A JetStream stream. ``props``: the stream fields (server names) plus server_url, creds,
+    account_label and prevent_destroy. Outputs add ``config`` (as the server holds it), ``created``,
+    ``messages`` and ``bytes``."""
+
+    config: pulumi.Output[dict]
+    created: pulumi.Output[str]
+    messages: pulumi.Output[int]
+
+    def __init__(self, resource_name: str, props: Mapping[str, Any], opts: Optional[pulumi.ResourceOptions] = None):
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["creds"])
+        full = {**dict(props), **{k: None for k in COMPUTED_FIELDS}}
+        super().__init__(StreamProvider(), resource_name, full, pulumi.ResourceOptions.merge(secret, opts))

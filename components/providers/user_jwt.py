@@ -1,0 +1,113 @@
+"""User: a user key (generated once, kept), its account-signed JWT and the standard ``.creds`` text.
+
+Users live only in their JWT: the server learns of them when they connect. Removing a user must
+therefore revoke it: ``delete`` re-signs the account JWT that the resolver holds with a revocation
+entry for the user's key (dated now, so every JWT issued to it so far is refused) and pushes it.
+When the account itself is already gone there is nothing left to revoke.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+
+from components.model.identity.creds import format_user_creds
+from components.model.identity.jwt_codec import decode, issue
+from components.model.identity.keys import keypair_from_seed, new_user_key
+from components.providers import resolver_client
+from components.providers.account_jwt import ACCOUNT_LOCK
+from components.providers.identity_common import contains_unknown, integral, sign_if_changed, with_subject
+
+SECRET_OUTPUTS = ["seed", "creds", "account_seed", "operator_seed", "system_creds"]
+_CONTENT = ("claims", "account_seed", "account_public_key")
+
+
+def _issue(props: dict[str, Any], seed: str, olds: Optional[dict[str, Any]]) -> dict[str, Any]:
+    kp = keypair_from_seed(seed)
+    claims = with_subject(props["claims"], kp.public_key)
+    jwt, fp, issuer = sign_if_changed(claims, str(props["account_seed"]), olds)
+    return {
+        **props,
+        "claims": integral(props["claims"]),
+        "public_key": kp.public_key,
+        "seed": seed,
+        "jwt": jwt,
+        "fingerprint": fp,
+        "issuer": issuer,
+        "creds": format_user_creds(jwt, seed),
+    }
+
+
+def revoke_user(servers: list[str], system_creds: str, operator_seed: str, account_pub: str, user_pub: str,
+                at: Optional[int] = None) -> bool:
+    """Add a revocation for ``user_pub`` to the account JWT the resolver holds; False if no account."""
+    with ACCOUNT_LOCK:
+        held = resolver_client.lookup_account_jwt(servers, system_creds, account_pub)
+        if not held:
+            return False
+        claims = {k: v for k, v in decode(held).items() if k not in ("iat", "jti", "iss")}
+        nats = dict(claims.get("nats", {}))
+        revocations = dict(nats.get("revocations") or {})
+        revocations[user_pub] = int(at if at is not None else time.time())
+        nats["revocations"] = {k: int(revocations[k]) for k in sorted(revocations)}
+        claims["nats"] = nats
+        resolver_client.push_account_jwt(servers, system_creds, issue(claims, operator_seed),
+                                         expect_servers=max(1, len(servers)))
+    return True
+
+
+class UserProvider(ResourceProvider):
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = []
+        claims = news.get("claims")
+        if not contains_unknown(claims):
+            if not isinstance(claims, dict) or claims.get("nats", {}).get("type") != "user":
+                failures.append(CheckFailure("claims", "expected a user claims template (nats.type = user)"))
+            elif "sub" in claims:
+                failures.append(CheckFailure("claims", "the template must not set 'sub': the user key is generated"))
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [k for k in _CONTENT if integral(olds.get(k)) != integral(news.get(k))]
+        return DiffResult(changes=bool(changed), replaces=[])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        kp = new_user_key()
+        return CreateResult(kp.public_key, _issue(props, kp.seed, None))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(_issue(news, str(olds["seed"]), olds))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, props)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        servers = list(props.get("servers") or [])
+        if not servers:
+            return
+        revoke_user(servers, str(props["system_creds"]), str(props["operator_seed"]),
+                    str(props["account_public_key"]), id_)
+
+
+class User(pulumi.dynamic.Resource, module="nats", name="User"):
+    public_key: pulumi.Output[str]
+    seed: pulumi.Output[str]
+    jwt: pulumi.Output[str]
+    creds: pulumi.Output[str]
+
+    def __init__(self, name: str, *, claims: pulumi.Input[dict], account_public_key: pulumi.Input[str],
+                 account_seed: pulumi.Input[str], servers: pulumi.Input[list], system_creds: pulumi.Input[str],
+                 operator_seed: pulumi.Input[str], opts: Optional[pulumi.ResourceOptions] = None):
+        """``servers``/``system_creds``/``operator_seed`` are what ``delete`` needs to revoke the user."""
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
+        super().__init__(UserProvider(), name, {
+            "claims": claims,
+            "account_public_key": account_public_key,
+            "account_seed": pulumi.Output.secret(account_seed),
+            "servers": servers,
+            "system_creds": pulumi.Output.secret(system_creds),
+            "operator_seed": pulumi.Output.secret(operator_seed),
+            "public_key": None, "seed": None, "jwt": None, "fingerprint": None, "issuer": None, "creds": None,
+        }, opts)

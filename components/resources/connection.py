@@ -1,0 +1,31 @@
+"""How the identity and JetStream resources reach the servers: URLs plus the system user's creds."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class Hub:
+    """The hub as the resources see it.
+
+    ``url``: client URL (an Output for dev, where it comes from the LocalServer); ``server_count``:
+    how many servers must acknowledge a resolver push; ``depends_on``: the resource that brings the
+    servers up, so nothing talks to a server before it runs.
+    """
+
+    url: pulumi.Input[str]
+    server_count: int
+    operator_seed: pulumi.Output[str]
+    operator_public_key: pulumi.Output[str]
+    system_creds: pulumi.Output[str]
+    depends_on: Optional[pulumi.Resource] = None
+
+    def servers(self) -> pulumi.Output[list]:
+        return pulumi.Output.from_input(self.url).apply(lambda u: [u])
+
+    def opts(self, parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
+        deps = [self.depends_on] if self.depends_on is not None else []
+        return pulumi.ResourceOptions(parent=parent, depends_on=deps, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,75 @@
+"""Estate: everything one environment file declares, and the stack outputs other deployments read.
+
+Order of construction follows the dependencies: the operator (keys, system account), the servers
+(a local process for dev, Kubernetes for prod), tenants (accounts, users, JetStream objects), the
+platform shards (which import the tenants' trees), then the customers' leaf-node bundles.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import pulumi
+
+from components.model.spec_model import Environment, ServerMode
+from components.model.specs import StackSettings
+from components.providers.operator_identity import Operator
+from components.resources.connection import Hub
+from components.resources.dev_server import DevServer
+from components.resources.leafnode_bundles import LeafNodeBundles
+from components.resources.platform import Platform
+from components.resources.tenant import Tenant
+
+
+class Estate(pulumi.ComponentResource):
+    def __init__(self, name: str, env: Environment, settings: StackSettings, project_dir: Optional[str] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("nats-tenancy:index:Estate", name, None, opts)
+        project_dir = project_dir or os.getcwd()
+        self.env = env
+        self.operator = Operator(
+            "operator",
+            operator_name=f"nats-tenancy-{env.stack}",
+            operator_seed=pulumi.Output.secret(settings.operator_seed) if settings.operator_seed else None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.server: Optional[DevServer] = None
+        if env.servers.mode is ServerMode.LOCAL:
+            self.server = DevServer(f"{env.stack}-server", env, self.operator, project_dir,
+                                    opts=pulumi.ResourceOptions(parent=self))
+            url: pulumi.Input[str] = self.server.url
+            server_count = 1
+            depends_on: Optional[pulumi.Resource] = self.server
+        else:
+            from components.resources.cluster import Cluster  # pulumi-kubernetes only where it is used
+
+            self.cluster = Cluster(f"{env.stack}-cluster", env, self.operator, opts=pulumi.ResourceOptions(parent=self),
+                                   render_yaml_to_directory=settings.render_yaml_to_directory)
+            url = settings.nats_url or ""
+            server_count = env.servers.replicas
+            depends_on = self.cluster
+        self.nats_url = pulumi.Output.from_input(url)
+        hub = Hub(url=url, server_count=server_count, operator_seed=self.operator.operator_seed,
+                  operator_public_key=self.operator.operator_public_key,
+                  system_creds=self.operator.system_user_creds, depends_on=depends_on)
+        self.tenants = {t.id: Tenant(t, hub, env.subject_prefix, opts=pulumi.ResourceOptions(parent=self))
+                        for t in env.tenants}
+        self.platform = Platform("platform", env, hub, {tid: t.account_public_key for tid, t in self.tenants.items()},
+                                 opts=pulumi.ResourceOptions(parent=self))
+        self.leafnodes = LeafNodeBundles("leafnodes", env, self.tenants, project_dir,
+                                         opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({"nats_url": self.nats_url})
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack-output contract (see README, "Stack outputs")."""
+        return {
+            "nats_url": self.nats_url,
+            "tenants": {tid: t.output() for tid, t in self.tenants.items()},
+            "platform": self.platform.output(),
+            "leafnodes": self.leafnodes.output(),
+            "system": {
+                "account_public_key": self.operator.system_account_public_key,
+                "operator_public_key": self.operator.operator_public_key,
+                "creds": pulumi.Output.secret(self.operator.system_user_creds),
+            },
+        }

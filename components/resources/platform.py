@@ -1,0 +1,74 @@
+"""Platform: the ingest accounts (shards) that import every tenant's logs/events/otel trees.
+
+Each import adds bytes to the importing account's JWT and the servers refuse a JWT over 1 MiB, so
+tenants are spread over ``platform.shards`` ingest accounts by a stable hash of the tenant id:
+adding or removing a tenant re-signs only its own shard. Each shard has a consumer user (reads
+``*.logs.>`` etc., denied publishing into the imported trees) and a provisioning user for the
+shard's platform streams and consumers.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import pulumi
+
+from components.model.identity.account import account_claims_template
+from components.model.identity.user import user_claims_template
+from components.model.spec_model import Environment
+from components.model.tenant_plan import platform_account_spec, platform_user_specs, shard_members
+from components.providers.account_jwt import Account
+from components.providers.user_jwt import User
+from components.resources.connection import Hub
+from components.resources.jetstream_objects import PlatformStreams
+
+
+class Platform(pulumi.ComponentResource):
+    def __init__(self, name: str, env: Environment, hub: Hub, tenant_pubs: Mapping[str, pulumi.Output[str]],
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("nats-tenancy:index:Platform", name, None, opts)
+        prefix = env.subject_prefix
+        self.shard_of = {t.id: env.shard_of(t.id) for t in env.tenants}
+        self.accounts: list[Account] = []
+        self.users: list[dict[str, User]] = []
+        for shard, members in sorted(shard_members(env).items()):
+            member_pubs = pulumi.Output.all(**{t: tenant_pubs[t] for t in members}) if members \
+                else pulumi.Output.from_input({})
+
+            def claims(pubs: dict[str, str], shard: int = shard) -> dict[str, Any]:
+                return account_claims_template(platform_account_spec(shard, pubs, prefix),
+                                               source=f"platform shard {shard}")
+
+            account = Account(
+                f"platform-ingest-{shard}",
+                claims=member_pubs.apply(claims),
+                operator_seed=hub.operator_seed,
+                servers=hub.servers(),
+                system_creds=hub.system_creds,
+                expect_servers=hub.server_count,
+                opts=hub.opts(self),
+            )
+            users = {}
+            for role, user_spec in platform_user_specs(shard, prefix).items():
+                users[role] = User(
+                    f"platform-{role}-{shard}",
+                    claims=account.public_key.apply(
+                        lambda pub, u=user_spec: user_claims_template(u, pub, source=f"platform user {u.name}")),
+                    account_public_key=account.public_key,
+                    account_seed=account.seed,
+                    servers=hub.servers(),
+                    system_creds=hub.system_creds,
+                    operator_seed=hub.operator_seed,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            PlatformStreams(f"platform-{shard}", env, url=hub.url, creds=users["provisioning"].creds,
+                            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, users["provisioning"]]))
+            self.accounts.append(account)
+            self.users.append(users)
+        self.register_outputs({})
+
+    def output(self) -> dict[str, Any]:
+        return {
+            "accounts": [a.public_key for a in self.accounts],
+            "shard_of": self.shard_of,
+            "creds": {"consumer": [pulumi.Output.secret(u["consumer"].creds) for u in self.users]},
+        }

@@ -1,0 +1,75 @@
+"""Tenant: one customer's NATS account, its users, and its JetStream objects.
+
+The account carries the tenant's quotas (enforced by the server) and exports its three subject
+trees to the platform. Users: ``service`` (publish/subscribe in the tenant's tree), ``reader``
+(subscribe only), ``leaf`` (leaf-node connections only) and ``provisioning`` (JetStream API only,
+used by the JetStream resources so every stream lives in this account). Removing a tenant from the
+environment file deletes these in dependency order: consumers, streams and buckets, then users
+(revoked on the resolver), then the account (deleted from the resolver).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+
+from components.model.identity.account import account_claims_template
+from components.model.identity.user import user_claims_template
+from components.model.spec_model import Tenant as TenantSpec
+from components.model.tenant_plan import tenant_account_spec, tenant_user_specs
+from components.providers.account_jwt import Account
+from components.providers.user_jwt import User
+from components.resources.connection import Hub
+from components.resources.jetstream_objects import JetStreamObjects
+
+
+class Tenant(pulumi.ComponentResource):
+    account_public_key: pulumi.Output[str]
+    creds: dict[str, pulumi.Output[str]]
+
+    def __init__(self, spec: TenantSpec, hub: Hub, prefix: Optional[str],
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("nats-tenancy:index:Tenant", spec.id, None, opts)
+        self.spec = spec
+        self.account = Account(
+            f"{spec.id}-account",
+            claims=account_claims_template(tenant_account_spec(spec, prefix), source=f"tenant {spec.id}"),
+            operator_seed=hub.operator_seed,
+            servers=hub.servers(),
+            system_creds=hub.system_creds,
+            expect_servers=hub.server_count,
+            opts=hub.opts(self),
+        )
+        self.account_public_key = self.account.public_key
+        self.users: dict[str, User] = {}
+        for role, user_spec in tenant_user_specs(spec, prefix).items():
+            self.users[role] = User(
+                f"{spec.id}-{role}",
+                claims=self.account.public_key.apply(
+                    lambda pub, u=user_spec: user_claims_template(u, pub, source=f"tenant {spec.id} user {u.name}")),
+                account_public_key=self.account.public_key,
+                account_seed=self.account.seed,
+                servers=hub.servers(),
+                system_creds=hub.system_creds,
+                operator_seed=hub.operator_seed,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.creds = {role: u.creds for role, u in self.users.items()}
+        self.jetstream = JetStreamObjects(
+            spec.id, spec, url=hub.url, creds=self.users["provisioning"].creds,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.users["provisioning"]]),
+        )
+        self.register_outputs({"account_public_key": self.account_public_key})
+
+    def output(self) -> dict[str, Any]:
+        """This tenant's entry in the ``tenants`` stack output."""
+        s = self.spec
+        return {
+            "account_public_key": self.account_public_key,
+            "subjects": {"logs": s.subjects.logs, "events": s.subjects.events, "otel": s.subjects.otel},
+            "streams": [st.name for st in s.streams] + ([s.dead_letter_stream] if s.dead_letter_stream else []),
+            "consumers": [c.durable for c in s.consumers],
+            "kv_buckets": [kv.bucket for kv in s.kv_buckets],
+            "object_stores": [o.bucket for o in s.object_stores],
+            "creds": {role: pulumi.Output.secret(self.creds[role]) for role in ("service", "reader", "leaf")},
+        }

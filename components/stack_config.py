@@ -1,0 +1,44 @@
+"""The only place that reads Pulumi stack config: stack settings + the validated environment.
+
+Everything is validated here, before a single resource is registered, so bad input never reaches a
+server: an error names the file (environment file or ``Pulumi.<stack>.yaml``), the field and the fix.
+"""
+from __future__ import annotations
+
+import os
+
+import pulumi
+
+from components.model.errors import SpecError
+from components.model.spec_model import Environment
+from components.model.specs import StackSettings, load_environment, stack_settings
+
+DEV_PASSPHRASE = "nats-tenancy-dev-only"
+
+
+def _config_values() -> dict[str, object]:
+    """Every config key of this project's namespace, so a misspelt key is reported too.
+
+    Secret values arrive decrypted; the only secret one (``operatorSeed``) is wrapped as a secret
+    again where it is used.
+    """
+    namespace = pulumi.get_project()
+    return {k: v for k, v in pulumi.runtime.get_config_env().items() if k.startswith(f"{namespace}:")}
+
+
+def load_stack(project_dir: str) -> tuple[StackSettings, Environment]:
+    stack = pulumi.get_stack()
+    try:
+        settings = stack_settings(stack, _config_values())
+        path = settings.environment_path
+        if not os.path.isabs(path) and os.path.abspath(os.getcwd()) != os.path.abspath(project_dir):
+            path = os.path.join(project_dir, path)
+        env = load_environment(path, stack=stack)
+        if env.servers.mode.value != "local":
+            settings = stack_settings(stack, _config_values(), mode=env.servers.mode)
+    except SpecError as e:
+        raise pulumi.RunError(f"invalid configuration:\n{e}") from None
+    if stack != "dev" and os.environ.get("PULUMI_CONFIG_PASSPHRASE") == DEV_PASSPHRASE:
+        raise pulumi.RunError(f"stack '{stack}' must not use the dev-only passphrase: set a real "
+                              "PULUMI_CONFIG_PASSPHRASE for it")
+    return settings, env

@@ -1,0 +1,49 @@
+"""One real nats-server (JetStream on) per test module, stopped by PID; helpers to talk to it."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
+
+import nats
+import pytest
+
+from components.providers import jetstream_client as jsc
+from tests.support.nats_server import RunningServer, make_server
+
+T = TypeVar("T")
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    srv = make_server(str(tmp_path_factory.mktemp("nats")), name="js").start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_counter)}"
+
+
+def conn(server: RunningServer, **extra: Any) -> dict[str, Any]:
+    return {"server_url": server.url, "creds": "", "account_label": "acme", "prevent_destroy": False, **extra}
+
+
+def api_call(server: RunningServer, fn: Callable[[jsc.JetStreamApi], Awaitable[T]]) -> T:
+    return jsc.run(server.url, "", fn, account_label="acme")
+
+
+def with_nats(server: RunningServer, fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``fn(nc)`` with a plain nats-py connection (the application's view)."""
+
+    async def main() -> T:
+        nc = await nats.connect(server.url)
+        try:
+            return await fn(nc)
+        finally:
+            await nc.close()
+
+    return asyncio.run(main())

@@ -1,0 +1,118 @@
+"""Derived names, subject algebra, durations and sizes: stable and valid."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, strategies as st
+
+from components.model import spec_names as names
+from components.model.spec_units import (
+    HOUR, MINUTE, SECOND, format_duration, parse_duration, parse_size,
+)
+
+ids = st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")
+
+
+@pytest.mark.parametrize("tenant,domain,cls,expected", [
+    ("acme", "billing", "live", "ACME_BILLING_LIVE"),
+    ("acme-corp", "billing", "live", "ACME_CORP_BILLING_LIVE"),
+    ("acme", "order-events", "replay", "ACME_ORDER_EVENTS_REPLAY"),
+    ("t1", "d2", "live", "T1_D2_LIVE"),
+])
+def test_stream_names_are_pinned(tenant: str, domain: str, cls: str, expected: str) -> None:
+    assert names.stream_name(tenant, domain, cls) == expected
+
+
+def test_other_names_are_pinned() -> None:
+    assert names.consumer_name("ACME_BILLING_LIVE", "audit-feed") == "ACME_BILLING_LIVE_AUDIT_FEED"
+    assert names.bucket_name("acme-corp", "carts") == "acme-corp_carts"
+    assert names.dead_letter_stream_name("acme-corp") == "ACME_CORP_DEAD_LETTERS"
+    assert names.platform_stream_name("otel") == "PLATFORM_OTEL"
+    assert names.tenant_root(None, "acme", "logs") == "acme.logs"
+    assert names.tenant_root("plat", "acme", "logs") == "plat.acme.logs"
+
+
+@given(ids, ids, st.sampled_from(["live", "replay"]), ids)
+def test_derived_names_are_valid(tenant: str, domain: str, cls: str, consumer: str) -> None:
+    stream = names.stream_name(tenant, domain, cls)
+    assert names.valid_server_name(stream)
+    assert not set(stream) & set(". *>")
+    assert names.valid_server_name(names.consumer_name(stream, consumer))
+    assert re.fullmatch(r"[a-zA-Z0-9_-]+", names.bucket_name(tenant, domain))
+
+
+@given(ids, ids)
+def test_upper_snake_is_reversible_for_ids(a: str, b: str) -> None:
+    # ids have no '_', so two different ids never give the same upper snake token
+    assert (names.upper_snake(a) == names.upper_snake(b)) == (a == b)
+
+
+@pytest.mark.parametrize("a,b,overlap", [
+    ("acme.events.billing.>", "acme.events.shipping.>", False),
+    ("acme.events.>", "acme.events.billing.>", True),
+    ("acme.events.*.x", "acme.events.billing.>", True),
+    ("acme.events.a", "acme.events.a.b", False),
+    ("acme.*", "acme.events", True),
+    ("acme.*", "acme.events.x", False),
+    ("a.b.c", "a.b.c", True),
+    (">", "x", True),
+])
+def test_subjects_overlap(a: str, b: str, overlap: bool) -> None:
+    assert names.subjects_overlap(a, b) is overlap
+    assert names.subjects_overlap(b, a) is overlap
+
+
+@pytest.mark.parametrize("inner,outer,within", [
+    ("acme.events.billing.invoices.>", "acme.events.billing.>", True),
+    ("acme.events.billing.>", "acme.events.billing.>", True),
+    ("acme.events.billing", "acme.events.billing.>", False),
+    ("acme.events.*.created", "acme.events.orders.>", False),
+    ("acme.events.orders.*", "acme.events.orders.>", True),
+    ("*.logs.>", "*.logs.>", True),
+    ("acme.logs.x", "*.logs.>", True),
+    ("*.events.>", "*.logs.>", False),
+    ("a.>", "a.*", False),
+    ("a.b", "a.*", True),
+])
+def test_subject_within(inner: str, outer: str, within: bool) -> None:
+    assert names.subject_within(inner, outer) is within
+
+
+@pytest.mark.parametrize("subject,ok", [
+    ("a.b.>", True), ("a.*.c", True), (">", True), ("a..b", False), ("a.>.b", False),
+    ("a b", False), ("a.b*", False), ("", False),
+])
+def test_valid_subject(subject: str, ok: bool) -> None:
+    assert names.valid_subject(subject) is ok
+
+
+@pytest.mark.parametrize("text,ns", [
+    ("720h", 720 * HOUR), ("30m", 30 * MINUTE), ("1h30m", 90 * MINUTE), ("90s", 90 * SECOND),
+    ("500ms", 500_000_000), ("1.5h", 90 * MINUTE), ("0", 0), ("2m", 2 * MINUTE),
+])
+def test_parse_duration(text: str, ns: int) -> None:
+    assert parse_duration(text) == ns
+
+
+@pytest.mark.parametrize("text", ["-1h", "1d", "h", "", "1h-", "10", "1.h", "abc"])
+def test_parse_duration_refuses(text: str) -> None:
+    assert parse_duration(text) is None
+
+
+@given(st.integers(min_value=0, max_value=10**15))
+def test_duration_round_trip(ns: int) -> None:
+    assert parse_duration(format_duration(ns)) == ns
+
+
+@pytest.mark.parametrize("value,size", [
+    (1024, 1024), ("1GiB", 1024**3), ("512MiB", 512 * 1024**2), ("10GB", 10 * 1000**3), ("1Gi", 1024**3),
+    ("100k", 100_000), ("7", 7), ("3B", 3), ("2 TiB", 2 * 1024**4),
+])
+def test_parse_size(value: object, size: int) -> None:
+    assert parse_size(value) == size
+
+
+@pytest.mark.parametrize("value", ["1GX", "1.5GiB", "-1GiB", "GiB", True, None, 1.5])
+def test_parse_size_refuses(value: object) -> None:
+    assert parse_size(value) is None
