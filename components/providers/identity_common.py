@@ -17,7 +17,9 @@ from components.model.identity.keys import keypair_from_seed
 
 
 def is_unknown(value: Any) -> bool:
-    return isinstance(value, str) and value == pulumi.runtime.rpc.UNKNOWN
+    """A value not known during a preview: the dynamic provider host passes ``pulumi.output.Unknown``
+    objects for computed inputs, and the ``rpc.UNKNOWN`` sentinel string inside nested values."""
+    return isinstance(value, pulumi.output.Unknown) or (isinstance(value, str) and value == pulumi.runtime.rpc.UNKNOWN)
 
 
 def contains_unknown(value: Any) -> bool:

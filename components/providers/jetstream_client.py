@@ -76,7 +76,12 @@ class JetStreamApiError(RuntimeError):
         """Add the account's configured value for the limit that was hit, when it is known."""
         limit = _LIMIT_ERRORS.get(self.err_code)
         if limit and limit[1] and limit[1] in limits:
-            self.args = (f"{self.args[0]}; the configured {limit[1]} is {limits[limit[1]]}",)
+            value = limits[limit[1]]
+            if isinstance(value, int) and value < 0:
+                note = f"the account sets no {limit[1]}, so the server's own capacity is exhausted"
+            else:
+                note = f"the configured {limit[1]} is {value}"
+            self.args = (f"{self.args[0]}; {note}",)
         return self
 
 
@@ -102,13 +107,15 @@ async def connect(url: str, creds: str, timeout: float = 5.0) -> Client:
         errors.append(exc)
 
     options: dict[str, Any] = dict(
-        servers=[url], allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=timeout,
+        # max_reconnect_attempts must be > 0: nats-py's server selection retries forever at 0.
+        servers=[url], allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0.1,
+        connect_timeout=timeout,
         error_cb=on_error, name="nats-tenancy-provisioner",
     )
     if creds:
         options["user_credentials"] = RawCredentials(creds)
     try:
-        await nc.connect(**options)
+        await asyncio.wait_for(nc.connect(**options), timeout * 2 + 1)
     except Exception as exc:  # nats-py raises several unrelated types here
         cause = errors[-1] if errors else exc
         raise JetStreamConnectError(f"cannot reach NATS at {url}: {type(cause).__name__}: {cause}") from exc
@@ -120,7 +127,8 @@ class JetStreamApi:
         self.nc = nc
         self.account_label = account_label
 
-    async def request(self, subject: str, body: Optional[Mapping[str, Any]] = None, context: str = "") -> dict[str, Any]:
+    async def request(self, subject: str, body: Optional[Mapping[str, Any]] = None, context: str = "",
+                      enrich: bool = True) -> dict[str, Any]:
         payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
         try:
             msg = await self.nc.request(f"{API}.{subject}", payload, timeout=TIMEOUT)
@@ -133,9 +141,9 @@ class JetStreamApi:
         if error:
             exc = JetStreamApiError(int(error.get("code", 0)), int(error.get("err_code", 0)),
                                     str(error.get("description", "")), self.account_label, context)
-            if exc.err_code in _LIMIT_ERRORS:
+            if enrich and exc.err_code in _LIMIT_ERRORS and exc.err_code != 10039:
                 try:
-                    info = await self.account_info()
+                    info = await self.request("INFO", enrich=False)
                     exc.with_limits(info.get("limits", {}))
                 except JetStreamApiError:
                     pass

@@ -16,6 +16,7 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from components.providers import nats_process
+from components.providers.identity_common import is_unknown
 
 _INPUTS = ("server_name", "config_text", "data_dir", "host", "client_port", "monitor_port", "keep_store")
 # Changing any of these needs a restart of the process (a new config file is read on start).
@@ -26,8 +27,6 @@ def _paths(data_dir: str) -> tuple[str, str, str]:
     return (os.path.join(data_dir, "nats.conf"), os.path.join(data_dir, "nats.log"), os.path.join(data_dir, "nats.pid"))
 
 
-def _is_unknown(value: Any) -> bool:
-    return isinstance(value, str) and value == pulumi.runtime.rpc.UNKNOWN
 
 
 def _running(outs: Mapping[str, Any]) -> bool:
@@ -83,18 +82,18 @@ class LocalServerProvider(ResourceProvider):
         failures = []
         for key in ("client_port", "monitor_port"):
             value = news.get(key)
-            if value is None or _is_unknown(value):
+            if value is None or is_unknown(value):
                 continue
             if not (0 < int(value) < 65536) or int(value) != value:
                 failures.append(CheckFailure(key, f"{value!r} is not a TCP port (1-65535)"))
         host = news.get("host")
-        if isinstance(host, str) and not _is_unknown(host) and not (host.startswith("127.") or host in ("localhost", "::1")):
+        if isinstance(host, str) and not is_unknown(host) and not (host.startswith("127.") or host in ("localhost", "::1")):
             failures.append(CheckFailure("host", f"{host!r}: a local dev server listens on loopback only (127.0.0.1)"))
         if failures:
             return CheckResult(news, failures)
         inputs = dict(news)
         for key in ("client_port", "monitor_port"):
-            if key in inputs and not _is_unknown(inputs[key]):
+            if key in inputs and not is_unknown(inputs[key]):
                 inputs[key] = int(inputs[key])
         inputs.setdefault("keep_store", True)
         return CheckResult(inputs, [])

@@ -13,7 +13,7 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from components.model.identity import roles
-from components.model.identity.account import AccountSpec, account_claims
+from components.model.identity.account import NO_JETSTREAM, AccountLimits, AccountSpec, account_claims
 from components.model.identity.creds import format_user_creds
 from components.model.identity.keys import KeyPair, keypair_from_seed, new_account_key, new_operator_key, new_user_key
 from components.model.identity.operator import operator_claims
@@ -29,7 +29,9 @@ def _issue_all(props: dict[str, Any], op: KeyPair, sys_acct: KeyPair, sys_user: 
     name = str(props["name"])
     op_claims = operator_claims(name, op.public_key, sys_acct.public_key)
     op_jwt, op_fp, _ = sign_if_changed(op_claims, op.seed, _sub(olds, "operator"))
-    acct_claims = account_claims(AccountSpec(name=str(props.get("system_account_name") or "SYS")), sys_acct.public_key)
+    # The server refuses to start when the system account has JetStream enabled.
+    sys_spec = AccountSpec(name=str(props.get("system_account_name") or "SYS"), limits=AccountLimits(jetstream=NO_JETSTREAM))
+    acct_claims = account_claims(sys_spec, sys_acct.public_key)
     acct_jwt, acct_fp, _ = sign_if_changed(acct_claims, op.seed, _sub(olds, "system_account"))
     spec = roles.system_user()
     u_claims = user_claims(spec, sys_user.public_key, sys_acct.public_key, issuer_is_signing_key=False)

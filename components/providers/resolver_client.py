@@ -24,7 +24,7 @@ import nats
 import nats.errors
 from nats.aio.client import Client, RawCredentials
 
-from components.model.identity.jwt_codec import issue
+from components.model.identity.jwt_codec import JwtError, issue, verify
 from components.model.identity.keys import keypair_from_seed
 from components.model.identity.operator import delete_accounts_claims
 
@@ -48,16 +48,20 @@ async def _connect(servers: Sequence[str], creds: str, timeout: float) -> Client
     async def on_error(e: Exception) -> None:
         errors.append(f"{type(e).__name__}: {e}".rstrip(": "))
 
+    # nats-py 2.16 treats max_reconnect_attempts=0 as "no limit" during the initial connect and
+    # retries a refused port forever; 1 means one retry per server, then NoServersError. The outer
+    # wait_for bounds the whole attempt in case a server accepts TCP but never answers.
     try:
-        return await nats.connect(
+        return await asyncio.wait_for(nats.connect(
             servers=list(servers),
             user_credentials=RawCredentials(creds),
             allow_reconnect=False,
-            max_reconnect_attempts=0,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.1,
             connect_timeout=timeout,
             error_cb=on_error,
             name="nats-tenancy-resolver",
-        )
+        ), timeout=2 * timeout * len(servers) + 1)
     except (nats.errors.Error, OSError, asyncio.TimeoutError) as e:
         detail = "; ".join(dict.fromkeys(errors + [f"{type(e).__name__}: {e}".rstrip(": ")]))
         raise ResolverError(f"no NATS server reachable at {', '.join(servers)}: {detail}") from None
@@ -87,14 +91,23 @@ async def _gather(nc: Client, subject: str, payload: bytes, expect: int, timeout
             msg = await sub.next_msg(timeout=remaining)
         except nats.errors.TimeoutError:
             break
+        if msg.headers and msg.headers.get("Status") == "503":
+            # "no responders": nobody subscribes to the subject in our account, i.e. the creds are
+            # not a system-account user or no server runs a resolver. Never mistake it for success.
+            await sub.unsubscribe()
+            where = nc.connected_url.netloc if nc.connected_url else "?"
+            raise ResolverError(f"{subject}: no responders at {where}; the creds must belong to a user of "
+                                "the system account and the servers must run the full resolver")
         replies.append(bytes(msg.data))
     await sub.unsubscribe()
     return replies
 
 
 def _parse(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {"error": {"description": "empty reply"}}
     try:
-        reply = json.loads(body.decode() or "{}")
+        reply = json.loads(body.decode())
     except (UnicodeDecodeError, json.JSONDecodeError):
         return {"error": {"description": f"unparseable reply: {body[:200]!r}"}}
     return reply if isinstance(reply, dict) else {"error": {"description": f"unexpected reply {reply!r}"}}
@@ -104,8 +117,14 @@ async def _collect(nc: Client, subject: str, payload: bytes, expect: int, timeou
     return [_parse(b) for b in await _gather(nc, subject, payload, expect, timeout)]
 
 
+def _describe(error: Any) -> str:
+    if isinstance(error, dict):
+        return str(error.get("description") or error)
+    return str(error)
+
+
 def _check_replies(what: str, replies: list[dict[str, Any]], expect: int, servers: Sequence[str]) -> None:
-    failures = [f"{_server_name(r)}: {r['error'].get('description') or r['error']}" for r in replies if r.get("error")]
+    failures = [f"{_server_name(r)}: {_describe(r['error'])}" for r in replies if r.get("error")]
     if failures:
         raise ResolverError(f"{what} refused by {len(failures)} server(s): " + "; ".join(failures), replies)
     if len(replies) < expect:
@@ -115,8 +134,29 @@ def _check_replies(what: str, replies: list[dict[str, Any]], expect: int, server
             f"{', '.join(servers)}; is the full resolver configured on every server?", replies)
 
 
+def _preflight(account_jwt: str, trusted_issuers: Sequence[str]) -> None:
+    """Refuse locally what the servers would store but never use.
+
+    nats-server 2.15 answers "jwt updated" to an account JWT signed by an operator it does not
+    trust, stores it, and only refuses the account's users later ("Authorization Violation"). So
+    the signature is checked here, and the issuer too when ``trusted_issuers`` is given.
+    """
+    try:
+        claims = verify(account_jwt.strip())
+    except JwtError as e:
+        raise ResolverError(f"account JWT not pushed: {e}") from None
+    kind = (claims.get("nats") or {}).get("type")
+    if kind != "account":
+        raise ResolverError(f"account JWT not pushed: nats.type is {kind!r}, not 'account'")
+    if trusted_issuers and claims.get("iss") not in trusted_issuers:
+        raise ResolverError(f"account JWT for {claims.get('sub')} not pushed: issuer {claims.get('iss')} "
+                            f"is not a trusted operator key ({', '.join(trusted_issuers)})")
+
+
 async def push_account_jwt_async(servers: Sequence[str], system_creds: str, account_jwt: str,
-                                 expect_servers: int = 1, timeout: float = 2.0) -> list[dict[str, Any]]:
+                                 expect_servers: int = 1, timeout: float = 2.0,
+                                 trusted_issuers: Sequence[str] = ()) -> list[dict[str, Any]]:
+    _preflight(account_jwt, trusted_issuers)
     nc = await _connect(servers, system_creds, timeout)
     try:
         replies = await _collect(nc, UPDATE_SUBJECT, account_jwt.strip().encode(), expect_servers, timeout)
@@ -176,9 +216,15 @@ async def list_accounts_async(servers: Sequence[str], system_creds: str, expect_
 
 
 def push_account_jwt(servers: Sequence[str], system_creds: str, account_jwt: str,
-                     expect_servers: int = 1, timeout: float = 2.0) -> list[dict[str, Any]]:
-    """Push an account JWT to every server's resolver; raise ResolverError unless all accept."""
-    return asyncio.run(push_account_jwt_async(servers, system_creds, account_jwt, expect_servers, timeout))
+                     expect_servers: int = 1, timeout: float = 2.0,
+                     trusted_issuers: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Push an account JWT to every server's resolver; raise ResolverError unless all accept.
+
+    ``trusted_issuers``: the operator identity and signing keys; when given, a JWT issued by any
+    other key is refused before it is sent.
+    """
+    return asyncio.run(push_account_jwt_async(servers, system_creds, account_jwt, expect_servers, timeout,
+                                              trusted_issuers))
 
 
 def delete_accounts(servers: Sequence[str], system_creds: str, operator_seed: str, account_pubs: Sequence[str],

@@ -22,18 +22,22 @@ from components.model.jetstream import diff as jsdiff
 from components.model.jetstream.stream import (normalize_server_stream, stream_wire_config,
                                                validate_and_normalize_stream)
 from components.providers import jetstream_client as jsc
+from components.providers.identity_common import integral
 
 CONNECTION_FIELDS = ("server_url", "creds", "account_label", "prevent_destroy")
 COMPUTED_FIELDS = ("config", "created", "messages", "bytes")
 
 
 def is_unknown(value: Any) -> bool:
-    return isinstance(value, str) and value == rpc.UNKNOWN
+    """Unknown during a preview: ``pulumi.output.Unknown`` for computed inputs, ``rpc.UNKNOWN`` nested."""
+    return isinstance(value, pulumi.output.Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN)
 
 
 def user_fields(props: Mapping[str, Any], connection: tuple[str, ...] = CONNECTION_FIELDS) -> dict[str, Any]:
+    # Pulumi hands every number over as a float: whole floats become ints again before anything is
+    # sent, since the server refuses 5.0 for an integer or duration field (err 10025).
     skip = set(connection) | set(COMPUTED_FIELDS)
-    return {k: v for k, v in props.items() if not k.startswith("__") and k not in skip}
+    return {k: integral(v) for k, v in props.items() if not k.startswith("__") and k not in skip}
 
 
 def connection(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,8 +69,9 @@ class StreamProvider(ResourceProvider):
 
     # -- hooks ---------------------------------------------------------------------------------
     def to_stream_config(self, canonical_inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """The canonical stream config the inputs describe (identity for plain streams)."""
-        return dict(canonical_inputs)
+        """The canonical stream config the inputs describe. Normalized again because inputs come
+        back from the engine with every number as a float, which the server refuses for int fields."""
+        return validate_and_normalize_stream(canonical_inputs, self.where(canonical_inputs))
 
     def stream_name(self, canonical_inputs: Mapping[str, Any]) -> str:
         return str(canonical_inputs["name"])

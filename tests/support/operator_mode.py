@@ -88,7 +88,8 @@ class OperatorSetup:
 
     def push(self, account_jwt: str) -> list[dict[str, Any]]:
         return resolver_client.push_account_jwt(self.servers, self.system_creds, account_jwt,
-                                                expect_servers=len(self.servers))
+                                                expect_servers=len(self.servers),
+                                                trusted_issuers=[self.operator.public_key])
 
     def delete_accounts(self, *accounts: KeyPair) -> list[dict[str, Any]]:
         return resolver_client.delete_accounts(self.servers, self.system_creds, self.operator.seed,
@@ -140,7 +141,7 @@ async def connect(url: str, creds: str, **kwargs: Any) -> Client:
         errors.append(f"{type(e).__name__}: {e}")
 
     nc = await nats.connect(url, user_credentials=RawCredentials(creds), allow_reconnect=False,
-                            max_reconnect_attempts=0, connect_timeout=2, error_cb=on_error, **kwargs)
+                            max_reconnect_attempts=1, reconnect_time_wait=0.1, connect_timeout=2, error_cb=on_error, **kwargs)
     return Client(nc, errors)
 
 
@@ -156,7 +157,7 @@ async def connect_refused(url: str, creds: str) -> str:
 
     try:
         nc = await nats.connect(url, user_credentials=RawCredentials(creds), allow_reconnect=False,
-                                max_reconnect_attempts=0, connect_timeout=2, error_cb=on_error)
+                                max_reconnect_attempts=1, reconnect_time_wait=0.1, connect_timeout=2, error_cb=on_error)
     except Exception as e:  # noqa: BLE001 - any refusal is what we expect; the text is asserted by callers
         return " | ".join(errors + [f"{type(e).__name__}: {e}"])
     await nc.close()

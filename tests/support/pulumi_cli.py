@@ -136,4 +136,5 @@ class PulumiProject:
         return self.run("stack", "export", *self.stack_args()).stdout
 
     def all_cli_output(self) -> str:
-        return "\n".join(r.output for r in self.log)
+        """Everything the CLI printed, except what was asked for with ``--show-secrets``."""
+        return "\n".join(r.output for r in self.log if "--show-secrets" not in r.args)

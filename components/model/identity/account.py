@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 from components.model.errors import Problems
+from components.model.identity.exports import RESPONSE_TYPES, Export, Import  # Export, Import: re-exported
 from components.model.identity.keys import is_public_key
 from components.model.identity.permissions import (
     UserLimits,
@@ -27,8 +28,6 @@ from components.model.identity.permissions import (
 )
 from components.model.identity.subjects import has_wildcard, subject_contains, subject_problem
 
-ExportType = Literal["stream", "service"]
-RESPONSE_TYPES = ("Singleton", "Stream", "Chunked")
 _TIER = re.compile(r"^R[1-9][0-9]*$")
 
 
@@ -92,60 +91,6 @@ class AccountLimits:
             out["tiered_limits"] = {k: self.tiered_limits[k].to_claims() for k in sorted(self.tiered_limits)}
         else:
             out.update(self.jetstream.to_claims())
-        return out
-
-
-@dataclass(frozen=True)
-class Export:
-    subject: str
-    type: ExportType = "stream"
-    name: Optional[str] = None
-    token_req: bool = False
-    response_type: Optional[str] = None  # services only: Singleton (default) | Stream | Chunked
-    response_threshold_ns: Optional[int] = None
-    account_token_position: Optional[int] = None
-    advertise: bool = False
-    description: Optional[str] = None
-
-    def to_claims(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name or self.subject, "subject": self.subject, "type": self.type}
-        if self.token_req:
-            out["token_req"] = True
-        if self.response_type:
-            out["response_type"] = self.response_type
-        if self.response_threshold_ns:
-            out["response_threshold"] = self.response_threshold_ns
-        if self.account_token_position:
-            out["account_token_position"] = self.account_token_position
-        if self.advertise:
-            out["advertise"] = True
-        if self.description:
-            out["description"] = self.description
-        return out
-
-
-@dataclass(frozen=True)
-class Import:
-    """An import of ``subject`` exported by ``account``; without ``local_subject`` it is kept as is."""
-
-    subject: str
-    account: str
-    type: ExportType = "stream"
-    name: Optional[str] = None
-    local_subject: Optional[str] = None
-    token: Optional[str] = None
-    share: bool = False
-
-    def to_claims(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"subject": self.subject, "account": self.account, "type": self.type}
-        if self.name:
-            out["name"] = self.name
-        if self.local_subject:
-            out["local_subject"] = self.local_subject
-        if self.token:
-            out["token"] = self.token
-        if self.share:
-            out["share"] = True
         return out
 
 

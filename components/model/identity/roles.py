@@ -25,15 +25,24 @@ JS_API = "$JS.API.>"
 JS_ACK = "$JS.ACK.>"
 JS_FC = "$JS.FC.>"
 DENY_ALL = Permission(deny=(">",))
+#: What an application needs to *use* JetStream in its own account (publish with acks, read stream
+#: info, pull from durable consumers, direct gets, KV and object store operations) without being
+#: able to create, change or delete streams and consumers: that is the provisioning user's job.
+JS_USE = (
+    "$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.MSG.GET.*",
+    "$JS.API.DIRECT.GET.>", "$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.MSG.NEXT.*.*",
+    JS_ACK, JS_FC, "$KV.>", "$O.>",
+)
 
 
 def tenant_service_user(tenant: str, prefix: Optional[str] = None, name: Optional[str] = None) -> UserSpec:
-    """Publishes and subscribes in its own tenant tree only; can make and answer requests."""
+    """Publishes and subscribes in its own tenant tree only; can make and answer requests, and use
+    (not manage) its account's streams, consumers, KV buckets and object stores."""
     base = f"{tenant_base(tenant, prefix)}.>"
     return UserSpec(
         name=name or f"{tenant}-service",
         permissions=UserPermissions(
-            pub=Permission(allow=(base,)),
+            pub=Permission(allow=(base, *JS_USE)),
             sub=Permission(allow=(base, INBOX)),
             resp=ResponsePermission(max=1, ttl_ns=0),
         ),

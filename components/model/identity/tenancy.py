@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from components.model.errors import Problems
-from components.model.identity.account import Export, Import
+from components.model.identity.exports import Export, Import
 
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 #: Service and event tokens: literal subject tokens that are easy to use as stream-name parts.

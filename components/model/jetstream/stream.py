@@ -175,6 +175,9 @@ def _check(f: Fields, c: dict[str, Any]) -> None:
                 p.add(f"subjects[{j}]", f"{b!r} overlaps {a!r} in the same stream", "keep only the wider subject")
     if 0 < c["max_age"] < MIN_MAX_AGE:
         p.add("max_age", f"{units.format_duration(c['max_age'])} is below the server's minimum of 100ms", "use 0 (forever) or >= 100ms")
+    if 0 < c["duplicate_window"] < MIN_MAX_AGE:
+        p.add("duplicate_window", f"{units.format_duration(c['duplicate_window'])} is below the server's minimum of 100ms",
+              "use >= 100ms")
     if c["max_age"] > 0 and c["duplicate_window"] > c["max_age"]:
         p.add("duplicate_window", f"{units.format_duration(c['duplicate_window'])} is longer than max_age "
               f"{units.format_duration(c['max_age'])}", "make duplicate_window <= max_age")
@@ -195,10 +198,13 @@ def _check(f: Fields, c: dict[str, Any]) -> None:
             p.add("deny_purge", "must be false when subject_delete_marker_ttl is set", "remove deny_purge")
         if c["mirror"] is not None:
             p.add("subject_delete_marker_ttl", "a mirror can not set delete markers", "remove it")
+    if c["allow_rollup_hdrs"] and c["deny_purge"] and not marker:
+        p.add("allow_rollup_hdrs", "roll-ups purge older messages, so they need deny_purge: false",
+              "remove deny_purge or allow_rollup_hdrs")
     if c["discard_new_per_subject"] and (c["discard"] != "new" or c["max_msgs_per_subject"] <= 0):
         p.add("discard_new_per_subject", "needs discard: new and max_msgs_per_subject > 0", "set both or remove it")
     if c["mirror"] is not None:
-        if f.has("subjects"):
+        if f.str_list("subjects"):
             p.add("subjects", "a mirror can not have subjects", "remove subjects")
         if c["sources"]:
             p.add("sources", "a stream can not be a mirror and have sources", "use mirror or sources")

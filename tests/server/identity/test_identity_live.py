@@ -10,6 +10,7 @@ import json
 import time
 
 import nats.errors
+import nats.js.errors
 import pytest
 
 from components.model.identity import roles
@@ -222,12 +223,14 @@ def test_add_update_limits_and_delete_live_without_restart(live):
         refused = await connect_refused(server.url, creds)
         stored = await asyncio.to_thread(
             resolver_client.lookup_account_jwt, setup.servers, setup.system_creds, acc.public_key)
+        still_open = [c.nc.is_connected for c in (c1, c2)]
         for c in (c1, c2):
             await c.close()
-        return refused, stored, second_jwt
+        return refused, stored, second_jwt, still_open
 
-    refused, stored, second_jwt = run(scenario())
-    assert "maximum account active connections exceeded" in refused.lower() or "authorization" in refused.lower()
+    refused, stored, second_jwt, still_open = run(scenario())
+    assert still_open.count(True) == 1, still_open  # the server trimmed the account to its new limit
+    assert "maximum account active connections exceeded" in refused
     assert stored == second_jwt and decode(stored)["nats"]["limits"]["conn"] == 1
 
     async def deleted():
@@ -362,9 +365,26 @@ def test_invalid_jwt_push_raises_with_the_server_message(live):
     assert "jwt validation failed" in str(e.value) and server.conf.server_name in str(e.value)
     assert e.value.replies and e.value.replies[0]["error"]["code"] == 500
 
+    tampered = token.rsplit(".", 1)[0] + "." + ("A" * 86)
+    with pytest.raises(ResolverError, match="bad signature"):
+        resolver_client.push_account_jwt(setup.servers, setup.system_creds, tampered)
+
+
+def test_foreign_operator_jwt_is_refused_before_the_push(live):
+    """nats-server stores an account JWT of an untrusted operator ("jwt updated") and only refuses
+    its users later; with ``trusted_issuers`` the client refuses to push it at all."""
+    setup, server = live
+    acc = new_account_key()
     foreign = issue(account_claims(AccountSpec(name="foreign"), acc.public_key), new_operator_key().seed)
-    with pytest.raises(ResolverError, match="refused"):
-        resolver_client.push_account_jwt(setup.servers, setup.system_creds, foreign)
+    with pytest.raises(ResolverError, match="not a trusted operator key"):
+        resolver_client.push_account_jwt(setup.servers, setup.system_creds, foreign,
+                                         trusted_issuers=[setup.operator.public_key])
+    assert acc.public_key not in resolver_client.list_accounts(setup.servers, setup.system_creds)
+    # the server-side behaviour that makes the check necessary
+    replies = resolver_client.push_account_jwt(setup.servers, setup.system_creds, foreign)
+    assert replies[0]["data"]["code"] == 200
+    creds = setup.user_creds(acc, UserSpec(name="u"))
+    assert "authorization violation" in run(connect_refused(server.url, creds)).lower()
 
 
 def test_missing_replies_are_an_error(live):
@@ -389,6 +409,42 @@ def test_wrong_system_creds_are_a_clear_error(live):
     acc = _tenant(setup, "notsys")
     creds = setup.user_creds(acc, UserSpec(name="u"))
     token = issue(account_claims(AccountSpec(name="x"), new_account_key().public_key), setup.operator.seed)
-    # a non-system user gets no resolver replies at all: that must fail, not pass silently
-    with pytest.raises(ResolverError, match="0 of 1"):
+    # a non-system user only gets a "no responders" status: that must fail, not pass silently
+    with pytest.raises(ResolverError, match="no responders"):
         resolver_client.push_account_jwt(setup.servers, creds, token, timeout=0.5)
+    with pytest.raises(ResolverError, match="no responders"):
+        resolver_client.list_accounts(setup.servers, creds, timeout=0.5)
+    with pytest.raises(ResolverError, match="no responders"):
+        resolver_client.lookup_account_jwt(setup.servers, creds, new_account_key().public_key, timeout=0.5)
+
+
+def test_user_jwt_over_the_control_line_is_refused(live):
+    """Why roles keep permission lists short: the user JWT rides in the 4096-byte CONNECT line."""
+    setup, server = live
+    acc = _tenant(setup, "big")
+    many = tuple(f"big.logs.service-{i:03d}.>" for i in range(150))
+    creds = setup.user_creds(acc, UserSpec(name="big", permissions=UserPermissions(pub=Permission(allow=many))))
+    assert len(creds) > 4096
+    assert "maximum control line exceeded" in run(connect_refused(server.url, creds)).lower()
+
+
+def test_tiered_jetstream_limits_apply(live):
+    setup, server = live
+    tiers = {"R1": JetStreamLimits(mem_storage=1_000_000, disk_storage=1_000_000, streams=1)}
+    acc = setup.add_account(AccountSpec(name="tiered", limits=AccountLimits(tiered_limits=tiers)))[0]
+    creds = setup.user_creds(acc, roles.tenant_provisioning_user("tiered"))
+
+    async def scenario():
+        c = await connect(server.url, creds)
+        js = c.nc.jetstream()
+        try:
+            first = await js.add_stream(name="T_ONE", subjects=["tiered.logs.>"], max_bytes=100_000)
+            with pytest.raises(nats.js.errors.APIError) as second:
+                await js.add_stream(name="T_TWO", subjects=["tiered.events.>"], max_bytes=100_000)
+        finally:
+            await c.close()
+        return first, second.value
+
+    first, err = run(scenario())
+    assert first.config.name == "T_ONE"
+    assert "maximum number of streams reached" in str(err.description).lower(), err

@@ -47,3 +47,16 @@ def with_nats(server: RunningServer, fn: Callable[[Any], Awaitable[T]]) -> T:
             await nc.close()
 
     return asyncio.run(main())
+
+
+def as_engine(value: Any) -> Any:
+    """What a value looks like after a trip through the Pulumi engine: every number a float."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: as_engine(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_engine(v) for v in value]
+    return value

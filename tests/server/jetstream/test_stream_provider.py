@@ -7,7 +7,7 @@ import pytest
 
 from components.providers.stream import StreamProvider
 from components.providers import jetstream_client as jsc
-from tests.server.jetstream.conftest import api_call, conn, unique, with_nats
+from tests.server.jetstream.conftest import api_call, as_engine, conn, unique, with_nats
 
 P = StreamProvider()
 
@@ -15,13 +15,13 @@ P = StreamProvider()
 def checked(props: dict[str, Any]) -> dict[str, Any]:
     result = P.check({}, props)
     assert result.failures == [], [f.reason for f in result.failures]
-    return result.inputs
+    return as_engine(result.inputs)
 
 
 def make(server, **fields: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
     inputs = checked({**fields, **conn(server)})
     created = P.create(inputs)
-    return created.id, inputs, created.outs
+    return created.id, inputs, as_engine(created.outs)
 
 
 def server_config(server, name: str) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def test_create_adopt_noop_update_keeps_messages(server):
     new_inputs = checked({**inputs, "max_age": "2h", "subjects": [f"{name}.a.>", f"{name}.b.*"], "description": "orders"})
     d = P.diff(id_, outs, new_inputs)
     assert d.changes and d.replaces == []
-    updated = P.update(id_, outs, new_inputs).outs
+    updated = as_engine(P.update(id_, outs, new_inputs).outs)
     live = server_config(server, name)
     assert live["config"]["max_age"] == 2 * 3600 * 10**9
     assert live["config"]["subjects"] == [f"{name}.a.>", f"{name}.b.*"]
@@ -84,7 +84,7 @@ def test_retention_limits_to_interest_is_in_place(server):
     new_inputs = checked({**inputs, "retention": "interest"})
     d = P.diff(id_, outs, new_inputs)
     assert d.changes and d.replaces == []
-    outs = P.update(id_, outs, new_inputs).outs
+    outs = as_engine(P.update(id_, outs, new_inputs).outs)
     assert server_config(server, name)["config"]["retention"] == "interest"
     P.delete(id_, outs)
 
@@ -100,6 +100,7 @@ def test_drift_is_read_and_gone_is_reported(server):
         await js.update_stream(info.config)
     with_nats(server, tamper)
     read = P.read(id_, outs)
+    read.outs = as_engine(read.outs)
     assert read.id == name and read.outs["max_msgs"] == 5 and read.outs["config"]["max_msgs"] == 5
     d = P.diff(id_, read.outs, inputs)
     assert d.changes and d.replaces == []

@@ -1,7 +1,10 @@
 """Tenant subject model, least-privilege roles, platform sharding and the JWT-size budget."""
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from components.model.errors import Problems, SpecError
 from components.model.identity import roles
@@ -122,7 +125,11 @@ def test_role_user_jwts_fit_the_control_line(spec):
 
 def test_roles_are_least_privilege():
     svc = roles.tenant_service_user("acme")
-    assert svc.permissions.pub.allow == ("acme.>",)
+    assert svc.permissions.pub.allow == ("acme.>", *roles.JS_USE)
+    # uses JetStream but cannot manage it: no create/update/delete API subjects
+    assert not any(s.startswith("$JS.API.") and any(w in s for w in ("CREATE", "UPDATE", "DELETE", "PURGE"))
+                   for s in svc.permissions.pub.allow)
+    assert "$JS.API.>" not in svc.permissions.pub.allow
     assert svc.permissions.sub.allow == ("acme.>", "_INBOX.>") and svc.permissions.resp is not None
     reader = roles.tenant_reader_user("acme", "p")
     assert reader.permissions.pub.deny == (">",) and not reader.permissions.pub.allow
@@ -204,3 +211,31 @@ def test_platform_account_with_many_imports_is_valid():
     acc = new_account_key().public_key
     imports = tuple(i for t in TENANTS[:50] for i in platform_imports(t, acc))
     assert account_claims(AccountSpec(name="platform", imports=imports), new_account_key().public_key)
+
+
+# --- subject containment against brute force ---------------------------------------------------
+
+_TOKENS = st.sampled_from(["a", "b", "*"])
+_SUBJECTS = st.builds(lambda toks, tail: ".".join(toks + ([">"] if tail else [])),
+                      st.lists(_TOKENS, min_size=1, max_size=3), st.booleans())
+_CONCRETE = [".".join(p) for n in range(1, 6) for p in itertools.product("abc", repeat=n)]
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    p, s = pattern.split("."), subject.split(".")
+    for i, tok in enumerate(p):
+        if tok == ">":
+            return len(s) > i
+        if i >= len(s) or (tok != "*" and tok != s[i]):
+            return False
+    return len(p) == len(s)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SUBJECTS, _SUBJECTS)
+def test_containment_and_overlap_agree_with_brute_force(a, b):
+    """Checked over all concrete subjects of up to 5 tokens from {a,b,c}: enough to witness any case."""
+    ma = {s for s in _CONCRETE if _matches(a, s)}
+    mb = {s for s in _CONCRETE if _matches(b, s)}
+    assert subject_contains(a, b) is (mb <= ma)
+    assert subjects_overlap(a, b) is bool(ma & mb)

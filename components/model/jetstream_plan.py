@@ -1,0 +1,133 @@
+"""The JetStream objects of a tenant or platform shard, as resource inputs (pure).
+
+Maps the validated environment onto the user-facing inputs of the Stream, Consumer, KeyValue and
+ObjectStore resources. Durations travel as exact Go-style strings ("720h") and sizes as integers:
+Pulumi carries numbers as doubles, which cannot hold every nanosecond count above 2^53.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from components.model.jetstream.units import format_duration
+from components.model.spec_model import ConsumerKind, ConsumerSpec, Environment, KvSpec, ObjectStoreSpec, \
+    PlatformConsumerSpec, StreamClass, Tenant
+
+DEAD_LETTER_MAX_AGE = "720h"
+
+
+def stream_inputs(sc: StreamClass) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "name": sc.name,
+        "retention": "limits",
+        "storage": sc.storage.value,
+        "num_replicas": sc.replicas,
+        "discard": sc.discard.value,
+        "max_age": format_duration(sc.max_age_ns),
+        "deny_delete": sc.deny_delete,
+        "deny_purge": sc.deny_purge,
+    }
+    if sc.subjects:
+        props["subjects"] = list(sc.subjects)
+    if sc.sources:
+        props["sources"] = [{"name": s} for s in sc.sources]
+    else:
+        props["duplicate_window"] = format_duration(sc.duplicate_window_ns)
+    for key in ("max_bytes", "max_msgs", "max_msg_size"):
+        value = getattr(sc, key)
+        if value is not None:
+            props[key] = value
+    return props
+
+
+def dead_letter_inputs(tenant: Tenant) -> dict[str, Any]:
+    """The tenant's dead-letter stream: max-delivery and termination advisories of its DLQ consumers.
+
+    The advisory carries the stream sequence of the dead message, which stays fetchable with
+    ``STREAM.MSG.GET`` for as long as the source stream retains it.
+    """
+    return {
+        "name": tenant.dead_letter_stream,
+        "subjects": list(tenant.dead_letter_subjects),
+        "retention": "limits",
+        "storage": "file",
+        "max_age": DEAD_LETTER_MAX_AGE,
+        "description": f"Dead letters of tenant {tenant.id}",
+    }
+
+
+def consumer_inputs(c: ConsumerSpec) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "stream": c.stream,
+        "name": c.durable,
+        "ack_policy": "explicit",
+        "ack_wait": format_duration(c.ack_wait_ns),
+        "max_deliver": c.max_deliver,
+        "max_ack_pending": c.max_ack_pending,
+    }
+    if c.filter_subject:
+        props["filter_subject"] = c.filter_subject
+    if c.kind is ConsumerKind.PUSH:
+        props["deliver_subject"] = c.deliver_subject
+        props["flow_control"] = True
+        props["idle_heartbeat"] = "5s"
+        if c.rate_limit_bps:
+            props["rate_limit_bps"] = c.rate_limit_bps
+    return props
+
+
+def kv_inputs(kv: KvSpec) -> dict[str, Any]:
+    props: dict[str, Any] = {"bucket": kv.bucket, "history": kv.history}
+    if kv.ttl_ns:
+        props["ttl"] = format_duration(kv.ttl_ns)
+    if kv.max_bytes is not None:
+        props["max_bytes"] = kv.max_bytes
+    return props
+
+
+def object_store_inputs(o: ObjectStoreSpec) -> dict[str, Any]:
+    props: dict[str, Any] = {"bucket": o.bucket}
+    if o.ttl_ns:
+        props["ttl"] = format_duration(o.ttl_ns)
+    if o.max_bytes is not None:
+        props["max_bytes"] = o.max_bytes
+    return props
+
+
+def platform_stream_inputs(env: Environment) -> list[dict[str, Any]]:
+    """One ingest stream per subject class that a platform consumer reads, over all tenants' trees.
+
+    ``no_ack``: the server refuses a stream subject with a leading wildcard (``*.logs.>``) unless the
+    stream sends no publish acks, since such a subject also covers ``$JS.…``. An ingest stream wants
+    no acks anyway: it captures imported copies, and the tenant's publisher is acked by its own
+    account's stream.
+    """
+    streams: dict[str, dict[str, Any]] = {}
+    for pc in env.platform.consumers:
+        if pc.stream in streams:
+            continue
+        root = pc.filter_subject
+        streams[pc.stream] = {
+            "name": pc.stream,
+            "subjects": [_class_wildcard(pc, env)] if root else [],
+            "retention": "limits",
+            "storage": "file",
+            "max_age": "168h",
+            "no_ack": True,
+            "description": f"All tenants' {pc.root.value} trees, as imported by the platform",
+        }
+    return [streams[k] for k in sorted(streams)]
+
+
+def platform_consumer_inputs(pc: PlatformConsumerSpec) -> dict[str, Any]:
+    return {
+        "stream": pc.stream,
+        "name": pc.durable,
+        "ack_policy": "explicit",
+        "filter_subject": pc.filter_subject,
+        "max_ack_pending": 1000,
+    }
+
+
+def _class_wildcard(pc: PlatformConsumerSpec, env: Environment) -> str:
+    prefix = f"{env.subject_prefix}." if env.subject_prefix else ""
+    return f"{prefix}*.{pc.root.value}.>"

@@ -1,0 +1,235 @@
+"""Per-tenant metric samples from nats-server monitoring documents (pure: JSON in, samples out).
+
+The exporter fetches the documents on every scrape and hands them here, so this mapping is the
+whole contract of ``docs/metrics.md`` and can be tested with captured JSON.
+
+Why the inputs are what they are (nats-server 2.15):
+- In operator mode every endpoint names an account by its public key; the account JWT's ``name``
+  is the tenant id. ``/jsz?accounts=true`` and ``/accstatz`` already carry that name next to the
+  key, and ``/accountz?acc=<key>`` carries the decoded JWT, so no mapping file is needed. An
+  explicit map (public key -> tenant) wins when given, e.g. from the ``tenants`` stack output, for
+  accounts whose JWT has no name.
+- ``/jsz`` lists only accounts whose JetStream is loaded; ``/accstatz?unused=true`` lists every
+  loaded account, connected or not.
+- JWT limits are written by Go with ``omitempty``: for ``streams`` and ``consumer`` 0/absent means
+  unlimited, for ``disk_storage``/``mem_storage`` 0 means JetStream off. A ratio is only emitted
+  when the limit is a positive number, because "used / unlimited" has no meaning.
+- ``num_redelivered`` is a gauge (messages delivered more than once and still unacknowledged),
+  not a counter, so it is exported as a gauge too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Optional
+
+#: Accounts the server creates for itself; they are never tenants.
+GLOBAL_ACCOUNT = "$G"
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    name: str
+    help: str
+    labels: tuple[str, ...]
+
+
+TENANT = ("tenant", "account")
+STREAM = (*TENANT, "stream")
+CONSUMER = (*STREAM, "consumer")
+
+METRICS: tuple[MetricDef, ...] = (
+    MetricDef("nats_tenant_stream_messages", "Messages stored in the stream.", STREAM),
+    MetricDef("nats_tenant_stream_bytes", "Bytes stored in the stream.", STREAM),
+    MetricDef("nats_tenant_consumer_num_pending",
+              "Messages in the stream not yet delivered to the consumer (lag).", CONSUMER),
+    MetricDef("nats_tenant_consumer_num_ack_pending",
+              "Messages delivered to the consumer and not yet acknowledged.", CONSUMER),
+    MetricDef("nats_tenant_consumer_num_redelivered",
+              "Unacknowledged messages that were delivered more than once.", CONSUMER),
+    MetricDef("nats_tenant_consumer_num_waiting", "Pull requests waiting at the consumer.", CONSUMER),
+    MetricDef("nats_tenant_connections", "Client connections of the tenant's account.", TENANT),
+    MetricDef("nats_tenant_leafnode_connections", "Leaf node connections bound to the account.", TENANT),
+    MetricDef("nats_tenant_jetstream_storage_bytes", "File storage used by the account's streams.", TENANT),
+    MetricDef("nats_tenant_jetstream_memory_bytes", "Memory storage used by the account's streams.", TENANT),
+    MetricDef("nats_tenant_streams", "Streams in the account.", TENANT),
+    MetricDef("nats_tenant_consumers", "Consumers in the account.", TENANT),
+    MetricDef("nats_tenant_quota_limit",
+              "Account limit from the account JWT (only limits that bind: > 0).", (*TENANT, "resource")),
+    MetricDef("nats_tenant_quota_used_ratio",
+              "Use of an account limit: used / limit (1 = full).", (*TENANT, "resource")),
+)
+METRIC_NAMES = frozenset(m.name for m in METRICS)
+
+#: resource label -> key of the limit in the account JWT (also the key of the usage figures below)
+QUOTA_RESOURCES: dict[str, str] = {
+    "disk": "disk_storage",
+    "memory": "mem_storage",
+    "streams": "streams",
+    "consumers": "consumer",
+}
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    value: float
+
+    def label(self, key: str) -> str:
+        return dict(self.labels)[key]
+
+
+@dataclass(frozen=True)
+class AccountName:
+    """Resolves an account public key to the tenant label."""
+
+    names: Mapping[str, str]
+
+    def __call__(self, key: str) -> str:
+        return self.names.get(key) or key
+
+
+def account_names(jsz: Mapping[str, Any], accstatz: Mapping[str, Any],
+                  details: Mapping[str, Mapping[str, Any]],
+                  overrides: Optional[Mapping[str, str]] = None) -> AccountName:
+    """Key -> tenant from every document that carries a name; explicit ``overrides`` win."""
+    names: dict[str, str] = {}
+    for acc in jsz.get("account_details") or ():
+        _set_name(names, acc.get("id"), acc.get("name"))
+    for acc in accstatz.get("account_statz") or ():
+        _set_name(names, acc.get("acc"), acc.get("name"))
+    for key, detail in details.items():
+        decoded = detail.get("decoded_jwt") or {}
+        _set_name(names, key, decoded.get("name") or detail.get("name_tag"))
+    names.update(overrides or {})
+    return AccountName(names)
+
+
+def _set_name(names: dict[str, str], key: Any, name: Any) -> None:
+    # The server falls back to the key itself when there is no name: that is no information.
+    if isinstance(key, str) and isinstance(name, str) and name and name != key:
+        names[key] = name
+
+
+def jwt_limits(detail: Mapping[str, Any]) -> dict[str, int]:
+    """Binding JetStream limits of an account from its ``/accountz?acc=`` detail.
+
+    Tiered limits are added up over the tiers (an unlimited tier makes the sum unlimited), which
+    is what a tenant can use in total. Limits that do not bind are left out.
+    """
+    limits = ((detail.get("decoded_jwt") or {}).get("nats") or {}).get("limits") or {}
+    tiers = list((limits.get("tiered_limits") or {}).values())
+    out: dict[str, int] = {}
+    for key in QUOTA_RESOURCES.values():
+        if tiers:
+            values = [int(t.get(key, 0) or 0) for t in tiers]
+            value = -1 if any(v < 0 for v in values) else sum(values)
+        else:
+            value = int(limits.get(key, 0) or 0)
+        if value > 0:
+            out[key] = value
+    return out
+
+
+def is_tenant_account(key: str, system_account: str) -> bool:
+    return bool(key) and key not in (GLOBAL_ACCOUNT, system_account)
+
+
+def _labels(**kv: str) -> tuple[tuple[str, str], ...]:
+    return tuple(kv.items())
+
+
+def samples(jsz: Mapping[str, Any], accstatz: Mapping[str, Any],
+            details: Mapping[str, Mapping[str, Any]], system_account: str = "",
+            overrides: Optional[Mapping[str, str]] = None) -> list[Sample]:
+    """Every sample of the contract, sorted by name and labels so output is deterministic.
+
+    ``jsz`` is ``/jsz?accounts=true&streams=true&consumers=true`` (all pages merged into
+    ``account_details``), ``accstatz`` is ``/accstatz?unused=true``, ``details`` maps account key
+    to the ``account_detail`` object of ``/accountz?acc=<key>``.
+    """
+    name = account_names(jsz, accstatz, details, overrides)
+    out: list[Sample] = []
+    usage: dict[str, dict[str, int]] = {}
+
+    for acc in jsz.get("account_details") or ():
+        key = str(acc.get("id") or acc.get("name") or "")
+        if not is_tenant_account(key, system_account):
+            continue
+        tenant = name(key)
+        streams = list(acc.get("stream_detail") or ())
+        consumers = 0
+        for st in streams:
+            sname = str(st.get("name", ""))
+            state = st.get("state") or {}
+            sl = _labels(tenant=tenant, account=key, stream=sname)
+            out.append(Sample("nats_tenant_stream_messages", sl, float(state.get("messages", 0))))
+            out.append(Sample("nats_tenant_stream_bytes", sl, float(state.get("bytes", 0))))
+            consumers += int(state.get("consumer_count", len(st.get("consumer_detail") or ())))
+            for con in st.get("consumer_detail") or ():
+                cl = _labels(tenant=tenant, account=key, stream=sname, consumer=str(con.get("name", "")))
+                out.append(Sample("nats_tenant_consumer_num_pending", cl, float(con.get("num_pending", 0))))
+                out.append(Sample("nats_tenant_consumer_num_ack_pending", cl, float(con.get("num_ack_pending", 0))))
+                out.append(Sample("nats_tenant_consumer_num_redelivered", cl, float(con.get("num_redelivered", 0))))
+                out.append(Sample("nats_tenant_consumer_num_waiting", cl, float(con.get("num_waiting", 0))))
+        usage[key] = {
+            "disk_storage": int(acc.get("storage", 0)),
+            "mem_storage": int(acc.get("memory", 0)),
+            "streams": len(streams),
+            "consumer": consumers,
+        }
+
+    for acc in accstatz.get("account_statz") or ():
+        key = str(acc.get("acc", ""))
+        if not is_tenant_account(key, system_account):
+            continue
+        tl = _labels(tenant=name(key), account=key)
+        out.append(Sample("nats_tenant_connections", tl, float(acc.get("conns", 0))))
+        out.append(Sample("nats_tenant_leafnode_connections", tl, float(acc.get("leafnodes", 0))))
+
+    for key in sorted(set(usage) | {k for k in details if is_tenant_account(k, system_account)}):
+        tenant = name(key)
+        used = usage.get(key, {"disk_storage": 0, "mem_storage": 0, "streams": 0, "consumer": 0})
+        tl = _labels(tenant=tenant, account=key)
+        out.append(Sample("nats_tenant_jetstream_storage_bytes", tl, float(used["disk_storage"])))
+        out.append(Sample("nats_tenant_jetstream_memory_bytes", tl, float(used["mem_storage"])))
+        out.append(Sample("nats_tenant_streams", tl, float(used["streams"])))
+        out.append(Sample("nats_tenant_consumers", tl, float(used["consumer"])))
+        limits = jwt_limits(details.get(key, {}))
+        for resource, limit_key in QUOTA_RESOURCES.items():
+            if limit_key not in limits:
+                continue
+            rl = _labels(tenant=tenant, account=key, resource=resource)
+            out.append(Sample("nats_tenant_quota_limit", rl, float(limits[limit_key])))
+            out.append(Sample("nats_tenant_quota_used_ratio", rl, used[limit_key] / limits[limit_key]))
+
+    return sorted(out, key=lambda s: (s.name, s.labels))
+
+
+def tenant_map(document: Any) -> dict[str, str]:
+    """Public key -> tenant from a JSON map file.
+
+    Two shapes are accepted: a flat ``{"A…": "acme"}``, or the ``tenants`` stack output
+    (``{"acme": {"account_public_key": "A…", …}}``) so operators can feed
+    ``scripts/pulumi.sh <stack> stack output tenants --json`` straight in.
+    """
+    if not isinstance(document, Mapping):
+        raise ValueError("tenant map: expected a JSON object")
+    out: dict[str, str] = {}
+    for k, v in document.items():
+        if isinstance(v, str):
+            out[str(k)] = v
+        elif isinstance(v, Mapping) and isinstance(v.get("account_public_key"), str):
+            out[v["account_public_key"]] = str(k)
+        else:
+            raise ValueError(f"tenant map: entry {k!r} is neither a tenant name nor an object "
+                             "with account_public_key")
+    return out
+
+
+def by_name(all_samples: Iterable[Sample]) -> dict[str, list[Sample]]:
+    """Group samples under their metric definition, every defined metric present (maybe empty)."""
+    grouped: dict[str, list[Sample]] = {m.name: [] for m in METRICS}
+    for s in all_samples:
+        grouped[s.name].append(s)
+    return grouped

@@ -1,0 +1,172 @@
+"""Configuration snippets a tenant's producers start from: OpenTelemetry Collector, Fluent Bit, natscli.
+
+Pure and deterministic: the same target gives byte-identical text, so the files can be rendered into
+bundles and diffed. What each tool can really do decides the shape (checked against their docs and
+sources; see the comments rendered into each file):
+
+- OpenTelemetry Collector: no NATS exporter ships in any opentelemetry-collector-contrib release;
+  a donation is accepted upstream but not released. The closest honest configuration is the
+  out-of-tree ``nats`` exporter (github.com/synadia-io/opentelemetry-collector-nats, stability
+  "development"), compiled into a custom collector with the Collector Builder. It can log in with
+  a creds file (``nkey_user_file``). Its subjects are OTTL expressions, so literal subjects keep
+  their double quotes inside the YAML string.
+- Fluent Bit: the ``nats`` output knows only ``host``, ``port`` (and ``workers``); it sends no
+  credentials and no TLS, and publishes each record to a subject equal to its tag. It cannot log
+  in to an operator-mode server, so it publishes to the tenant's leaf node on loopback, which
+  holds the leaf creds and forwards the tenant's subjects to the hub.
+- natscli: a context file as ``nats context save`` writes it (every key present, empty when unset).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+import yaml
+
+from components.model.errors import Problems
+from components.model.identity.tenancy import NAME_TOKEN, TENANT_ID
+
+OTEL_FILE = "otel-collector.yaml"
+FLUENT_BIT_FILE = "fluent-bit-output.conf"
+NATSCLI_FILE = "natscli-context.json"
+CLIENT_SCHEMES = ("nats", "tls")
+NATS_EXPORTER_MODULE = "github.com/synadia-io/opentelemetry-collector-nats/exporter/natsexporter"
+OTEL_SIGNALS = ("traces", "metrics", "logs")
+#: Every key natscli writes into a context file (its settings struct has no omitempty).
+NATSCLI_KEYS = ("description", "url", "socks_proxy", "token", "user", "password", "creds", "nkey", "cert",
+                "key", "ca", "nsc", "jetstream_domain", "jetstream_api_prefix", "jetstream_event_prefix",
+                "inbox_prefix", "user_jwt", "color_scheme", "tls_first")
+
+
+class SubjectRoots(Protocol):
+    """The three subject roots of a tenant (``spec_model.TenantSubjects`` fits)."""
+
+    @property
+    def logs(self) -> str: ...
+    @property
+    def events(self) -> str: ...
+    @property
+    def otel(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ProducerTarget:
+    tenant: str
+    logs_root: str          # e.g. "acme.logs.>" (or "<prefix>.acme.logs.>")
+    events_root: str
+    otel_root: str
+    nats_url: str           # client URL of the hub, for the collector and natscli
+    creds_path: str         # where the producer keeps the tenant's service creds file
+    leaf_url: str = "nats://127.0.0.1:4222"   # the tenant's leaf node, for Fluent Bit
+    service: str = "collector"                # the <service> token of rendered subjects
+
+    @classmethod
+    def of(cls, tenant: str, subjects: SubjectRoots, nats_url: str, creds_path: str, **kw: Any) -> "ProducerTarget":
+        return cls(tenant, subjects.logs, subjects.events, subjects.otel, nats_url, creds_path, **kw)
+
+    def base(self, root: str) -> str:
+        """``acme.logs.>`` -> ``acme.logs``."""
+        return root[:-2] if root.endswith(".>") else root
+
+
+def validate(t: ProducerTarget) -> None:
+    problems = Problems(f"producer templates for {t.tenant!r}")
+    if not TENANT_ID.match(t.tenant):
+        problems.add("tenant", f"{t.tenant!r} is not a tenant id", "a-z, 0-9 and '-', 1-63 characters")
+    for name in ("logs_root", "events_root", "otel_root"):
+        root = getattr(t, name)
+        if not root.endswith(".>") or t.tenant not in root.split("."):
+            problems.add(name, f"{root!r} is not a subject root of tenant {t.tenant!r}", f"'<…>.{t.tenant}.<domain>.>'")
+    for name in ("nats_url", "leaf_url"):
+        url = urlparse(getattr(t, name))
+        if url.scheme not in CLIENT_SCHEMES or not url.hostname:
+            problems.add(name, f"{getattr(t, name)!r} is not a NATS client URL", "nats://host:port or tls://host:port")
+    if not t.creds_path:
+        problems.add("creds_path", "empty", "the path of the creds file on the producer's host")
+    if not NAME_TOKEN.match(t.service):
+        problems.add("service", f"{t.service!r} is not a subject token", "letters, digits, '_' and '-'")
+    problems.raise_if_any()
+
+
+def _comment(lines: list[str], mark: str = "#") -> str:
+    return "".join(f"{mark} {line}".rstrip() + "\n" for line in lines)
+
+
+def render_otel_collector(t: ProducerTarget) -> str:
+    validate(t)
+    base = t.base(t.otel_root)
+    exporter: dict[str, Any] = {
+        "endpoint": t.nats_url,
+        "nkey_user_file": {"user_file": t.creds_path},
+    }
+    for signal in OTEL_SIGNALS:
+        exporter[signal] = {"subject": f'"{base}.{t.service}.{signal}"', "marshaler": "otlp_proto"}
+    doc = {
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "127.0.0.1:4317"},
+                                             "http": {"endpoint": "127.0.0.1:4318"}}}},
+        "processors": {"batch": {}},
+        "exporters": {"nats": exporter},
+        "service": {"pipelines": {s: {"receivers": ["otlp"], "processors": ["batch"], "exporters": ["nats"]}
+                                  for s in OTEL_SIGNALS}},
+    }
+    head = _comment([
+        f"OpenTelemetry Collector: OTLP in on loopback, out to NATS for tenant {t.tenant}.",
+        "",
+        "No opentelemetry-collector-contrib release contains a NATS exporter (a donation is accepted",
+        "upstream but not released). The 'nats' exporter below is the out-of-tree component from",
+        f"  {NATS_EXPORTER_MODULE}",
+        "(stability: development). Build a collector that contains it with the OpenTelemetry Collector",
+        "Builder (ocb): list that module under 'exporters' in the builder config, next to the otlp",
+        "receiver and the batch processor. A stock otelcol-contrib binary rejects this file.",
+        "",
+        f"Subjects stay inside the tenant's tree {t.otel_root}; they are OTTL expressions, so a",
+        "literal subject keeps its double quotes. Messages are OTLP protobuf.",
+        f"Credentials: the tenant's service creds file at {t.creds_path} (keep it mode 0600).",
+    ])
+    return head + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+
+
+def render_fluent_bit_output(t: ProducerTarget) -> str:
+    validate(t)
+    leaf = urlparse(t.leaf_url)
+    base = t.base(t.logs_root)
+    head = _comment([
+        f"Fluent Bit: records out to NATS for tenant {t.tenant}.",
+        "",
+        "Fluent Bit's nats output supports only Host, Port (and Workers). It does NOT support creds",
+        "files, user JWTs, tokens or TLS, so it cannot log in to the tenant's account directly.",
+        f"It therefore publishes to the tenant's leaf node at {leaf.hostname}:{leaf.port or 4222} (loopback, no",
+        "auth), which holds the leaf creds and forwards the tenant's subjects to the hub.",
+        "",
+        "The NATS subject is the record's tag, so tag records inside the tenant's logs tree,",
+        f"e.g. in the [INPUT]:  Tag  {base}.<service>.<event>   (one token each, no spaces).",
+        "Each message is a JSON array of [timestamp, record] pairs; there is no delivery ack",
+        "(plain publish, not JetStream): the tenant's logs stream stores what reaches the hub.",
+    ])
+    body = (
+        "[OUTPUT]\n"
+        "    Name   nats\n"
+        f"    Match  {base}.*\n"
+        f"    Host   {leaf.hostname}\n"
+        f"    Port   {leaf.port or 4222}\n"
+    )
+    return head + body
+
+
+def render_natscli_context(t: ProducerTarget) -> str:
+    """Save as ``~/.config/nats/context/<tenant>.json``; select with ``nats context select <tenant>``."""
+    validate(t)
+    doc: dict[str, Any] = {k: "" for k in NATSCLI_KEYS}
+    doc.update(description=f"tenant {t.tenant}: service user", url=t.nats_url, creds=t.creds_path, tls_first=False)
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def render_all(t: ProducerTarget) -> dict[str, str]:
+    """``{file name: text}`` for one tenant."""
+    return {
+        OTEL_FILE: render_otel_collector(t),
+        FLUENT_BIT_FILE: render_fluent_bit_output(t),
+        NATSCLI_FILE: render_natscli_context(t),
+    }

@@ -1,0 +1,81 @@
+"""E2E fixtures: a copy of the project driven by the real Pulumi CLI, on free loopback ports."""
+from __future__ import annotations
+
+import os
+import textwrap
+from typing import Iterator
+
+import pytest
+
+from components.providers import nats_process
+from tests.support.pulumi_cli import PulumiProject, missing_toolchain
+
+
+def small_environment(client_port: int, monitor_port: int, leaf_port: int, tenants: tuple[str, ...] = ("acme", "globex"),
+                      extra_tenant_yaml: str = "") -> str:
+    tenant_yaml = "".join(textwrap.dedent(f"""
+      - id: {t}
+        name: {t.title()} Inc
+        tier: small
+        domains:
+          orders:
+            live:
+              consumers:
+                - name: worker
+                  kind: pull
+                  max_deliver: 3
+                  dead_letter: true
+        kv_buckets:
+          - name: settings
+            history: 3
+    """) for t in tenants)
+    return textwrap.dedent(f"""\
+        version: 1
+        servers:
+          mode: local
+          host: 127.0.0.1
+          client_port: {client_port}
+          monitor_port: {monitor_port}
+          leafnode_port: {leaf_port}
+          data_dir: .state/test/nats
+        jetstream:
+          max_memory: 64MiB
+          max_file: 1GiB
+        tiers:
+          small:
+            max_streams: 10
+            max_consumers: 20
+            max_bytes: 64MiB
+            max_memory: 8MiB
+            max_connections: 50
+            retention_days: 7
+            max_ack_pending: 500
+        tenants:
+        """) + textwrap.indent(tenant_yaml + extra_tenant_yaml, "") + textwrap.dedent("""
+        platform:
+          shards: 1
+          consumers:
+            - name: log-archiver
+              class: logs
+              filter: "*.logs.>"
+        leafnodes:
+          - customer: edge-1
+            tenant: acme
+        """)
+
+
+@pytest.fixture
+def project(tmp_path) -> Iterator[PulumiProject]:
+    reason = missing_toolchain()
+    if reason:
+        pytest.skip(reason)
+    proj = PulumiProject(str(tmp_path), stack="dev")
+    proj.ports = (nats_process.free_port(), nats_process.free_port(), nats_process.free_port())  # type: ignore[attr-defined]
+    yield proj
+    # Whatever a failed test left running: stop the server this stack started, by its recorded PID.
+    pid_file = os.path.join(proj.project_dir, ".state", "test", "nats", "nats.pid")
+    if os.path.exists(pid_file):
+        with open(pid_file, encoding="ascii") as f:
+            pid = int(f.read().strip() or 0)
+        if pid:
+            nats_process.stop(pid)

@@ -1,0 +1,64 @@
+"""check/diff behaviour that needs no server: failures per field, preview unknowns, side fields."""
+from __future__ import annotations
+
+import pytest
+from pulumi.runtime import rpc
+
+from components.providers.consumer import ConsumerProvider
+from components.providers.kv_bucket import KvBucketProvider
+from components.providers.stream import StreamProvider
+
+CONN = {"server_url": "nats://127.0.0.1:1", "creds": "SECRET", "account_label": "acme", "prevent_destroy": False}
+P = StreamProvider()
+
+
+def test_bad_stream_fails_in_check_naming_each_field():
+    result = P.check({}, {"name": "S", "max_age": "-1h", "subjects": ["a.>", "a.b"], "colour": "red", **CONN})
+    by_prop = {f.property: f.reason for f in result.failures}
+    assert set(by_prop) == {"max_age", "subjects", "colour"}
+    assert by_prop["max_age"].startswith("account acme: stream S: max_age:")
+    assert "subjects[1]" in by_prop["subjects"] and "unknown field" in by_prop["colour"]
+
+
+def test_check_output_is_canonical_and_idempotent():
+    first = P.check({}, {"name": "S", "max_age": "1h", "max_msgs": 5.0, **CONN, "__provider": "blob"})
+    assert first.failures == [] and first.inputs["max_age"] == 3600 * 10**9 and first.inputs["max_msgs"] == 5
+    assert "__provider" not in first.inputs and first.inputs["creds"] == "SECRET"
+    again = P.check({}, first.inputs)
+    assert again.failures == [] and again.inputs == first.inputs
+
+
+def test_unknowns_during_preview_are_skipped():
+    news = {"name": "S", "max_age": rpc.UNKNOWN, "subjects": ["a.>"], **CONN}
+    result = P.check({}, news)
+    assert result.failures == [] and result.inputs["max_age"] == rpc.UNKNOWN
+    bad = P.check({}, {**news, "storage": "disk"})
+    assert [f.property for f in bad.failures] == ["storage"]
+    olds = P.check({}, {"name": "S", "subjects": ["a.>"], **CONN}).inputs
+    d = P.diff("S", olds, news)
+    assert d.changes and d.replaces == []
+    assert P.diff("S", olds, {**news, "storage": rpc.UNKNOWN}).replaces == ["storage"]
+
+
+def test_connection_changes_are_updates_not_replacements():
+    olds = P.check({}, {"name": "S", **CONN}).inputs
+    d = P.diff("S", olds, {**olds, "creds": "NEW", "server_url": "nats://other:4222"})
+    assert d.changes and d.replaces == []
+    assert not P.diff("S", olds, dict(olds)).changes
+
+
+def test_kv_replacement_names_kv_inputs_and_respects_prevent_destroy():
+    kv = KvBucketProvider()
+    olds = kv.check({}, {"bucket": "cfg", **CONN}).inputs
+    news = kv.check({}, {"bucket": "cfg", "storage": "memory", "history": 3, **CONN}).inputs
+    d = kv.diff("KV_cfg", olds, news)
+    assert d.replaces == ["storage"]
+    with pytest.raises(RuntimeError, match="prevent_destroy.*storage"):
+        kv.diff("KV_cfg", olds, {**news, "prevent_destroy": True})
+    assert kv.diff("KV_cfg", olds, kv.check({}, {"bucket": "cfg", "replicas": 3, **CONN}).inputs).replaces == []
+
+
+def test_consumer_check_failures():
+    c = ConsumerProvider()
+    result = c.check({}, {"stream": "S", "name": "w", "deliver_policy": "by_start_sequence", **CONN})
+    assert [f.property for f in result.failures] == ["opt_start_seq"]

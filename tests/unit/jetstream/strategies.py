@@ -1,0 +1,72 @@
+"""Hypothesis strategies for valid stream inputs, written the ways users (and Pulumi) write them."""
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+SEC = 1_000_000_000
+names = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", min_size=1, max_size=20)
+
+
+def _duration(ns: int) -> st.SearchStrategy[Any]:
+    """The same duration as int nanoseconds, a whole float (Pulumi), or a string with a unit."""
+    options: list[Any] = [ns, float(ns) if ns < 2**53 else ns]
+    if ns % SEC == 0:
+        options.append(f"{ns // SEC}s")
+    if ns % (60 * SEC) == 0:
+        options.append(f"{ns // (60 * SEC)}m")
+    if ns % 1_000_000 == 0:
+        options.append(f"{ns // 1_000_000}ms")
+    return st.sampled_from(options)
+
+
+def _limit() -> st.SearchStrategy[Any]:
+    return st.one_of(st.just(-1), st.just(0), st.integers(1, 10**6), st.integers(1, 10**6).map(float))
+
+
+@st.composite
+def stream_inputs(draw: st.DrawFn, name: str | None = None) -> dict[str, Any]:
+    name = name or draw(names)
+    out: dict[str, Any] = {"name": name}
+    n_subjects = draw(st.integers(0, 3))
+    if n_subjects:
+        tails = draw(st.lists(st.sampled_from([">", "*", "x", "*.y", "z.>"]), min_size=n_subjects, max_size=n_subjects))
+        out["subjects"] = [f"{name}.s{i}.{t}" for i, t in enumerate(tails)]
+    max_age = draw(st.one_of(st.just(0), st.integers(1, 7200).map(lambda s: s * SEC),
+                             st.integers(100, 5000).map(lambda ms: ms * 1_000_000)))
+    if max_age or draw(st.booleans()):
+        out["max_age"] = draw(_duration(max_age))
+    if draw(st.booleans()):
+        cap = max_age or 600 * SEC
+        out["duplicate_window"] = draw(_duration(draw(st.integers(100, cap // 1_000_000)) * 1_000_000))
+    for key in ("retention", "storage", "discard", "compression"):
+        choices = {"retention": ["limits", "interest", "workqueue"], "storage": ["file", "memory"],
+                   "discard": ["old", "new"], "compression": ["none", "s2"]}[key]
+        if draw(st.booleans()):
+            out[key] = draw(st.sampled_from(choices))
+    for key in ("max_msgs", "max_msgs_per_subject", "max_consumers"):
+        if draw(st.booleans()):
+            out[key] = draw(_limit())
+    if draw(st.booleans()):
+        out["max_bytes"] = draw(st.sampled_from([-1, 0, "1MiB", "5MB", "10KiB", 1048576.0, "64MiB"]))
+    if draw(st.booleans()):
+        out["max_msg_size"] = draw(st.sampled_from([-1, "1KiB", 4096, 512.0]))
+    for flag in ("deny_delete", "deny_purge", "allow_rollup_hdrs", "allow_direct", "allow_msg_ttl"):
+        if draw(st.booleans()):
+            out[flag] = draw(st.booleans())
+    if out.get("deny_purge") and out.get("allow_rollup_hdrs"):
+        out.pop("deny_purge")
+    if draw(st.booleans()):
+        out["description"] = draw(st.text(alphabet="abc xyz-_.:", max_size=30))
+    if draw(st.booleans()):
+        out["metadata"] = draw(st.dictionaries(st.sampled_from(["team", "tier", "owner"]), st.text("abc123", max_size=8), max_size=3))
+    if draw(st.integers(0, 4)) == 0 and not out.get("deny_purge"):
+        out["subject_delete_marker_ttl"] = draw(st.sampled_from(["1s", "5m", 30 * SEC]))
+        out.pop("allow_msg_ttl", None)
+        out.pop("allow_rollup_hdrs", None)
+    if out.get("discard") == "new" and isinstance(out.get("max_msgs_per_subject"), int) and out["max_msgs_per_subject"] > 0:
+        out["discard_new_per_subject"] = draw(st.booleans())
+    if out.get("max_bytes") not in (None, -1, 0) and out.get("max_msg_size") not in (None, -1):
+        out.pop("max_msg_size")
+    return out
