@@ -159,25 +159,27 @@ def _app(registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
     return app
 
 
-class _Stop(Exception):
-    pass
+def serve(collector: Collector, host: str, port: int, poll_interval: float = 0.5) -> None:
+    """Serve until SIGTERM/SIGINT; the socket is closed before returning.
 
-
-def _raise_stop(signum: int, frame: Optional[types.FrameType]) -> None:
-    raise _Stop()
-
-
-def serve(collector: Collector, host: str, port: int) -> None:
-    """Serve until SIGTERM/SIGINT; the socket is closed before returning."""
+    The signal handler only sets a flag that the loop checks between requests (at least every
+    ``poll_interval`` seconds): an exception raised from a handler could land inside wsgiref's
+    request handling, which catches everything, and the process would keep running.
+    """
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     server: WSGIServer = make_server(host, port, _app(registry), handler_class=_QuietHandler)
-    previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    server.timeout = poll_interval
+    stop: list[int] = []
+
+    def on_signal(signum: int, frame: Optional[types.FrameType]) -> None:
+        stop.append(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     print(f"serving tenant metrics on http://{host}:{server.server_port}/metrics", file=sys.stderr, flush=True)
     try:
-        server.serve_forever(poll_interval=0.5)
-    except _Stop:
-        pass
+        while not stop:
+            server.handle_request()
     finally:
         server.server_close()
         for sig, handler in previous.items():

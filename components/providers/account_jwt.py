@@ -1,4 +1,4 @@
-"""Account: an account key (generated once, kept) and its operator-signed JWT, live in the resolver.
+"""Account: an account's operator-signed JWT, live in the resolver (its key is an ``Nkey`` resource).
 
 create/update push the JWT with ``$SYS.REQ.CLAIMS.UPDATE`` to every server and check every reply;
 no reachable server is an error, never a skipped push. read asks the resolver what it holds, so an
@@ -17,13 +17,12 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from components.model.identity.jwt_codec import decode, fingerprint
-from components.model.identity.keys import new_account_key
 from components.providers import resolver_client
 from components.providers.identity_common import contains_unknown, integral, sign_if_changed, with_subject
 
-SECRET_OUTPUTS = ["seed", "operator_seed", "system_creds"]
+SECRET_OUTPUTS = ["operator_seed", "system_creds"]
 # Inputs whose change alters the account JWT; servers/system_creds only say where to push it.
-_CONTENT = ("claims", "operator_seed")
+_CONTENT = ("claims", "operator_seed", "public_key")
 
 # One provider process serves all accounts; re-signing an account (here or on user revocation in
 # user_jwt.py) is read-modify-write on the resolver, so it is serialized per process.
@@ -46,7 +45,8 @@ def _merge_server_revocations(claims: dict[str, Any], server_jwt: Optional[str])
     return {**claims, "nats": nats}
 
 
-def _push(props: dict[str, Any], public_key: str, seed: str, olds: Optional[dict[str, Any]]) -> dict[str, Any]:
+def _push(props: dict[str, Any], olds: Optional[dict[str, Any]]) -> dict[str, Any]:
+    public_key = str(props["public_key"])
     servers = list(props["servers"])
     expect = int(props.get("expect_servers") or len(servers) or 1)
     with ACCOUNT_LOCK:
@@ -59,8 +59,6 @@ def _push(props: dict[str, Any], public_key: str, seed: str, olds: Optional[dict
     return {
         **props,
         "claims": integral(props["claims"]),
-        "public_key": public_key,
-        "seed": seed,
         "jwt": jwt,
         "fingerprint": fp,
         "issuer": issuer,
@@ -87,14 +85,15 @@ class AccountProvider(ResourceProvider):
         changed = [k for k in _CONTENT if integral(olds.get(k)) != integral(news.get(k))]
         if olds.get("resolver_state", "current") != "current":
             changed.append("resolver_state")  # refresh found the resolver out of date: push again
-        return DiffResult(changes=bool(changed), replaces=[])
+        # A different key is a different account: the old one is deleted from the resolver.
+        replaces = ["public_key"] if "public_key" in changed else []
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        kp = new_account_key()
-        return CreateResult(kp.public_key, _push(props, kp.public_key, kp.seed, None))
+        return CreateResult(str(props["public_key"]), _push(props, None))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(_push(news, str(olds["public_key"]), str(olds["seed"]), olds))
+        return UpdateResult(_push(news, olds))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         servers = list(props.get("servers") or [])
@@ -123,19 +122,20 @@ class AccountProvider(ResourceProvider):
 
 class Account(pulumi.dynamic.Resource, module="nats", name="Account"):
     public_key: pulumi.Output[str]
-    seed: pulumi.Output[str]
     jwt: pulumi.Output[str]
 
-    def __init__(self, name: str, *, claims: pulumi.Input[dict], operator_seed: pulumi.Input[str],
+    def __init__(self, name: str, *, public_key: pulumi.Input[str], claims: pulumi.Input[dict],
+                 operator_seed: pulumi.Input[str],
                  servers: pulumi.Input[list], system_creds: pulumi.Input[str], expect_servers: int = 0,
                  opts: Optional[pulumi.ResourceOptions] = None):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
         super().__init__(AccountProvider(), name, {
+            "public_key": public_key,
             "claims": claims,
             "operator_seed": pulumi.Output.secret(operator_seed),
             "servers": servers,
             "system_creds": pulumi.Output.secret(system_creds),
             "expect_servers": expect_servers,
-            "public_key": None, "seed": None, "jwt": None, "fingerprint": None, "issuer": None,
+            "jwt": None, "fingerprint": None, "issuer": None,
             "resolver_state": None,
         }, opts)

@@ -17,8 +17,8 @@ from components.model.jetstream import diff as jsdiff
 from components.model.jetstream.consumer import (consumer_wire_config, normalize_server_consumer,
                                                  validate_and_normalize_consumer)
 from components.providers import jetstream_client as jsc
-from components.providers.stream import (CONNECTION_FIELDS, check_failures, connection, is_unknown,
-                                         refuse_replacement, user_fields)
+from components.providers.stream import (CONNECTION_FIELDS, check_failures, connection, contains_unknown,
+                                         is_unknown, refuse_replacement, user_fields)
 
 COMPUTED = ("config", "created", "num_pending", "num_ack_pending")
 
@@ -39,7 +39,7 @@ def _where(props: Mapping[str, Any]) -> str:
 class ConsumerProvider(ResourceProvider):
     def check(self, _olds: Any, news: Any) -> CheckResult:
         user = _user(news)
-        known = {k: v for k, v in user.items() if not is_unknown(v)}
+        known = {k: v for k, v in user.items() if not contains_unknown(v)}
         try:
             canonical = validate_and_normalize_consumer(known, _where(news))
         except SpecError as exc:
@@ -53,12 +53,12 @@ class ConsumerProvider(ResourceProvider):
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         old_cfg = olds.get("config") or _user(olds)
         new_user = _user(news)
-        unknown = [k for k, v in new_user.items() if is_unknown(v)]
+        unknown = [k for k, v in new_user.items() if contains_unknown(v)]
         if unknown:
             return DiffResult(changes=True, replaces=[k for k in unknown if k in ("name", "stream")], delete_before_replace=True)
         changes = jsdiff.diff_consumer(old_cfg, _config(news))
         replaces = jsdiff.replacements(changes)
-        if replaces and news.get("prevent_destroy"):
+        if replaces and (news.get("prevent_destroy") or olds.get("prevent_destroy")):
             refuse_replacement("consumer", f"{new_user.get('stream')}/{new_user.get('name')}", changes)
         side = [k for k in CONNECTION_FIELDS if olds.get(k) != news.get(k) and not is_unknown(news.get(k))]
         return DiffResult(changes=bool(changes or side), replaces=replaces, delete_before_replace=True)

@@ -180,6 +180,10 @@ class JetStreamApi:
                 return False
             raise
 
+    async def stream_msg_count(self, name: str) -> Optional[int]:
+        info = await self.stream_info(name)
+        return None if info is None else int(info.get("state", {}).get("messages", 0))
+
     async def stream_msg_get(self, name: str, seq: int) -> Optional[dict[str, Any]]:
         try:
             reply = await self.request(f"STREAM.MSG.GET.{name}", {"seq": int(seq)})

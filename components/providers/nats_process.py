@@ -87,8 +87,11 @@ def pid_is_nats_server(pid: int) -> bool:
     return os.path.basename(argv0) == "nats-server"
 
 
-def start_detached(config_path: str, log_path: str) -> int:
-    """Start nats-server with ``config_path`` in a new session; return its PID."""
+def start_detached(config_path: str, log_path: str, cwd: Optional[str] = None) -> int:
+    """Start nats-server with ``config_path`` in a new session; return its PID.
+
+    ``cwd``: where relative paths in the config (e.g. a leaf bundle's creds file) are found.
+    """
     binary = nats_server_binary()
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
@@ -98,6 +101,7 @@ def start_detached(config_path: str, log_path: str) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            cwd=cwd,
         )
     return proc.pid
 

@@ -33,6 +33,15 @@ def is_unknown(value: Any) -> bool:
     return isinstance(value, pulumi.output.Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN)
 
 
+def contains_unknown(value: Any) -> bool:
+    """Unknown anywhere inside (e.g. one subject computed from another resource's output)."""
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_unknown(v) for v in value)
+    return is_unknown(value)
+
+
 def user_fields(props: Mapping[str, Any], connection: tuple[str, ...] = CONNECTION_FIELDS) -> dict[str, Any]:
     # Pulumi hands every number over as a float: whole floats become ints again before anything is
     # sent, since the server refuses 5.0 for an integer or duration field (err 10025).
@@ -57,7 +66,8 @@ def refuse_replacement(kind: str, name: str, changes: list[jsdiff.FieldChange]) 
     raise RuntimeError(
         f"{kind} {name}: the change needs a replacement, which deletes the {kind} and its data, "
         f"but prevent_destroy is true. Fields: {jsdiff.describe(changes)}. Revert these fields, or "
-        f"set prevent_destroy: false to allow the replacement."
+        f"first apply prevent_destroy: false on its own (the delete runs against the recorded state), "
+        f"then apply this change."
     )
 
 
@@ -88,7 +98,7 @@ class StreamProvider(ResourceProvider):
 
     def check(self, _olds: Any, news: Any) -> CheckResult:
         user = user_fields(news)
-        known = {k: v for k, v in user.items() if not is_unknown(v)}
+        known = {k: v for k, v in user.items() if not contains_unknown(v)}
         try:
             canonical = type(self).validate(known, self.where(news))
         except SpecError as exc:
@@ -103,14 +113,14 @@ class StreamProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         old_cfg = olds.get("config") or self.to_stream_config(user_fields(olds))
-        unknown = [k for k, v in user_fields(news).items() if is_unknown(v)]
+        unknown = [k for k, v in user_fields(news).items() if contains_unknown(v)]
         if unknown:
             return DiffResult(changes=True, replaces=[k for k in unknown if k in ("name", "bucket", "storage")],
                               delete_before_replace=True)
         new_cfg = self.to_stream_config(user_fields(news))
         changes = jsdiff.diff_stream(old_cfg, new_cfg)
         replaces = self.input_names(jsdiff.replacements(changes), user_fields(news))
-        if replaces and news.get("prevent_destroy"):
+        if replaces and (news.get("prevent_destroy") or olds.get("prevent_destroy")):
             refuse_replacement(self.kind, self.stream_name(user_fields(news)), changes)
         side = [k for k in CONNECTION_FIELDS if olds.get(k) != news.get(k) and not is_unknown(news.get(k))]
         return DiffResult(changes=bool(changes or side), replaces=replaces, delete_before_replace=True)
@@ -204,3 +214,14 @@ class Stream(Resource, module="nats", name="Stream"):
         secret = pulumi.ResourceOptions(additional_secret_outputs=["creds"])
         full = {**dict(props), **{k: None for k in COMPUTED_FIELDS}}
         super().__init__(StreamProvider(), resource_name, full, pulumi.ResourceOptions.merge(secret, opts))
+
+
+def dead_letter_stream(resource_name: str, stream: str, consumer: str, conn: Mapping[str, Any],
+                       max_age: Any = "168h", storage: str = "file",
+                       opts: Optional[pulumi.ResourceOptions] = None) -> Stream:
+    """A Stream that records the max-deliveries and terminated advisories of one consumer.
+    ``conn``: server_url, creds, account_label, prevent_destroy."""
+    from components.model.jetstream.dead_letter import dead_letter_stream_inputs
+
+    props = {**dead_letter_stream_inputs(stream, consumer, max_age=max_age, storage=storage), **conn}
+    return Stream(resource_name, props, opts)

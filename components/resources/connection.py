@@ -26,6 +26,7 @@ class Hub:
     def servers(self) -> pulumi.Output[list]:
         return pulumi.Output.from_input(self.url).apply(lambda u: [u])
 
-    def opts(self, parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
+    def opts(self, parent: pulumi.Resource, depends_on: Optional[list] = None) -> pulumi.ResourceOptions:
+        """Options for a resource that talks to the servers: after they run (and after ``depends_on``)."""
         deps = [self.depends_on] if self.depends_on is not None else []
-        return pulumi.ResourceOptions(parent=parent, depends_on=deps, **kwargs)  # type: ignore[arg-type]
+        return pulumi.ResourceOptions(parent=parent, depends_on=deps + list(depends_on or []))

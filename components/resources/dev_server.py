@@ -42,8 +42,10 @@ class DevServer(pulumi.ComponentResource):
             monitor_port=s.monitor_port,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.url = self.server.url
-        self.monitor_url = self.server.monitor_url
+        # Known from the environment, not from the process resource: a restart of the server must not
+        # make every resource that connects to it look changed in a preview.
+        self.url = pulumi.Output.from_input(f"nats://{s.host}:{s.client_port}")
+        self.monitor_url = pulumi.Output.from_input(f"http://{s.host}:{s.monitor_port}")
         self.pid = self.server.pid
         # Outputs are registered so the component shows them in the stack's resource tree.
         self.register_outputs({"url": self.url, "monitor_url": self.monitor_url, "pid": self.pid})

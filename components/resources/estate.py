@@ -55,6 +55,7 @@ class Estate(pulumi.ComponentResource):
         self.tenants = {t.id: Tenant(t, hub, env.subject_prefix, opts=pulumi.ResourceOptions(parent=self))
                         for t in env.tenants}
         self.platform = Platform("platform", env, hub, {tid: t.account_public_key for tid, t in self.tenants.items()},
+                                 {tid: t.account for tid, t in self.tenants.items()},
                                  opts=pulumi.ResourceOptions(parent=self))
         self.leafnodes = LeafNodeBundles("leafnodes", env, self.tenants, project_dir,
                                          opts=pulumi.ResourceOptions(parent=self))

@@ -17,6 +17,7 @@ from components.model.identity.user import user_claims_template
 from components.model.spec_model import Environment
 from components.model.tenant_plan import platform_account_spec, platform_user_specs, shard_members
 from components.providers.account_jwt import Account
+from components.providers.nkey import Nkey
 from components.providers.user_jwt import User
 from components.resources.connection import Hub
 from components.resources.jetstream_objects import PlatformStreams
@@ -24,11 +25,15 @@ from components.resources.jetstream_objects import PlatformStreams
 
 class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, env: Environment, hub: Hub, tenant_pubs: Mapping[str, pulumi.Output[str]],
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 tenant_accounts: Mapping[str, pulumi.Resource], opts: Optional[pulumi.ResourceOptions] = None):
+        """``tenant_accounts``: the tenants' Account resources. A shard's JWT is pushed only after the
+        accounts it imports from are in the resolver: a server that meets an import of an account
+        it does not know goes looking for it before it answers the push."""
         super().__init__("nats-tenancy:index:Platform", name, None, opts)
         prefix = env.subject_prefix
         self.shard_of = {t.id: env.shard_of(t.id) for t in env.tenants}
         self.accounts: list[Account] = []
+        self.keys: list[Nkey] = []
         self.users: list[dict[str, User]] = []
         for shard, members in sorted(shard_members(env).items()):
             member_pubs = pulumi.Output.all(**{t: tenant_pubs[t] for t in members}) if members \
@@ -38,37 +43,40 @@ class Platform(pulumi.ComponentResource):
                 return account_claims_template(platform_account_spec(shard, pubs, prefix),
                                                source=f"platform shard {shard}")
 
+            key = Nkey(f"platform-ingest-{shard}-key", role="account", opts=pulumi.ResourceOptions(parent=self))
             account = Account(
                 f"platform-ingest-{shard}",
+                public_key=key.public_key,
                 claims=member_pubs.apply(claims),
                 operator_seed=hub.operator_seed,
                 servers=hub.servers(),
                 system_creds=hub.system_creds,
                 expect_servers=hub.server_count,
-                opts=hub.opts(self),
+                opts=hub.opts(self, depends_on=[tenant_accounts[t] for t in members]),
             )
             users = {}
             for role, user_spec in platform_user_specs(shard, prefix).items():
                 users[role] = User(
                     f"platform-{role}-{shard}",
-                    claims=account.public_key.apply(
+                    claims=key.public_key.apply(
                         lambda pub, u=user_spec: user_claims_template(u, pub, source=f"platform user {u.name}")),
-                    account_public_key=account.public_key,
-                    account_seed=account.seed,
+                    account_public_key=key.public_key,
+                    account_seed=key.seed,
                     servers=hub.servers(),
                     system_creds=hub.system_creds,
                     operator_seed=hub.operator_seed,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
                 )
             PlatformStreams(f"platform-{shard}", env, url=hub.url, creds=users["provisioning"].creds,
                             opts=pulumi.ResourceOptions(parent=self, depends_on=[account, users["provisioning"]]))
             self.accounts.append(account)
+            self.keys.append(key)
             self.users.append(users)
         self.register_outputs({})
 
     def output(self) -> dict[str, Any]:
         return {
-            "accounts": [a.public_key for a in self.accounts],
+            "accounts": [k.public_key for k in self.keys],
             "shard_of": self.shard_of,
             "creds": {"consumer": [pulumi.Output.secret(u["consumer"].creds) for u in self.users]},
         }

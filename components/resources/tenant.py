@@ -18,6 +18,7 @@ from components.model.identity.user import user_claims_template
 from components.model.spec_model import Tenant as TenantSpec
 from components.model.tenant_plan import tenant_account_spec, tenant_user_specs
 from components.providers.account_jwt import Account
+from components.providers.nkey import Nkey
 from components.providers.user_jwt import User
 from components.resources.connection import Hub
 from components.resources.jetstream_objects import JetStreamObjects
@@ -31,8 +32,10 @@ class Tenant(pulumi.ComponentResource):
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("nats-tenancy:index:Tenant", spec.id, None, opts)
         self.spec = spec
+        self.key = Nkey(f"{spec.id}-account-key", role="account", opts=pulumi.ResourceOptions(parent=self))
         self.account = Account(
             f"{spec.id}-account",
+            public_key=self.key.public_key,
             claims=account_claims_template(tenant_account_spec(spec, prefix), source=f"tenant {spec.id}"),
             operator_seed=hub.operator_seed,
             servers=hub.servers(),
@@ -40,24 +43,25 @@ class Tenant(pulumi.ComponentResource):
             expect_servers=hub.server_count,
             opts=hub.opts(self),
         )
-        self.account_public_key = self.account.public_key
+        self.account_public_key = self.key.public_key
         self.users: dict[str, User] = {}
         for role, user_spec in tenant_user_specs(spec, prefix).items():
             self.users[role] = User(
                 f"{spec.id}-{role}",
-                claims=self.account.public_key.apply(
+                claims=self.key.public_key.apply(
                     lambda pub, u=user_spec: user_claims_template(u, pub, source=f"tenant {spec.id} user {u.name}")),
-                account_public_key=self.account.public_key,
-                account_seed=self.account.seed,
+                account_public_key=self.key.public_key,
+                account_seed=self.key.seed,
                 servers=hub.servers(),
                 system_creds=hub.system_creds,
                 operator_seed=hub.operator_seed,
-                opts=pulumi.ResourceOptions(parent=self),
+                # After the account is in the resolver, so the creds work as soon as they exist.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.account]),
             )
         self.creds = {role: u.creds for role, u in self.users.items()}
         self.jetstream = JetStreamObjects(
             spec.id, spec, url=hub.url, creds=self.users["provisioning"].creds,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.users["provisioning"]]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.account, self.users["provisioning"]]),
         )
         self.register_outputs({"account_public_key": self.account_public_key})
 

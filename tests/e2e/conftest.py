@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
 
@@ -12,14 +12,23 @@ from tests.support.pulumi_cli import PulumiProject, missing_toolchain
 
 
 def small_environment(client_port: int, monitor_port: int, leaf_port: int, tenants: tuple[str, ...] = ("acme", "globex"),
-                      extra_tenant_yaml: str = "") -> str:
+                      extra_tenant_yaml: str = "", leaf_listen_port: int = 4222,
+                      connections: dict[str, int] | None = None,
+                      live_max_age: dict[str, str] | None = None) -> str:
+    """``connections``: tenant -> max_connections; ``live_max_age``: tenant -> max_age of its
+    ``orders`` live stream (e.g. ``"48h"``; default: the stream class default)."""
+    connections = connections or {}
+    live_max_age = live_max_age or {}
     tenant_yaml = "".join(textwrap.dedent(f"""
       - id: {t}
         name: {t.title()} Inc
         tier: small
+        quotas:
+          max_connections: {connections.get(t, 50)}
         domains:
           orders:
             live:
+              {"max_age: " + live_max_age[t] if t in live_max_age else ""}
               consumers:
                 - name: worker
                   kind: pull
@@ -61,7 +70,8 @@ def small_environment(client_port: int, monitor_port: int, leaf_port: int, tenan
         leafnodes:
           - customer: edge-1
             tenant: acme
-        """)
+            listen_port: {leaf_listen_port}
+        """).format(leaf_listen_port=leaf_listen_port)
 
 
 @pytest.fixture
@@ -79,3 +89,12 @@ def project(tmp_path) -> Iterator[PulumiProject]:
             pid = int(f.read().strip() or 0)
         if pid:
             nats_process.stop(pid)
+
+
+def server_pid(proj: PulumiProject) -> int:
+    """PID of the nats-server this test stack started (0 when none is recorded)."""
+    pid_file = os.path.join(proj.project_dir, ".state", "test", "nats", "nats.pid")
+    if not os.path.exists(pid_file):
+        return 0
+    with open(pid_file, encoding="ascii") as f:
+        return int(f.read().strip() or 0)

@@ -59,18 +59,26 @@ class Result:
 
 
 class PulumiProject:
-    def __init__(self, workdir: str, stack: str = "dev"):
+    def __init__(self, workdir: str, stack: str = "dev", program_dir: Optional[str] = None,
+                 backend_dir: Optional[str] = None):
+        """A copy of this project (or of ``program_dir``, e.g. an example) under ``workdir``.
+
+        ``backend_dir``: share another project's file backend (for StackReferences).
+        """
         self.workdir = workdir
         self.project_dir = os.path.join(workdir, "project")
-        self.backend_dir = os.path.join(workdir, "backend")
+        self.backend_dir = backend_dir or os.path.join(workdir, "backend")
         self.stack = stack
         os.makedirs(self.backend_dir, exist_ok=True)
-        os.makedirs(self.project_dir, exist_ok=True)
-        for name in ("__main__.py", "Pulumi.yaml"):
-            shutil.copy(os.path.join(ROOT, name), self.project_dir)
-        shutil.copytree(os.path.join(ROOT, "components"), os.path.join(self.project_dir, "components"),
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        os.makedirs(os.path.join(self.project_dir, "environments"), exist_ok=True)
+        if program_dir:
+            shutil.copytree(program_dir, self.project_dir, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            os.makedirs(self.project_dir, exist_ok=True)
+            for name in ("__main__.py", "Pulumi.yaml"):
+                shutil.copy(os.path.join(ROOT, name), self.project_dir)
+            shutil.copytree(os.path.join(ROOT, "components"), os.path.join(self.project_dir, "components"),
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            os.makedirs(os.path.join(self.project_dir, "environments"), exist_ok=True)
         os.symlink(os.path.join(ROOT, ".venv"), os.path.join(self.project_dir, ".venv"))
         self.log: list[Result] = []
 

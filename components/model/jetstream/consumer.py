@@ -148,6 +148,8 @@ def _check(f: Fields, c: dict[str, Any]) -> None:
         p.add("opt_start_seq", "deliver_policy by_start_sequence needs opt_start_seq", "set opt_start_seq >= 1")
     if policy != "by_start_sequence" and c["opt_start_seq"]:
         p.add("opt_start_seq", f"only used with deliver_policy by_start_sequence (got {policy})", "remove it")
+    if policy == "last_per_subject" and not (c["filter_subject"] or c["filter_subjects"]):
+        p.add("deliver_policy", "last_per_subject needs filter_subject or filter_subjects", "add a filter or use last")
     if policy == "by_start_time" and not c["opt_start_time"]:
         p.add("opt_start_time", "deliver_policy by_start_time needs opt_start_time", "set an RFC 3339 time")
     if policy != "by_start_time" and c["opt_start_time"]:

@@ -8,9 +8,9 @@ what the server already holds is the truth to compare against.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from components.model.errors import Problems
+from components.model.errors import Problems, SpecProblem
 from components.model.jetstream import units
 from components.model.jetstream._fields import Fields, subject_problem, subjects_overlap
 
@@ -210,3 +210,18 @@ def _check(f: Fields, c: dict[str, Any]) -> None:
             p.add("sources", "a stream can not be a mirror and have sources", "use mirror or sources")
         if c["duplicate_window"]:
             p.add("duplicate_window", "a mirror does not deduplicate", "remove duplicate_window")
+
+
+def overlapping_streams(streams: Mapping[str, Sequence[str]], where: str) -> list[SpecProblem]:
+    """Problems for subjects captured by two streams of one account: the server refuses the second
+    stream with 10065, so report it while validating the spec instead of half-way through an apply."""
+    problems: list[SpecProblem] = []
+    names = sorted(streams)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            for sa in streams[a]:
+                for sb in streams[b]:
+                    if not subject_problem(sa) and not subject_problem(sb) and subjects_overlap(sa, sb):
+                        problems.append(SpecProblem(where, f"{b}.subjects", f"{sb!r} overlaps {sa!r} of stream {a}",
+                                                    "give each stream its own subjects"))
+    return problems

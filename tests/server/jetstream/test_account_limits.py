@@ -64,10 +64,12 @@ def test_storage_and_memory_limits(limited):
     p = StreamProvider()
     with pytest.raises(jsc.JetStreamApiError) as err:
         p.create(p.check({}, props(limited, name="BIG", max_bytes="10MB")).inputs)
-    assert "tenant-t" in str(err.value) and err.value.err_code in (10047, 10122, 10002, 10023)
+    assert err.value.err_code == 10047
+    assert "tenant-t" in str(err.value) and "file storage" in str(err.value) and "max_storage is 1048576" in str(err.value)
     with pytest.raises(jsc.JetStreamApiError) as err:
         p.create(p.check({}, props(limited, name="MEM", storage="memory")).inputs)
-    assert "tenant-t" in str(err.value) and err.value.err_code in (10028, 10002, 10023)
+    assert err.value.err_code == 10028
+    assert "tenant-t" in str(err.value) and "memory storage" in str(err.value) and "max_memory is 0" in str(err.value)
 
 
 def test_max_consumers(limited):

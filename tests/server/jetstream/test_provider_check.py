@@ -6,7 +6,7 @@ from pulumi.runtime import rpc
 
 from components.providers.consumer import ConsumerProvider
 from components.providers.kv_bucket import KvBucketProvider
-from components.providers.stream import StreamProvider
+from components.providers.stream import StreamProvider, user_fields
 
 CONN = {"server_url": "nats://127.0.0.1:1", "creds": "SECRET", "account_label": "acme", "prevent_destroy": False}
 P = StreamProvider()
@@ -62,3 +62,28 @@ def test_consumer_check_failures():
     c = ConsumerProvider()
     result = c.check({}, {"stream": "S", "name": "w", "deliver_policy": "by_start_sequence", **CONN})
     assert [f.property for f in result.failures] == ["opt_start_seq"]
+
+
+def test_update_without_config_change_does_not_touch_the_server():
+    olds = P.check({}, {"name": "S", **CONN}).inputs
+    olds = {**olds, "config": P.to_stream_config(user_fields(olds)), "created": "t", "messages": 3, "bytes": 10}
+    news = {**olds, "creds": "ROTATED"}
+    # CONN points at a closed port: any server call would fail
+    outs = P.update("S", olds, news).outs
+    assert outs["creds"] == "ROTATED" and outs["messages"] == 3 and outs["config"] == olds["config"]
+
+
+def test_replacement_refused_while_state_still_has_prevent_destroy():
+    olds = {**P.check({}, {"name": "S", **CONN}).inputs, "prevent_destroy": True}
+    news = P.check({}, {"name": "S", "storage": "memory", **CONN}).inputs  # flips prevent_destroy off too
+    with pytest.raises(RuntimeError, match="first apply prevent_destroy: false on its own"):
+        P.diff("S", olds, news)
+    assert P.diff("S", olds, {**olds, "prevent_destroy": False}).replaces == []
+
+
+def test_unknown_inside_a_list_is_skipped():
+    news = {"name": "S", "subjects": ["a.>", rpc.UNKNOWN], **CONN}
+    assert P.check({}, news).failures == []
+    olds = P.check({}, {"name": "S", "subjects": ["a.>"], **CONN}).inputs
+    d = P.diff("S", olds, news)
+    assert d.changes and d.replaces == []

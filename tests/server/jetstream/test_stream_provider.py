@@ -61,6 +61,7 @@ def test_create_adopt_noop_update_keeps_messages(server):
     assert live["config"]["subjects"] == [f"{name}.a.>", f"{name}.b.*"]
     assert live["config"]["description"] == "orders"
     assert live["state"]["messages"] == 3 and updated["messages"] == 3
+    assert api_call(server, lambda api: api.stream_msg_count(name)) == 3
     assert not P.diff(id_, updated, new_inputs).changes
     P.delete(id_, updated)
 

@@ -70,3 +70,61 @@ def stream_inputs(draw: st.DrawFn, name: str | None = None) -> dict[str, Any]:
     if out.get("max_bytes") not in (None, -1, 0) and out.get("max_msg_size") not in (None, -1):
         out.pop("max_msg_size")
     return out
+
+
+@st.composite
+def consumer_inputs(draw: st.DrawFn, stream: str, name: str) -> dict[str, Any]:
+    """Valid durable consumers on ``stream`` whose subjects are ``<stream>.>``."""
+    out: dict[str, Any] = {"stream": stream, "name": name}
+    push = draw(st.booleans())
+    ack = draw(st.sampled_from(["none", "all", "explicit", None]))
+    if ack:
+        out["ack_policy"] = ack
+    if push:
+        out["deliver_subject"] = f"deliver.{name}"
+        if draw(st.booleans()):
+            out["idle_heartbeat"] = draw(st.sampled_from(["5s", 2 * SEC, "500ms"]))
+            out["flow_control"] = draw(st.booleans())
+        if draw(st.booleans()):
+            out["rate_limit_bps"] = draw(st.integers(1, 10**7))
+    else:
+        for key, values in (("max_waiting", [1, 10, 512.0]), ("max_batch", [1, 100]), ("max_expires", ["1s", "30s"]),
+                            ("max_bytes", ["1KiB", 4096])):
+            if draw(st.booleans()):
+                out[key] = draw(st.sampled_from(values))
+    out["deliver_policy"] = draw(st.sampled_from(["all", "last", "new", "last_per_subject", "by_start_sequence"]))
+    if out["deliver_policy"] == "by_start_sequence":
+        out["opt_start_seq"] = draw(st.integers(1, 100))
+    if ack != "none":
+        if draw(st.booleans()):
+            steps = draw(st.lists(st.sampled_from(["1s", "5s", "30s"]), min_size=1, max_size=3))
+            out["backoff"] = steps
+            out["max_deliver"] = len(steps) + draw(st.integers(1, 5))
+        else:
+            if draw(st.booleans()):
+                out["ack_wait"] = draw(_duration(draw(st.integers(1, 120)) * SEC))
+            if draw(st.booleans()):
+                out["max_deliver"] = draw(st.sampled_from([-1, 0, 1, 5, 10.0]))
+        if draw(st.booleans()):
+            out["max_ack_pending"] = draw(st.sampled_from([-1, 1, 50, 1000, 20000.0]))
+    filters = draw(st.integers(0, 2))
+    if filters == 1:
+        out["filter_subject"] = f"{stream}.{draw(st.sampled_from(['a', 'b.*', 'c.>']))}"
+    elif filters == 2:
+        out["filter_subjects"] = [f"{stream}.a.>", f"{stream}.b"]
+    if out["deliver_policy"] == "last_per_subject" and not filters:
+        out["deliver_policy"] = "last"
+    if draw(st.booleans()):
+        out["replay_policy"] = draw(st.sampled_from(["instant", "original"]))
+    for flag in ("headers_only", "mem_storage"):
+        if draw(st.booleans()):
+            out[flag] = draw(st.booleans())
+    if draw(st.booleans()):
+        out["inactive_threshold"] = draw(st.sampled_from(["1h", "24h"]))
+    if draw(st.booleans()):
+        out["description"] = draw(st.text(alphabet="abc xyz", max_size=12))
+    if draw(st.booleans()):
+        out["metadata"] = {"team": draw(st.text(alphabet="abc", max_size=4))}
+    if draw(st.booleans()):
+        out["sample_freq"] = draw(st.sampled_from(["100%", "50%", "10"]))
+    return out

@@ -49,6 +49,7 @@ def test_defaults():
     ({"name": "w", "filter_subject": "a", "filter_subjects": ["b"]}, "filter_subjects", "mutually exclusive"),
     ({"name": "w", "filter_subjects": ["a..b"]}, "filter_subjects[0]", "empty token"),
     ({"name": "w", "deliver_policy": "by_start_sequence"}, "opt_start_seq", "needs opt_start_seq"),
+    ({"name": "w", "deliver_policy": "last_per_subject"}, "deliver_policy", "needs filter_subject"),
     ({"name": "w", "opt_start_seq": 5}, "opt_start_seq", "only used"),
     ({"name": "w", "backoff": ["1s", "2s"], "max_deliver": 2}, "max_deliver", "greater than"),
     ({"name": "w", "backoff": ["1s"], "ack_wait": "5s", "max_deliver": 3}, "ack_wait", "first backoff"),

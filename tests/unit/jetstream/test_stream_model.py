@@ -144,3 +144,19 @@ def test_mirror_removal_promotes_in_place_and_retention_from_workqueue_replaces(
 def test_identical_configs_have_no_diff():
     c = validate_and_normalize_stream({"name": "S", "max_age": "1h"}, WHERE)
     assert diff_stream(c, dict(c)) == []
+
+
+def test_overlapping_streams_in_one_account():
+    from components.model.jetstream.stream import overlapping_streams
+    found = overlapping_streams({"A": ["acme.logs.>"], "B": ["acme.logs.web.*"], "C": ["acme.events.>"]}, WHERE)
+    assert [(p.field, "overlaps" in p.reason) for p in found] == [("B.subjects", True)]
+    assert overlapping_streams({"A": ["a.*"], "B": ["a.b.c"], "C": ["a"]}, WHERE) == []
+
+
+@pytest.mark.parametrize("a,b,overlap", [
+    ("a.>", "a.b", True), ("a.*", "a.b", True), ("a.*", "a.b.c", False), ("a.>", "a", False),
+    ("*.b", "a.*", True), ("a.b", "a.c", False), (">", "x.y", True), ("a.b", "a.b", True),
+])
+def test_subject_overlap(a, b, overlap):
+    from components.model.jetstream._fields import subjects_overlap
+    assert subjects_overlap(a, b) is overlap and subjects_overlap(b, a) is overlap

@@ -1,0 +1,523 @@
+"""Benchmark the real stack against a floor of trivial Pulumi resources.
+
+For each tenant count N: write an environment with N tenants (each: an account, its four users, the
+exports to the platform, three streams, two consumers, one KV bucket), then drive the real Pulumi
+CLI on a copy of the project with a file backend in a temp dir, on a local nats-server the stack
+starts on free loopback ports:
+
+    up, no-op preview, no-op up, one-tenant change (preview + up), refresh, destroy
+
+Each step records wall time, the peak RSS summed over the CLI's process tree (the nats-server it
+starts is not counted), the peak RSS of the Python program and of the dynamic-provider process,
+the largest single-process RSS from ``/usr/bin/time -v`` when present, and resources per second.
+
+With ``--floor`` the same steps run on a tiny program with the same number of component and
+no-op dynamic resources (``benchmarks/floor_program``), so results read as a ratio to what Pulumi
+itself costs.
+
+    .venv/bin/python benchmarks/run.py --tenants 10,100,1000 --floor --out benchmarks/results
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from components.providers import nats_process  # noqa: E402
+from tests.support.pulumi_cli import PulumiProject, missing_toolchain, toolchain_bin  # noqa: E402
+
+STACK = "bench"
+DATA_DIR = ".state/bench/nats"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TIME_BIN = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def tenant_id(i: int) -> str:
+    return f"t{i:05d}"
+
+
+def environment(n: int, client: int, monitor: int, leaf: int, changed: Optional[int] = None) -> str:
+    """N tenants; tenant ``changed`` (if any) gets a lower max_connections than its tier."""
+    tenants = []
+    for i in range(n):
+        quotas = "  quotas: {max_connections: 49}\n" if i == changed else ""
+        tenants.append(
+            f"- id: {tenant_id(i)}\n"
+            "  tier: bench\n"
+            f"{quotas}"
+            "  domains:\n"
+            "    orders:\n"
+            "      live:\n"
+            "        consumers:\n"
+            "          - {name: worker, kind: pull, max_deliver: 3, dead_letter: true}\n"
+            "      replay:\n"
+            "        consumers:\n"
+            "          - {name: replayer, kind: pull}\n"
+            "  kv_buckets:\n"
+            "    - {name: settings, history: 3}\n"
+        )
+    shards = max(1, -(-n // 1000))  # ~1,400 tenants fit one platform JWT with 63-char ids; short ids here
+    return textwrap.dedent(f"""\
+        version: 1
+        servers:
+          mode: local
+          host: 127.0.0.1
+          client_port: {client}
+          monitor_port: {monitor}
+          leafnode_port: {leaf}
+          data_dir: {DATA_DIR}
+        jetstream:
+          max_memory: 256MiB
+          max_file: 10GiB
+        tiers:
+          bench:
+            max_streams: 6
+            max_consumers: 4
+            max_bytes: 64MiB
+            max_memory: 8MiB
+            max_connections: 50
+            retention_days: 7
+            max_ack_pending: 500
+        tenants:
+        """) + "".join(tenants) + textwrap.dedent(f"""\
+        platform:
+          shards: {shards}
+          consumers:
+            - name: log-archiver
+              class: logs
+              filter: "*.logs.>"
+        leafnodes:
+          - customer: edge-1
+            tenant: {tenant_id(0)}
+        """)
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _proc_table() -> dict[int, tuple[int, str]]:
+    """pid -> (ppid, comm) for every process we can read."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        comm = raw[raw.find("(") + 1:raw.rfind(")")]
+        rest = raw[raw.rfind(")") + 2:].split()
+        table[int(name)] = (int(rest[1]), comm)
+    return table
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+class TreeSampler(threading.Thread):
+    """Polls /proc for the descendants of one process and keeps peak RSS figures."""
+
+    def __init__(self, root_pid: int, interval: float = 0.25):
+        super().__init__(daemon=True)
+        self.root_pid, self.interval = root_pid, interval
+        self.stop_event = threading.Event()
+        self.peak_tree = self.peak_program = self.peak_provider = self.peak_server = 0
+        self.samples = 0
+        self._kind: dict[int, str] = {}
+
+    def _classify(self, pid: int, comm: str) -> str:
+        if pid not in self._kind:
+            cmd = _cmdline(pid)
+            if comm == "nats-server":
+                kind = "server"
+            elif "pulumi-language-python-exec" in cmd:
+                kind = "program"
+            elif "pulumi.dynamic" in cmd:
+                kind = "provider"
+            else:
+                kind = "other"
+            self._kind[pid] = kind
+        return self._kind[pid]
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            table = _proc_table()
+            children: dict[int, list[int]] = {}
+            for pid, (ppid, _) in table.items():
+                children.setdefault(ppid, []).append(pid)
+            todo, tree = [self.root_pid], 0
+            program = provider = server = 0
+            while todo:
+                pid = todo.pop()
+                todo.extend(children.get(pid, ()))
+                if pid not in table:
+                    continue
+                rss = _rss(pid)
+                kind = self._classify(pid, table[pid][1])
+                if kind == "server":
+                    server += rss
+                    continue
+                tree += rss
+                if kind == "program":
+                    program += rss
+                elif kind == "provider":
+                    provider += rss
+            self.peak_tree = max(self.peak_tree, tree)
+            self.peak_program = max(self.peak_program, program)
+            self.peak_provider = max(self.peak_provider, provider)
+            self.peak_server = max(self.peak_server, server)
+            self.samples += 1
+            self.stop_event.wait(self.interval)
+
+
+@dataclass
+class Step:
+    step: str
+    ok: bool
+    returncode: int
+    wall_s: float
+    peak_tree_rss_mb: float
+    peak_program_rss_mb: float
+    peak_provider_rss_mb: float
+    max_single_rss_mb: Optional[float]
+    resources: int = 0
+    resources_per_s: Optional[float] = None
+    changed: Optional[int] = None
+    changed_urns: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def run_step(proj: PulumiProject, name: str, args: list[str], timeout: float, log_dir: str) -> tuple[Step, str]:
+    """Run one CLI command, sampling its process tree; return the step and the CLI's stdout."""
+    cmd = ["pulumi", *args, "--non-interactive", "--color", "never"]
+    time_file = os.path.join(log_dir, f"{name}.time")
+    if TIME_BIN:
+        cmd = [TIME_BIN, "-v", "-o", time_file, *cmd]
+    out_path, err_path = (os.path.join(log_dir, f"{name}.{s}") for s in ("stdout", "stderr"))
+    start = time.monotonic()
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        proc = subprocess.Popen(cmd, cwd=proj.project_dir, env=proj.env(), stdout=out, stderr=err,
+                                start_new_session=True)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        try:
+            rc = proc.wait(timeout=timeout)
+            error = ""
+        except subprocess.TimeoutExpired:
+            # Interrupt the CLI like Ctrl-C (it cancels cleanly and unlocks the stack), then kill.
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            rc, error = -1, f"timed out after {timeout:.0f}s"
+    wall = time.monotonic() - start
+    sampler.stop_event.set()
+    sampler.join()
+    stdout = open(out_path, encoding="utf-8", errors="replace").read()
+    stderr = open(err_path, encoding="utf-8", errors="replace").read()
+    if rc != 0 and not error:
+        error = _error_summary(stdout + stderr)
+    single = None
+    if TIME_BIN and os.path.exists(time_file):
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(time_file).read())
+        single = round(int(m.group(1)) / 1024, 1) if m else None
+    mb = 1024 * 1024
+    step = Step(name, rc == 0, rc, round(wall, 2), round(sampler.peak_tree / mb, 1),
+                round(sampler.peak_program / mb, 1), round(sampler.peak_provider / mb, 1), single, error=error)
+    return step, stdout
+
+
+def _error_summary(text: str, limit: int = 1500) -> str:
+    lines = [ln for ln in text.splitlines() if re.search(r"error|Error|Exception|Traceback|failed", ln)]
+    return ("\n".join(lines[-15:]) or text[-limit:])[-limit:]
+
+
+def count_resources(proj: PulumiProject) -> dict[str, int]:
+    state = json.loads(proj.export_state())
+    resources = state.get("deployment", {}).get("resources") or []
+    counts = {"total": 0, "custom": 0, "component": 0}
+    for r in resources:
+        t = r.get("type", "")
+        if t == "pulumi:pulumi:Stack" or t.startswith("pulumi:providers:"):
+            continue
+        counts["total"] += 1
+        counts["custom" if r.get("custom") else "component"] += 1
+    return counts
+
+
+def changed_steps(preview_json: str) -> list[str]:
+    data = json.loads(preview_json or "{}")
+    return [s.get("urn", "") for s in data.get("steps") or [] if s.get("op") not in ("same", "read", None)]
+
+
+# --------------------------------------------------------------------------- one run
+
+
+class Run:
+    """One project (real or floor) in its own temp dir, measured step by step."""
+
+    def __init__(self, kind: str, n: int, workdir: str, timeout: float, log_dir: str):
+        self.kind, self.n, self.timeout = kind, n, timeout
+        self.proj = PulumiProject(workdir, stack=STACK)
+        self.log_dir = log_dir
+        os.makedirs(log_dir, exist_ok=True)
+        self.steps: list[Step] = []
+        self.resources = 0
+        self.counts: dict[str, int] = {}
+        self.ok = False
+        self.change_ok = False
+
+    def step(self, name: str, *args: str, timeout: Optional[float] = None) -> tuple[Step, str]:
+        t0 = time.strftime("%H:%M:%S")
+        st, out = run_step(self.proj, name, list(args), timeout or self.timeout, self.log_dir)
+        st.resources = self.resources
+        if self.resources and st.wall_s:
+            st.resources_per_s = round(self.resources / st.wall_s, 1)
+        self.steps.append(st)
+        print(f"  [{t0}] {self.kind} N={self.n} {name}: {'ok' if st.ok else 'FAILED'} {st.wall_s}s "
+              f"tree {st.peak_tree_rss_mb} MiB program {st.peak_program_rss_mb} MiB"
+              + (f"  error: {st.error.splitlines()[-1] if st.error else ''}" if not st.ok else ""), flush=True)
+        return st, out
+
+
+def stack(proj: PulumiProject) -> list[str]:
+    return ["--stack", proj.stack]
+
+
+def lifecycle(run: Run, write_changed) -> bool:
+    """up, no-op preview, no-op up, one change (preview + up), refresh, destroy. False on a failure."""
+    p = run.proj
+    ok = True
+    up, _ = run.step("up", "up", *stack(p), "--yes", "--skip-preview")
+    if not up.ok:
+        # Keep whatever was created measurable and cleaned up: destroy anyway.
+        run.step("destroy", "destroy", *stack(p), "--yes", "--skip-preview")
+        return False
+    counts = count_resources(p)
+    run.resources = counts["total"]
+    run.counts = counts
+    up.resources = run.resources
+    up.resources_per_s = round(run.resources / up.wall_s, 1)
+    for name, args in (("preview_noop", ["preview", *stack(p), "--expect-no-changes"]),
+                       ("up_noop", ["up", *stack(p), "--yes", "--skip-preview", "--expect-no-changes"])):
+        st, _ = run.step(name, *args)
+        ok &= st.ok
+    write_changed()
+    st, out = run.step("preview_change", "preview", *stack(p), "--json")
+    if st.ok:
+        st.changed_urns = changed_steps(out)
+        st.changed = len(st.changed_urns)
+    ok &= st.ok
+    st, _ = run.step("up_change", "up", *stack(p), "--yes", "--skip-preview")
+    ok &= st.ok
+    st, _ = run.step("refresh", "refresh", *stack(p), "--yes", "--skip-preview", "--expect-no-changes")
+    ok &= st.ok
+    st, _ = run.step("destroy", "destroy", *stack(p), "--yes", "--skip-preview")
+    ok &= st.ok
+    return ok
+
+
+def stop_server(proj: PulumiProject) -> None:
+    pid_file = os.path.join(proj.project_dir, DATA_DIR, "nats.pid")
+    if os.path.exists(pid_file):
+        pid = int(open(pid_file).read().strip() or 0)
+        if pid:
+            nats_process.stop(pid)
+
+
+def real_run(n: int, timeout: float, keep: bool, log_root: str) -> Run:
+    workdir = tempfile.mkdtemp(prefix=f"nt-bench-real-{n}-")
+    run = Run("real", n, workdir, timeout, os.path.join(log_root, f"real-{n}"))
+    ports = [nats_process.free_port() for _ in range(3)]
+    run.proj.write_environment(environment(n, *ports))
+    run.proj.init()
+    try:
+        run.ok = lifecycle(run, lambda: run.proj.write_environment(environment(n, *ports, changed=0)))
+        chg = next((s for s in run.steps if s.step == "preview_change"), None)
+        expected = f"{tenant_id(0)}-account"
+        run.change_ok = bool(chg and chg.changed == 1 and chg.changed_urns[0].endswith(
+            f"::{expected}"))
+    finally:
+        stop_server(run.proj)
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return run
+
+
+def floor_run(n: int, counts: dict[str, int], timeout: float, keep: bool, log_root: str) -> Run:
+    workdir = tempfile.mkdtemp(prefix=f"nt-bench-floor-{n}-")
+    run = Run("floor", n, workdir, timeout, os.path.join(log_root, f"floor-{n}"))
+    p = run.proj
+    # Replace the copied program with the floor program (same Pulumi.yaml runtime, same venv).
+    shutil.rmtree(os.path.join(p.project_dir, "components"), ignore_errors=True)
+    for name in ("__main__.py", "noop.py"):
+        shutil.copy(os.path.join(ROOT, "benchmarks", "floor_program", name), p.project_dir)
+    p.init(config={"floor:components": str(max(1, counts["component"])),
+                   "floor:resources": str(counts["custom"])})
+    try:
+        run.ok = lifecycle(run, lambda: p.run("config", "set", "--stack", p.stack, "floor:changed", "0"))
+        chg = next((s for s in run.steps if s.step == "preview_change"), None)
+        run.change_ok = bool(chg and chg.changed == 1)
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return run
+
+
+# --------------------------------------------------------------------------- report
+
+COLUMNS = ("step", "wall_s", "resources_per_s", "peak_tree_rss_mb", "peak_program_rss_mb", "peak_provider_rss_mb",
+           "max_single_rss_mb")
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    lines = ["# Benchmark results", "",
+             f"Machine: {os.cpu_count()} CPUs, {platform.platform()}; Python {platform.python_version()}; "
+             f"`{results[0]['pulumi_version'] if results else ''}`.", "",
+             "Wall time in seconds; RSS in MiB (tree: the CLI and every child except the nats-server; "
+             "program: the Python program; provider: the dynamic-provider process; single: the largest "
+             "process per `/usr/bin/time -v`). `floor` runs the same number of component and no-op "
+             "dynamic resources; `x floor` is real wall time / floor wall time.", ""]
+    for r in results:
+        real, floor = r["real"], r.get("floor")
+        lines.append(f"## {r['tenants']} tenants: {real.get('resources', '?')} resources "
+                     f"({real.get('counts', {}).get('custom', '?')} custom, "
+                     f"{real.get('counts', {}).get('component', '?')} components)")
+        lines.append("")
+        head = ["step", "wall s", "res/s", "tree MiB", "program MiB", "provider MiB", "single MiB"]
+        if floor:
+            head += ["floor wall s", "floor tree MiB", "x floor"]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
+        fsteps = {s["step"]: s for s in (floor or {}).get("steps", [])}
+        for s in real["steps"]:
+            row = [s["step"] + ("" if s["ok"] else " (FAILED)")] + [
+                "" if s.get(c) is None else str(s[c]) for c in COLUMNS[1:]]
+            if floor:
+                f = fsteps.get(s["step"])
+                ratio = round(s["wall_s"] / f["wall_s"], 1) if f and f["wall_s"] else ""
+                row += [str(f["wall_s"]) if f else "", str(f["peak_tree_rss_mb"]) if f else "", str(ratio)]
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+        chg = next((s for s in real["steps"] if s["step"] == "preview_change"), None)
+        if chg:
+            lines.append(f"One-tenant change (max_connections of {tenant_id(0)}): preview reports "
+                         f"{chg.get('changed')} changing resource(s): "
+                         f"{', '.join(u.rsplit('::', 1)[-1] for u in chg.get('changed_urns', [])) or '-'}"
+                         f" ({'as expected' if real.get('change_ok') else 'NOT only the account'}).")
+        for s in real["steps"]:
+            if not s["ok"]:
+                lines.append(f"\n`{s['step']}` failed:\n\n```\n{s['error']}\n```")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tenants", default="10,100", help="comma-separated tenant counts (default 10,100)")
+    ap.add_argument("--floor", action="store_true", help="also measure the floor program at the same counts")
+    ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"), help="results directory")
+    ap.add_argument("--timeout", type=float, default=3600, help="seconds per CLI step (default 3600)")
+    ap.add_argument("--keep", action="store_true", help="keep the temp project dirs")
+    args = ap.parse_args(argv)
+    reason = missing_toolchain()
+    if reason:
+        print(f"cannot run: {reason}", file=sys.stderr)
+        return 2
+    counts = [int(x) for x in args.tenants.split(",") if x.strip()]
+    args.out = os.path.abspath(args.out)
+    os.makedirs(args.out, exist_ok=True)
+    tag = "_".join(str(n) for n in counts)
+    log_root = os.path.join(args.out, f"logs-{tag}")
+    version = subprocess.run([os.path.join(toolchain_bin(), "pulumi"), "version"],
+                             capture_output=True, text=True).stdout.strip()
+    results: list[dict[str, Any]] = []
+    all_ok = True
+    for n in counts:
+        print(f"== {n} tenants", flush=True)
+        real = real_run(n, args.timeout, args.keep, log_root)
+        entry: dict[str, Any] = {
+            "tenants": n, "pulumi_version": f"pulumi {version}",
+            "real": {"ok": real.ok, "change_ok": real.change_ok, "resources": real.resources,
+                     "counts": real.counts, "steps": [asdict(s) for s in real.steps]},
+        }
+        all_ok &= real.ok and real.change_ok
+        if args.floor and real.counts:
+            floor = floor_run(n, real.counts, args.timeout, args.keep, log_root)
+            entry["floor"] = {"ok": floor.ok, "resources": floor.resources,
+                              "steps": [asdict(s) for s in floor.steps]}
+        results.append(entry)
+        # Written after every count, so a long run that is stopped still leaves its finished rows.
+        with open(os.path.join(args.out, f"results-{tag}.json"), "w") as f:
+            json.dump(results, f, indent=2)
+        with open(os.path.join(args.out, f"results-{tag}.md"), "w") as f:
+            f.write(markdown(results))
+    try:
+        import matplotlib  # noqa: F401  (optional: only plotted when already installed)
+    except ImportError:
+        print("matplotlib is not installed: no plot written", flush=True)
+    else:
+        plot(results, os.path.join(args.out, f"results-{tag}.png"))
+    print(f"results: {os.path.join(args.out, f'results-{tag}.md')}")
+    return 0 if all_ok else 1
+
+
+def plot(results: list[dict[str, Any]], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    steps = [s["step"] for s in results[0]["real"]["steps"]]
+    for step in steps:
+        xs = [r["real"]["resources"] for r in results]
+        ys = [next((s["wall_s"] for s in r["real"]["steps"] if s["step"] == step), None) for r in results]
+        ax.plot(xs, ys, marker="o", label=step)
+        if all(r.get("floor") for r in results):
+            fy = [next((s["wall_s"] for s in r["floor"]["steps"] if s["step"] == step), None) for r in results]
+            ax.plot(xs, fy, linestyle="--", alpha=0.5, label=f"floor {step}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("resources")
+    ax.set_ylabel("wall time (s)")
+    ax.legend(fontsize=7)
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

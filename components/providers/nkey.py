@@ -1,0 +1,47 @@
+"""Nkey: a key pair generated once and kept for the life of the resource (seed is a secret output).
+
+Keys are their own resources so that everything signed with or naming a key depends only on
+something that never changes: a quota edit re-signs the account JWT (the Account resource) without
+making the account's public key unknown in the preview, so the account's users and the platform
+shard that imports it show no change.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider
+
+from components.model.identity.keys import keypair_from_seed, new_account_key, new_operator_key, new_user_key
+
+_GENERATORS = {"operator": new_operator_key, "account": new_account_key, "user": new_user_key}
+
+
+class NkeyProvider(ResourceProvider):
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        role = news.get("role")
+        if role not in _GENERATORS:
+            return CheckResult(news, [CheckFailure("role", f"{role!r} is not one of {', '.join(_GENERATORS)}")])
+        return CheckResult(news, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = olds.get("role") != news.get("role")
+        return DiffResult(changes=changed, replaces=["role"] if changed else [])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        kp = _GENERATORS[str(props["role"])]()
+        return CreateResult(kp.public_key, {"role": props["role"], "public_key": kp.public_key, "seed": kp.seed})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        if props.get("seed") and keypair_from_seed(str(props["seed"])).public_key != id_:
+            raise ValueError(f"nkey {id_}: the stored seed does not match the public key")
+        return ReadResult(id_, props)
+
+
+class Nkey(pulumi.dynamic.Resource, module="nats", name="Nkey"):
+    public_key: pulumi.Output[str]
+    seed: pulumi.Output[str]
+
+    def __init__(self, name: str, *, role: str, opts: Optional[pulumi.ResourceOptions] = None):
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["seed"]))
+        super().__init__(NkeyProvider(), name, {"role": role, "public_key": None, "seed": None}, opts)
