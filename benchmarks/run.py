@@ -217,6 +217,8 @@ class Step:
     changed: Optional[int] = None
     changed_urns: list[str] = field(default_factory=list)
     error: str = ""
+    #: (seconds since start, resource operations finished so far), sampled every ~15 s
+    progress: list[tuple[float, int]] = field(default_factory=list)
 
 
 def run_step(proj: PulumiProject, name: str, args: list[str], timeout: float, log_dir: str) -> tuple[Step, str]:
@@ -232,18 +234,26 @@ def run_step(proj: PulumiProject, name: str, args: list[str], timeout: float, lo
                                 start_new_session=True)
         sampler = TreeSampler(proc.pid)
         sampler.start()
+        progress: list[tuple[float, int]] = []
+        deadline = start + timeout
         try:
-            rc = proc.wait(timeout=timeout)
+            while True:
+                try:
+                    rc = proc.wait(timeout=max(0.1, min(15.0, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    progress.append((round(time.monotonic() - start, 1), _finished_ops(out_path)))
+                    if time.monotonic() >= deadline:
+                        raise
             error = ""
         except subprocess.TimeoutExpired:
-            # Interrupt the CLI like Ctrl-C (it cancels cleanly and unlocks the stack), then kill.
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            _interrupt(proc)
             rc, error = -1, f"timed out after {timeout:.0f}s"
+        except BaseException:
+            # The benchmark itself is interrupted: do not leave the CLI running on its own.
+            _interrupt(proc)
+            sampler.stop_event.set()
+            raise
     wall = time.monotonic() - start
     sampler.stop_event.set()
     sampler.join()
@@ -257,8 +267,51 @@ def run_step(proj: PulumiProject, name: str, args: list[str], timeout: float, lo
         single = round(int(m.group(1)) / 1024, 1) if m else None
     mb = 1024 * 1024
     step = Step(name, rc == 0, rc, round(wall, 2), round(sampler.peak_tree / mb, 1),
-                round(sampler.peak_program / mb, 1), round(sampler.peak_provider / mb, 1), single, error=error)
+                round(sampler.peak_program / mb, 1), round(sampler.peak_provider / mb, 1), single, error=error,
+                progress=progress)
     return step, stdout
+
+
+_DONE = re.compile(r" (created|updated|deleted|replaced|refreshed|read) \(\d")
+
+
+def _finished_ops(path: str) -> int:
+    """Resource operations the CLI has reported as finished so far (its progress lines)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return sum(1 for line in f if _DONE.search(line))
+    except OSError:
+        return 0
+
+
+def _interrupt(proc: subprocess.Popen) -> None:
+    """Interrupt the CLI like Ctrl-C (it cancels cleanly and unlocks the stack), then kill its group."""
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        # Plugins run in process groups of their own inside the CLI's session: kill the session.
+        for pid, sid in _sessions().items():
+            if sid == proc.pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+def _sessions() -> dict[int, int]:
+    out = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as f:
+                    out[int(name)] = int(f.read().rsplit(")", 1)[1].split()[3])
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
 
 
 def _error_summary(text: str, limit: int = 1500) -> str:
@@ -300,6 +353,7 @@ class Run:
         self.counts: dict[str, int] = {}
         self.ok = False
         self.change_ok = False
+        self.on_step = lambda: None  # called after every step (to save partial results)
 
     def step(self, name: str, *args: str, timeout: Optional[float] = None) -> tuple[Step, str]:
         t0 = time.strftime("%H:%M:%S")
@@ -311,6 +365,7 @@ class Run:
         print(f"  [{t0}] {self.kind} N={self.n} {name}: {'ok' if st.ok else 'FAILED'} {st.wall_s}s "
               f"tree {st.peak_tree_rss_mb} MiB program {st.peak_program_rss_mb} MiB"
               + (f"  error: {st.error.splitlines()[-1] if st.error else ''}" if not st.ok else ""), flush=True)
+        self.on_step()
         return st, out
 
 
@@ -359,9 +414,11 @@ def stop_server(proj: PulumiProject) -> None:
             nats_process.stop(pid)
 
 
-def real_run(n: int, timeout: float, keep: bool, log_root: str) -> Run:
+def real_run(n: int, timeout: float, keep: bool, log_root: str, hook=None) -> Run:
     workdir = tempfile.mkdtemp(prefix=f"nt-bench-real-{n}-")
     run = Run("real", n, workdir, timeout, os.path.join(log_root, f"real-{n}"))
+    if hook:
+        run.on_step = lambda: hook(run)
     ports = [nats_process.free_port() for _ in range(3)]
     run.proj.write_environment(environment(n, *ports))
     run.proj.init()
@@ -378,9 +435,11 @@ def real_run(n: int, timeout: float, keep: bool, log_root: str) -> Run:
     return run
 
 
-def floor_run(n: int, counts: dict[str, int], timeout: float, keep: bool, log_root: str) -> Run:
+def floor_run(n: int, counts: dict[str, int], timeout: float, keep: bool, log_root: str, hook=None) -> Run:
     workdir = tempfile.mkdtemp(prefix=f"nt-bench-floor-{n}-")
     run = Run("floor", n, workdir, timeout, os.path.join(log_root, f"floor-{n}"))
+    if hook:
+        run.on_step = lambda: hook(run)
     p = run.proj
     # Replace the copied program with the floor program (same Pulumi.yaml runtime, same venv).
     shutil.rmtree(os.path.join(p.project_dir, "components"), ignore_errors=True)
@@ -414,7 +473,8 @@ def markdown(results: list[dict[str, Any]]) -> str:
              "dynamic resources; `x floor` is real wall time / floor wall time.", ""]
     for r in results:
         real, floor = r["real"], r.get("floor")
-        lines.append(f"## {r['tenants']} tenants: {real.get('resources', '?')} resources "
+        status = " (in progress: steps so far)" if real.get("partial") or (floor or {}).get("partial") else ""
+        lines.append(f"## {r['tenants']} tenants{status}: {real.get('resources', '?')} resources "
                      f"({real.get('counts', {}).get('custom', '?')} custom, "
                      f"{real.get('counts', {}).get('component', '?')} components)")
         lines.append("")
@@ -453,39 +513,54 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"), help="results directory")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per CLI step (default 3600)")
     ap.add_argument("--keep", action="store_true", help="keep the temp project dirs")
+    ap.add_argument("--skip-checkpoints", action="store_true",
+                    help="set PULUMI_SKIP_CHECKPOINTS=true (state saved once per command, not after every step)")
     args = ap.parse_args(argv)
     reason = missing_toolchain()
     if reason:
         print(f"cannot run: {reason}", file=sys.stderr)
         return 2
     counts = [int(x) for x in args.tenants.split(",") if x.strip()]
+    if args.skip_checkpoints:
+        os.environ["PULUMI_SKIP_CHECKPOINTS"] = "true"  # PulumiProject.env() copies os.environ
     args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
-    tag = "_".join(str(n) for n in counts)
+    tag = "_".join(str(n) for n in counts) + ("-skip-checkpoints" if args.skip_checkpoints else "")
     log_root = os.path.join(args.out, f"logs-{tag}")
     version = subprocess.run([os.path.join(toolchain_bin(), "pulumi"), "version"],
                              capture_output=True, text=True).stdout.strip()
     results: list[dict[str, Any]] = []
     all_ok = True
+
+    def save(partial: Optional[dict[str, Any]] = None) -> None:
+        rows = results + ([partial] if partial else [])
+        with open(os.path.join(args.out, f"results-{tag}.json"), "w") as f:
+            json.dump(rows, f, indent=2)
+        with open(os.path.join(args.out, f"results-{tag}.md"), "w") as f:
+            f.write(markdown(rows))
+
+    def as_dict(run: Run) -> dict[str, Any]:
+        return {"ok": run.ok, "change_ok": run.change_ok, "resources": run.resources, "counts": run.counts,
+                "steps": [asdict(s) for s in run.steps]}
+
     for n in counts:
         print(f"== {n} tenants", flush=True)
-        real = real_run(n, args.timeout, args.keep, log_root)
-        entry: dict[str, Any] = {
-            "tenants": n, "pulumi_version": f"pulumi {version}",
-            "real": {"ok": real.ok, "change_ok": real.change_ok, "resources": real.resources,
-                     "counts": real.counts, "steps": [asdict(s) for s in real.steps]},
-        }
+        entry: dict[str, Any] = {"tenants": n, "pulumi_version": f"pulumi {version}",
+                                 "skip_checkpoints": args.skip_checkpoints, "load_avg_at_start": os.getloadavg()}
+
+        def hook(run: Run, entry: dict[str, Any] = entry) -> None:
+            # Saved after every step, so a long run that is stopped still leaves what it measured.
+            entry[run.kind] = {**as_dict(run), "partial": True}
+            save(entry)
+
+        real = real_run(n, args.timeout, args.keep, log_root, hook)
+        entry["real"] = as_dict(real)
         all_ok &= real.ok and real.change_ok
         if args.floor and real.counts:
-            floor = floor_run(n, real.counts, args.timeout, args.keep, log_root)
-            entry["floor"] = {"ok": floor.ok, "resources": floor.resources,
-                              "steps": [asdict(s) for s in floor.steps]}
+            floor = floor_run(n, real.counts, args.timeout, args.keep, log_root, hook)
+            entry["floor"] = as_dict(floor)
         results.append(entry)
-        # Written after every count, so a long run that is stopped still leaves its finished rows.
-        with open(os.path.join(args.out, f"results-{tag}.json"), "w") as f:
-            json.dump(results, f, indent=2)
-        with open(os.path.join(args.out, f"results-{tag}.md"), "w") as f:
-            f.write(markdown(results))
+        save()
     try:
         import matplotlib  # noqa: F401  (optional: only plotted when already installed)
     except ImportError:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
+from components.model import subjects
 from components.model.identity import sharding
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -78,50 +79,18 @@ def tenant_root(prefix: Optional[str], tenant: str, root: str) -> str:
 
 
 def valid_subject(subject: str, allow_wildcards: bool = True) -> bool:
-    """Tokens non-empty, no spaces; ``*`` only as a whole token; ``>`` only as the last token."""
-    if not subject or any(c.isspace() for c in subject):
-        return False
-    tokens = subject.split(".")
-    for i, tok in enumerate(tokens):
-        if not tok:
-            return False
-        if tok in ("*", ">"):
-            if not allow_wildcards or (tok == ">" and i != len(tokens) - 1):
-                return False
-        elif "*" in tok or ">" in tok:
-            return False
-    return True
+    return subjects.is_valid_subject(subject, allow_wildcards)
 
 
 def subjects_overlap(a: str, b: str) -> bool:
     """True when at least one concrete subject matches both patterns (JetStream refuses two
     streams in one account whose subjects overlap)."""
-    ta, tb = a.split("."), b.split(".")
-    for i in range(max(len(ta), len(tb))):
-        if i >= len(ta) or i >= len(tb):
-            return False
-        x, y = ta[i], tb[i]
-        if x == ">" or y == ">":
-            return True
-        if x != y and x != "*" and y != "*":
-            return False
-    return True
+    return subjects.subjects_overlap(a, b)
 
 
 def subject_within(inner: str, outer: str) -> bool:
     """True when every subject matching ``inner`` also matches ``outer``."""
-    ti, to = inner.split("."), outer.split(".")
-    for i, y in enumerate(to):
-        if y == ">":
-            return i < len(ti)
-        if i >= len(ti):
-            return False
-        x = ti[i]
-        if x == ">":
-            return False
-        if y != "*" and (x == "*" or x != y):
-            return False
-    return len(ti) == len(to)
+    return subjects.subject_contains(outer, inner)
 
 
 def within_any(inner: str, outers: Sequence[str]) -> bool:

@@ -65,7 +65,7 @@ class Estate(pulumi.ComponentResource):
         """The stack-output contract (see README, "Stack outputs")."""
         return {
             "nats_url": self.nats_url,
-            "tenants": {tid: t.output() for tid, t in self.tenants.items()},
+            "tenants": {tid: t.output(self.nats_url) for tid, t in self.tenants.items()},
             "platform": self.platform.output(),
             "leafnodes": self.leafnodes.output(),
             "system": {

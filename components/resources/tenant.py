@@ -15,6 +15,7 @@ import pulumi
 
 from components.model.identity.account import account_claims_template
 from components.model.identity.user import user_claims_template
+from components.model.render.producer_templates import ProducerTarget, render_all
 from components.model.spec_model import Tenant as TenantSpec
 from components.model.tenant_plan import tenant_account_spec, tenant_user_specs
 from components.providers.account_jwt import Account
@@ -65,9 +66,14 @@ class Tenant(pulumi.ComponentResource):
         )
         self.register_outputs({"account_public_key": self.account_public_key})
 
-    def output(self) -> dict[str, Any]:
+    def output(self, nats_url: pulumi.Input[str]) -> dict[str, Any]:
         """This tenant's entry in the ``tenants`` stack output."""
         s = self.spec
+
+        def templates(url: str) -> dict[str, str]:
+            # Where the producer keeps the service creds is its own choice; this is the default.
+            return render_all(ProducerTarget.of(s.id, s.subjects, url, f"/etc/nats/{s.id}-service.creds"))
+
         return {
             "account_public_key": self.account_public_key,
             "subjects": {"logs": s.subjects.logs, "events": s.subjects.events, "otel": s.subjects.otel},
@@ -76,4 +82,5 @@ class Tenant(pulumi.ComponentResource):
             "kv_buckets": [kv.bucket for kv in s.kv_buckets],
             "object_stores": [o.bucket for o in s.object_stores],
             "creds": {role: pulumi.Output.secret(self.creds[role]) for role in ("service", "reader", "leaf")},
+            "producer_templates": pulumi.Output.from_input(nats_url).apply(templates),
         }

@@ -127,6 +127,22 @@ def _checkpoint_resources(project: PulumiProject) -> list[dict[str, Any]]:
         return []  # being rewritten
 
 
+def _session_members(sid: int) -> list[int]:
+    """PIDs of the live processes in session ``sid``."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            pids.append(int(name))
+    return pids
+
+
 def test_interrupted_up_converges_without_loss(project: PulumiProject) -> None:
     client, monitor, leaf = project.ports  # type: ignore[attr-defined]
     tenants = ("acme", "globex", "initech", "hooli", "umbrella")
@@ -146,9 +162,16 @@ def test_interrupted_up_converges_without_loss(project: PulumiProject) -> None:
         time.sleep(0.2)
     assert proc.poll() is None, "up finished before it could be interrupted: " + proc.stdout.read().decode()[-2000:]
     assert streams >= 2, "no stream was created within 240s"
-    # A crash: the CLI and its plugins die at once (the nats-server runs in its own session).
-    os.killpg(proc.pid, signal.SIGKILL)
+    # A crash: the CLI and its plugins die at once. The CLI leads its own session; its plugins run in
+    # process groups of their own inside that session, so kill the whole session by PID (the
+    # nats-server is started in a session of its own and keeps running).
+    for pid in _session_members(proc.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     proc.wait(timeout=30)
+    assert not _session_members(proc.pid), "processes of the killed update are still running"
     proc.stdout.close()
     created = len(_checkpoint_resources(project))
 

@@ -26,7 +26,7 @@ from components.model.identity.permissions import (
     validate_limits,
     validate_permissions,
 )
-from components.model.identity.subjects import has_wildcard, subject_contains, subject_problem
+from components.model.subjects import has_wildcard, subject_contains, subject_problem
 
 _TIER = re.compile(r"^R[1-9][0-9]*$")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from components.model.errors import Problems
-from components.model.identity.subjects import subject_problem
+from components.model.subjects import subject_problem
 
 #: Connection types a user JWT may restrict itself to (nats-server names).
 CONNECTION_TYPES = ("STANDARD", "WEBSOCKET", "LEAFNODE", "LEAFNODE_WS", "MQTT", "MQTT_WS", "IN_PROCESS")

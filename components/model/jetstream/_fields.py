@@ -155,36 +155,3 @@ class Fields:
         return value
 
 
-def subject_problem(subject: str) -> Optional[str]:
-    """Why ``subject`` is not a valid subscription subject, or None: tokens are non-empty, no
-    whitespace, and '*' / '>' stand alone with '>' only last."""
-    if not subject:
-        return "empty subject"
-    if any(c.isspace() for c in subject):
-        return f"{subject!r} contains whitespace"
-    tokens = subject.split(".")
-    for i, token in enumerate(tokens):
-        if not token:
-            return f"{subject!r} has an empty token"
-        if ("*" in token or ">" in token) and token not in ("*", ">"):
-            return f"{subject!r}: wildcards must be whole tokens"
-        if token == ">" and i != len(tokens) - 1:
-            return f"{subject!r}: '>' must be the last token"
-    return None
-
-
-def subjects_overlap(a: str, b: str) -> bool:
-    """True when some concrete subject matches both patterns (the server refuses such pairs)."""
-    ta, tb = a.split("."), b.split(".")
-    for i in range(max(len(ta), len(tb))):
-        x = ta[i] if i < len(ta) else None
-        y = tb[i] if i < len(tb) else None
-        if x == ">":
-            return y is not None
-        if y == ">":
-            return x is not None
-        if x is None or y is None:
-            return False
-        if x != y and x != "*" and y != "*":
-            return False
-    return True

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from components.model.jetstream._fields import Fields, subject_problem
+from components.model.jetstream._fields import Fields
+from components.model.subjects import subject_problem
 
 DELIVER = ("all", "last", "new", "by_start_sequence", "by_start_time", "last_per_subject")
 ACK = ("none", "all", "explicit")

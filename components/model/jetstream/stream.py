@@ -12,7 +12,8 @@ from typing import Any, Mapping, Sequence
 
 from components.model.errors import Problems, SpecProblem
 from components.model.jetstream import units
-from components.model.jetstream._fields import Fields, subject_problem, subjects_overlap
+from components.model.jetstream._fields import Fields
+from components.model.subjects import subject_problem, subjects_overlap
 
 RETENTION = ("limits", "interest", "workqueue")
 STORAGE = ("file", "memory")

@@ -19,7 +19,7 @@ from components.model.identity.sharding import (
     shard_of,
     shards_needed,
 )
-from components.model.identity.subjects import subject_contains, subjects_overlap
+from components.model.subjects import subject_contains, subjects_overlap
 from components.model.identity.tenancy import (
     all_tenants_root,
     parse_event_subject,

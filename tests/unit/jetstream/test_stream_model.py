@@ -158,5 +158,5 @@ def test_overlapping_streams_in_one_account():
     ("*.b", "a.*", True), ("a.b", "a.c", False), (">", "x.y", True), ("a.b", "a.b", True),
 ])
 def test_subject_overlap(a, b, overlap):
-    from components.model.jetstream._fields import subjects_overlap
+    from components.model.subjects import subjects_overlap
     assert subjects_overlap(a, b) is overlap and subjects_overlap(b, a) is overlap
