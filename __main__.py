@@ -6,7 +6,8 @@ import pulumi
 from components.resources.estate import Estate
 from components.stack_config import load_stack
 
-settings, environment = load_stack(os.path.dirname(os.path.abspath(__file__)))
-estate = Estate("nats", environment, settings)
+project_dir = os.path.dirname(os.path.abspath(__file__))
+settings, environment = load_stack(project_dir)
+estate = Estate("nats", environment, settings, project_dir=project_dir)
 for key, value in estate.outputs().items():
     pulumi.export(key, value)

@@ -45,6 +45,8 @@ STACK = "bench"
 DATA_DIR = ".state/bench/nats"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TIME_BIN = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+TENANT_MEM_MIB = 1    # the bench tier's max_memory
+TENANT_FILE_MIB = 16  # the bench tier's max_bytes
 
 
 # --------------------------------------------------------------------------- environment
@@ -75,6 +77,10 @@ def environment(n: int, client: int, monitor: int, leaf: int, changed: Optional[
             "    - {name: settings, history: 3}\n"
         )
     shards = max(1, -(-n // 1000))  # ~1,400 tenants fit one platform JWT with 63-char ids; short ids here
+    # nats-server reserves each account's JetStream max_memory / max_bytes against the server's
+    # limits when it enables JetStream for the account: the server must hold all N tenants.
+    server_mem_mib = max(256, n * TENANT_MEM_MIB + 64)
+    server_file_mib = max(10 * 1024, n * TENANT_FILE_MIB + 1024)
     return textwrap.dedent(f"""\
         version: 1
         servers:
@@ -85,14 +91,14 @@ def environment(n: int, client: int, monitor: int, leaf: int, changed: Optional[
           leafnode_port: {leaf}
           data_dir: {DATA_DIR}
         jetstream:
-          max_memory: 256MiB
-          max_file: 10GiB
+          max_memory: {server_mem_mib}MiB
+          max_file: {server_file_mib}MiB
         tiers:
           bench:
             max_streams: 6
             max_consumers: 4
-            max_bytes: 64MiB
-            max_memory: 8MiB
+            max_bytes: {TENANT_FILE_MIB}MiB
+            max_memory: {TENANT_MEM_MIB}MiB
             max_connections: 50
             retention_days: 7
             max_ack_pending: 500
@@ -378,8 +384,14 @@ def lifecycle(run: Run, write_changed) -> bool:
     p = run.proj
     ok = True
     up, _ = run.step("up", "up", *stack(p), "--yes", "--skip-preview")
+    for attempt in (1, 2):
+        if up.ok:
+            break
+        # What a user does after a failed up: run it again. All are recorded; the run is not "ok".
+        ok = False
+        up, _ = run.step(f"up_retry{attempt}", "up", *stack(p), "--yes", "--skip-preview")
     if not up.ok:
-        # Keep whatever was created measurable and cleaned up: destroy anyway.
+        # Keep whatever was created cleaned up: destroy anyway.
         run.step("destroy", "destroy", *stack(p), "--yes", "--skip-preview")
         return False
     counts = count_resources(p)

@@ -130,6 +130,6 @@ class Operator(pulumi.dynamic.Resource, module="nats", name="Operator"):
         }
         for key in ("operator_public_key", "operator_jwt", "system_account_public_key", "system_account_jwt",
                     *SECRET_OUTPUTS):
-            props[key] = None
+            props.setdefault(key, None)  # computed outputs; keep an adopted operator_seed input
         super().__init__(OperatorProvider(), name, props, opts)
 

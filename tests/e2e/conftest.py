@@ -14,9 +14,14 @@ from tests.support.pulumi_cli import PulumiProject, missing_toolchain
 def small_environment(client_port: int, monitor_port: int, leaf_port: int, tenants: tuple[str, ...] = ("acme", "globex"),
                       extra_tenant_yaml: str = "", leaf_listen_port: int = 4222,
                       connections: dict[str, int] | None = None,
-                      live_max_age: dict[str, str] | None = None) -> str:
+                      live_max_age: dict[str, str] | None = None,
+                      server_max_memory: str = "64MiB", server_max_file: str = "1GiB") -> str:
     """``connections``: tenant -> max_connections; ``live_max_age``: tenant -> max_age of its
-    ``orders`` live stream (e.g. ``"48h"``; default: the stream class default)."""
+    ``orders`` live stream (e.g. ``"48h"``; default: the stream class default).
+
+    ``server_max_memory`` / ``server_max_file``: the server's JetStream limits. nats-server reserves
+    every account's max_memory (8MiB here) and max_bytes (64MiB) against them when it enables
+    JetStream for the account, so they must hold all tenants (the defaults hold 8)."""
     connections = connections or {}
     live_max_age = live_max_age or {}
     tenant_yaml = "".join(textwrap.dedent(f"""
@@ -48,8 +53,8 @@ def small_environment(client_port: int, monitor_port: int, leaf_port: int, tenan
           leafnode_port: {leaf_port}
           data_dir: .state/test/nats
         jetstream:
-          max_memory: 64MiB
-          max_file: 1GiB
+          max_memory: {server_max_memory}
+          max_file: {server_max_file}
         tiers:
           small:
             max_streams: 10

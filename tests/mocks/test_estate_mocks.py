@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+import dill
 import nkeys
 import pulumi
 import pytest
@@ -311,20 +312,23 @@ def _plain(value: Any) -> Any:
 
 def test_dev_identity_wiring(dev: Built) -> None:
     """Each user is signed by its own account's key; everything pushes with the system user's creds."""
-    for owner, key_name, roles in [(t, f"{t}-account-key", ("service", "reader", "leaf", "provisioning"))
-                                   for t in ("acme", "globex", "initech")] + \
-                                  [("platform", "platform-ingest-0-key", ("consumer-0", "provisioning-0"))]:
+    owners = {  # account resource -> (its key resource, its users)
+        **{f"{t}-account": (f"{t}-account-key", [f"{t}-{r}" for r in ("service", "reader", "leaf", "provisioning")])
+           for t in ("acme", "globex", "initech")},
+        "platform-ingest-0": ("platform-ingest-0-key", ["platform-consumer-0", "platform-provisioning-0"]),
+    }
+    for account_name, (key_name, users) in owners.items():
         pub, seed = fake_key("A", key_name), fake_seed("A", key_name)
-        account = dev.get(DYN + "Account", f"{owner}-account" if owner != "platform" else "platform-ingest-0")
+        account = dev.get(DYN + "Account", account_name)
         assert account.inputs["public_key"] == pub
-        for role in roles:
-            user = dev.get(DYN + "User", f"{owner}-{role}")
+        assert _plain(account.inputs["system_creds"]) == fake_creds(SYS)
+        assert _plain(account.inputs["operator_seed"]) == fake_seed("O", "operator")
+        for user_name in users:
+            user = dev.get(DYN + "User", user_name)
             assert user.inputs["account_public_key"] == pub
             assert _plain(user.inputs["account_seed"]) == seed
             assert _plain(user.inputs["system_creds"]) == fake_creds(SYS)
             assert user.inputs["servers"] == ["nats://127.0.0.1:14222"]
-        assert _plain(account.inputs["system_creds"]) == fake_creds(SYS)
-        assert _plain(account.inputs["operator_seed"]) == fake_seed("O", "operator")
     provisioning = fake_creds("acme-provisioning")   # the provisioning user's creds output
     for r in [r for r in dev.dynamic() if r.parent == dev.get(IDX + "TenantJetStream", "acme").urn]:
         assert _plain(r.inputs["creds"]) == provisioning, r.name
@@ -337,6 +341,9 @@ def test_dev_providers_are_pickled_by_reference(dev: Built) -> None:
     frame per resource (see the 3,000-resource test): ours must stay a bare reference to the class."""
     for r in dev.dynamic():
         blob = base64.b64decode(_plain(r.inputs["__provider"]))
+        provider = dill.loads(blob)
+        assert type(provider).__module__.startswith("components.providers."), r.urn   # importable, by reference
+        assert vars(provider) == {}, (r.urn, sorted(vars(provider)))
         assert len(blob) < 200, (r.urn, len(blob))
 
 
@@ -373,7 +380,10 @@ def test_dev_stack_outputs(dev: Built, tmp_path: Path) -> None:
     assert set(out) == {"nats_url", "tenants", "platform", "leafnodes", "system"}
     assert out["nats_url"] == "nats://127.0.0.1:14222"
     assert set(out["tenants"]) == {"acme", "globex", "initech"}
-    acme = out["tenants"]["acme"]
+    acme = dict(out["tenants"]["acme"])
+    templates = acme.pop("producer_templates")   # README: tenants.<id>.producer_templates
+    assert templates and all(isinstance(v, str) and v for v in templates.values())
+    assert not any(fake_seed("U", "acme-service") in v or "NKEY SEED" in v for v in templates.values())
     assert acme == {
         "account_public_key": fake_key("A", "acme-account-key"),
         "subjects": {"logs": "acme.logs.>", "events": "acme.events.>", "otel": "acme.otel.>"},
