@@ -7,6 +7,8 @@ No provider plugin is ever started under mocks: resources are only registered an
 """
 from __future__ import annotations
 
+import asyncio
+
 import dataclasses
 from typing import Any, Callable, Iterator, Optional
 
@@ -117,6 +119,9 @@ def start_mocks(stack: str = STACK) -> Recorder:
     """A fresh monitor and root stack for ``stack``; whatever an earlier call registered is gone."""
     mocks = EchoMocks()
     monitor = RecordingMonitor(mocks)
+    # The runtime schedules on the thread's current event loop; an earlier test's asyncio.run()
+    # leaves none behind, so every test gets a fresh one.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     reset_options()   # a new root stack for this test, not one left by an earlier test
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     return Recorder(mocks, monitor)

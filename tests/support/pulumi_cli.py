@@ -122,17 +122,17 @@ class PulumiProject:
     def stack_args(self) -> list[str]:
         return ["--stack", self.stack]
 
-    def preview(self, *extra: str, check: bool = True) -> Result:
-        return self.run("preview", *self.stack_args(), "--diff", *extra, check=check)
+    def preview(self, *extra: str, check: bool = True, timeout: float = 600) -> Result:
+        return self.run("preview", *self.stack_args(), "--diff", *extra, check=check, timeout=timeout)
 
-    def up(self, *extra: str, check: bool = True) -> Result:
-        return self.run("up", *self.stack_args(), "--yes", "--skip-preview", *extra, check=check)
+    def up(self, *extra: str, check: bool = True, timeout: float = 600) -> Result:
+        return self.run("up", *self.stack_args(), "--yes", "--skip-preview", *extra, check=check, timeout=timeout)
 
-    def refresh(self, *extra: str, check: bool = True) -> Result:
-        return self.run("refresh", *self.stack_args(), "--yes", "--skip-preview", *extra, check=check)
+    def refresh(self, *extra: str, check: bool = True, timeout: float = 600) -> Result:
+        return self.run("refresh", *self.stack_args(), "--yes", "--skip-preview", *extra, check=check, timeout=timeout)
 
-    def destroy(self, *extra: str, check: bool = True) -> Result:
-        return self.run("destroy", *self.stack_args(), "--yes", "--skip-preview", *extra, check=check)
+    def destroy(self, *extra: str, check: bool = True, timeout: float = 600) -> Result:
+        return self.run("destroy", *self.stack_args(), "--yes", "--skip-preview", *extra, check=check, timeout=timeout)
 
     def outputs(self, show_secrets: bool = False) -> dict[str, Any]:
         args = ["stack", "output", *self.stack_args(), "--json"]
