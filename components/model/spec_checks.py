@@ -38,6 +38,8 @@ def check_server_capacity(r: Reader, servers: ServersSpec, js: JetStreamSpec) ->
 def check_tenants(r: Reader, tenants: tuple[Tenant, ...], js: Optional[JetStreamSpec]) -> None:
     """Derived names unique and valid across all tenants; stream subjects of a tenant disjoint."""
     owner: dict[str, str] = {}
+    if js is not None:
+        _check_reservations(r, tenants, js)
     for ti, t in enumerate(tenants):
         tpath = item("tenants", ti)
         if js is not None:
@@ -63,6 +65,18 @@ def check_tenants(r: Reader, tenants: tuple[Tenant, ...], js: Optional[JetStream
             else:
                 owner[name] = where
         _check_overlaps(r, t, tpath)
+
+
+def _check_reservations(r: Reader, tenants: tuple[Tenant, ...], js: JetStreamSpec) -> None:
+    """The server reserves every account's JetStream quota against its own limits: once the sum is
+    used up, further accounts get "JetStream is not enabled for account" (10039). Checked up front."""
+    for quota, limit, server_key in (("max_bytes", js.max_file, "max_file"), ("max_memory", js.max_memory, "max_memory")):
+        total = sum(getattr(t.quotas, quota) for t in tenants)
+        if total > limit:
+            r.add(f"jetstream.{server_key}",
+                  f"the tenants' {quota} quotas add up to {total} bytes, more than the servers' "
+                  f"jetstream.{server_key} ({limit}); the server reserves each account's quota",
+                  f"raise jetstream.{server_key} to at least {total} or lower tenants' {quota}")
 
 
 def _check_overlaps(r: Reader, t: Tenant, tpath: str) -> None:

@@ -35,6 +35,8 @@ _LIMIT_ERRORS: dict[int, tuple[str, Optional[str]]] = {
     10039: ("JetStream access", None),
     10120: ("JetStream tier", None),
 }
+STREAM_STORE_FAILED = 10049
+STORE_RETRIES = 5
 STREAM_NOT_FOUND = 10059
 STREAM_EXISTS = 10058
 CONSUMER_NOT_FOUND = 10014
@@ -163,8 +165,23 @@ class JetStreamApi:
             raise
 
     async def stream_create(self, config: Mapping[str, Any]) -> dict[str, Any]:
-        return await self.request(f"STREAM.CREATE.{config['name']}", {**config, "pedantic": True},
-                                  context=f"creating stream {config['name']}")
+        """Create a stream; err 10049 ("error creating store for stream") is retried with backoff.
+
+        nats-server 2.15.1 can fail an account's first stream this way while the account's JWT is
+        being re-applied (a re-push, or another account importing from it): the account's storage
+        directory is briefly missing. A retry a moment later succeeds; anything else is raised.
+        """
+        delay = 0.25
+        for attempt in range(STORE_RETRIES + 1):
+            try:
+                return await self.request(f"STREAM.CREATE.{config['name']}", {**config, "pedantic": True},
+                                          context=f"creating stream {config['name']}")
+            except JetStreamApiError as exc:
+                if exc.err_code != STREAM_STORE_FAILED or attempt == STORE_RETRIES:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
 
     async def stream_update(self, config: Mapping[str, Any]) -> dict[str, Any]:
         return await self.request(f"STREAM.UPDATE.{config['name']}", {**config, "pedantic": True},

@@ -151,28 +151,35 @@ def test_interrupted_up_converges_without_loss(project: PulumiProject) -> None:
 
     cmd = ["pulumi", "up", "--stack", project.stack, "--yes", "--skip-preview", "--non-interactive",
            "--color", "never"]
-    proc = subprocess.Popen(cmd, cwd=project.project_dir, env=project.env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    env = project.env()
+    env.pop("PULUMI_SKIP_CHECKPOINTS", None)  # progress is watched in the per-step checkpoints
+    log_path = os.path.join(project.workdir, "interrupted-up.log")
+    log = open(log_path, "wb")  # a file, not a pipe: a full pipe would stall the CLI
+    proc = subprocess.Popen(cmd, cwd=project.project_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     deadline = time.monotonic() + 240
     streams = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        streams = sum(1 for r in _checkpoint_resources(project) if r.get("type", "").endswith(":Stream"))
-        if streams >= 2:
-            break
-        time.sleep(0.2)
-    assert proc.poll() is None, "up finished before it could be interrupted: " + proc.stdout.read().decode()[-2000:]
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            streams = sum(1 for r in _checkpoint_resources(project) if r.get("type", "").endswith(":Stream"))
+            if streams >= 2:
+                break
+            time.sleep(0.2)
+        finished = proc.poll() is not None
+    finally:
+        # A crash: the CLI and its plugins die at once. The CLI leads its own session; its plugins run
+        # in process groups of their own inside that session, so kill the whole session by PID (the
+        # nats-server is started in a session of its own and keeps running).
+        for pid in _session_members(proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait(timeout=30)
+        log.close()
+    assert not finished, "up finished before it could be interrupted: " + open(log_path).read()[-2000:]
     assert streams >= 2, "no stream was created within 240s"
-    # A crash: the CLI and its plugins die at once. The CLI leads its own session; its plugins run in
-    # process groups of their own inside that session, so kill the whole session by PID (the
-    # nats-server is started in a session of its own and keeps running).
-    for pid in _session_members(proc.pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    proc.wait(timeout=30)
     assert not _session_members(proc.pid), "processes of the killed update are still running"
-    proc.stdout.close()
     created = len(_checkpoint_resources(project))
 
     # Recover like a user. The file backend keeps the dead CLI's lock: `up` refuses and says how to

@@ -64,6 +64,12 @@ async def settle() -> None:
     await asyncio.sleep(QUIET)
 
 
+async def until(done: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulumiProject]:
     """One 2-tenant stack for the whole module (one ``up``), destroyed at the end."""
@@ -140,6 +146,9 @@ def test_tenants_are_isolated_using_only_stack_outputs(stack: PulumiProject) -> 
             # The platform consumer may not publish into a tenant's log subjects.
             await plat.nc.publish("acme.logs.x", b"platform-forged")
             await plat.nc.flush()
+            # Wait for what must arrive (a loaded machine may be slow), then a quiet period for
+            # anything that must not.
+            await until(lambda: len(plat_logs) >= 2 and len(b_own) >= 2 and len(a_own) >= 1)
             await settle()
 
             assert a.violations("subscription", "globex.>"), a.errors

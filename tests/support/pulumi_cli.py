@@ -81,6 +81,7 @@ class PulumiProject:
             os.makedirs(os.path.join(self.project_dir, "environments"), exist_ok=True)
         os.symlink(os.path.join(ROOT, ".venv"), os.path.join(self.project_dir, ".venv"))
         self.log: list[Result] = []
+        self.extra_env: dict[str, str] = {}
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -94,6 +95,7 @@ class PulumiProject:
         )
         for k in ("PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_ACCESS_TOKEN"):
             env.pop(k, None)
+        env.update(self.extra_env)
         return env
 
     def write_environment(self, text: str, name: Optional[str] = None) -> str:

@@ -161,6 +161,9 @@ CASES = [
          setter("tenants", 0, "quotas", value={"max_streams": 2})),
     Case("quota-above-server", "tenants[0].quotas.max_bytes", "more than the servers' jetstream.max_file",
          both(setter("jetstream", value={"max_file": "1GiB"}), setter("tenants", 0, "quotas", value={"max_bytes": "2GiB"}))),
+    # each tenant fits, but the server reserves every account's quota: 3 x 64MiB > 128MiB
+    Case("quotas-sum-above-server", "jetstream.max_memory", "add up to",
+         setter("jetstream", value={"max_memory": "128MiB", "max_file": "10GiB"})),
     Case("duplicate-yaml-key", "line 3, column 1", "duplicate key 'version'",
          text="version: 1\nservers: {mode: local}\nversion: 1\n"),
     Case("bad-yaml", "line 2, column 10", "not valid YAML", text="version: 1\n  servers: [\n"),
