@@ -24,6 +24,10 @@ SECRET_OUTPUTS = ["operator_seed", "system_creds"]
 # Inputs whose change alters the account JWT; servers/system_creds only say where to push it.
 _CONTENT = ("claims", "operator_seed", "public_key")
 
+# Every server answers a push at once; the wait only runs out when one does not, so a generous
+# limit costs nothing on a healthy estate and avoids false failures on a busy one.
+RESOLVER_TIMEOUT = 5.0
+
 # One provider process serves all accounts; re-signing an account (here or on user revocation in
 # user_jwt.py) is read-modify-write on the resolver, so it is serialized per process.
 ACCOUNT_LOCK = threading.Lock()
@@ -52,10 +56,12 @@ def _push(props: dict[str, Any], olds: Optional[dict[str, Any]]) -> dict[str, An
     with ACCOUNT_LOCK:
         claims = with_subject(props["claims"], public_key)
         if olds is not None:
-            held = resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), public_key)
+            held = resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), public_key,
+                                                      timeout=RESOLVER_TIMEOUT)
             claims = _merge_server_revocations(claims, held)
         jwt, fp, issuer = sign_if_changed(claims, str(props["operator_seed"]), olds)
-        resolver_client.push_account_jwt(servers, str(props["system_creds"]), jwt, expect_servers=expect)
+        resolver_client.push_account_jwt(servers, str(props["system_creds"]), jwt, expect_servers=expect,
+                                         timeout=RESOLVER_TIMEOUT)
     return {
         **props,
         "claims": integral(props["claims"]),
@@ -97,7 +103,7 @@ class AccountProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         servers = list(props.get("servers") or [])
-        held = resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), id_)
+        held = resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), id_, timeout=RESOLVER_TIMEOUT)
         outs = dict(props)
         if not held:
             outs["resolver_state"] = "missing"
@@ -114,10 +120,10 @@ class AccountProvider(ResourceProvider):
         servers = list(props["servers"])
         expect = int(props.get("expect_servers") or len(servers) or 1)
         with ACCOUNT_LOCK:
-            if resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), id_) is None:
+            if resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), id_, timeout=RESOLVER_TIMEOUT) is None:
                 return
             resolver_client.delete_accounts(servers, str(props["system_creds"]), str(props["operator_seed"]), [id_],
-                                            expect_servers=expect)
+                                            expect_servers=expect, timeout=RESOLVER_TIMEOUT)
 
 
 class Account(pulumi.dynamic.Resource, module="nats", name="Account"):

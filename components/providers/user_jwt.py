@@ -17,7 +17,7 @@ from components.model.identity.creds import format_user_creds
 from components.model.identity.jwt_codec import decode, issue
 from components.model.identity.keys import keypair_from_seed, new_user_key
 from components.providers import resolver_client
-from components.providers.account_jwt import ACCOUNT_LOCK
+from components.providers.account_jwt import ACCOUNT_LOCK, RESOLVER_TIMEOUT
 from components.providers.identity_common import contains_unknown, integral, sign_if_changed, with_subject
 
 SECRET_OUTPUTS = ["seed", "creds", "account_seed", "operator_seed", "system_creds"]
@@ -44,7 +44,7 @@ def revoke_user(servers: list[str], system_creds: str, operator_seed: str, accou
                 at: Optional[int] = None) -> bool:
     """Add a revocation for ``user_pub`` to the account JWT the resolver holds; False if no account."""
     with ACCOUNT_LOCK:
-        held = resolver_client.lookup_account_jwt(servers, system_creds, account_pub)
+        held = resolver_client.lookup_account_jwt(servers, system_creds, account_pub, timeout=RESOLVER_TIMEOUT)
         if not held:
             return False
         claims = {k: v for k, v in decode(held).items() if k not in ("iat", "jti", "iss")}
@@ -54,7 +54,7 @@ def revoke_user(servers: list[str], system_creds: str, operator_seed: str, accou
         nats["revocations"] = {k: int(revocations[k]) for k in sorted(revocations)}
         claims["nats"] = nats
         resolver_client.push_account_jwt(servers, system_creds, issue(claims, operator_seed),
-                                         expect_servers=max(1, len(servers)))
+                                         expect_servers=max(1, len(servers)), timeout=RESOLVER_TIMEOUT)
     return True
 
 
