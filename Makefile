@@ -33,3 +33,6 @@ test-fast: setup
 
 test-slow: setup
 	@bash scripts/test.sh -m slow --run-slow $(PYTEST_ARGS)
+
+bench: setup
+	@.venv/bin/python benchmarks/run.py --tenants 10,100 --floor --skip-checkpoints
