@@ -18,7 +18,8 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from components.model.identity.jwt_codec import decode, fingerprint
 from components.providers import resolver_client
-from components.providers.identity_common import contains_unknown, integral, sign_if_changed, with_subject
+from components.providers.identity_common import (contains_unknown, integral, sign_if_changed, template_failures,
+                                                   with_subject)
 
 SECRET_OUTPUTS = ["operator_seed", "system_creds"]
 # Inputs whose change alters the account JWT; servers/system_creds only say where to push it.
@@ -74,14 +75,7 @@ def _push(props: dict[str, Any], olds: Optional[dict[str, Any]]) -> dict[str, An
 
 class AccountProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = []
-        claims = news.get("claims")
-        # In a preview the template may not be known yet (it needs a key generated at create).
-        if claims is not None and not contains_unknown(claims):
-            if not isinstance(claims, dict) or claims.get("nats", {}).get("type") != "account":
-                failures.append(CheckFailure("claims", "expected an account claims template (nats.type = account)"))
-            elif "sub" in claims:
-                failures.append(CheckFailure("claims", "the template must not set 'sub': the account key is generated"))
+        failures = template_failures(news.get("claims"), "account")
         servers = news.get("servers")
         if not contains_unknown(servers) and not servers:
             failures.append(CheckFailure("servers", "no server URL to push the account to"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 import pulumi
+from pulumi.dynamic import CheckFailure
 
 from components.model.identity.jwt_codec import fingerprint, issue
 from components.model.identity.keys import keypair_from_seed
@@ -41,6 +42,17 @@ def integral(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [integral(v) for v in value]
     return value
+
+
+def template_failures(claims: Any, kind: str) -> list[CheckFailure]:
+    """Check a claims template of ``kind`` (account/user); an unknown one (preview) passes."""
+    if claims is None or contains_unknown(claims):
+        return []
+    if not isinstance(claims, Mapping) or claims.get("nats", {}).get("type") != kind:
+        return [CheckFailure("claims", f"expected an {kind} claims template (nats.type = {kind})")]
+    if "sub" in claims:
+        return [CheckFailure("claims", f"the template must not set 'sub': the {kind} key is its own resource")]
+    return []
 
 
 def with_subject(template: Mapping[str, Any], subject: str) -> dict[str, Any]:

@@ -15,7 +15,6 @@ import asyncio
 import json
 from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
 
-import nats
 from nats.aio.client import Client, RawCredentials
 from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 

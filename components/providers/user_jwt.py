@@ -11,14 +11,14 @@ import time
 from typing import Any, Optional
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from components.model.identity.creds import format_user_creds
 from components.model.identity.jwt_codec import decode, issue
 from components.model.identity.keys import keypair_from_seed, new_user_key
 from components.providers import resolver_client
 from components.providers.account_jwt import ACCOUNT_LOCK, RESOLVER_TIMEOUT
-from components.providers.identity_common import contains_unknown, integral, sign_if_changed, with_subject
+from components.providers.identity_common import integral, sign_if_changed, template_failures, with_subject
 
 SECRET_OUTPUTS = ["seed", "creds", "account_seed", "operator_seed", "system_creds"]
 _CONTENT = ("claims", "account_seed", "account_public_key")
@@ -60,15 +60,7 @@ def revoke_user(servers: list[str], system_creds: str, operator_seed: str, accou
 
 class UserProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = []
-        claims = news.get("claims")
-        # In a preview the template may not be known yet (it needs a key generated at create).
-        if claims is not None and not contains_unknown(claims):
-            if not isinstance(claims, dict) or claims.get("nats", {}).get("type") != "user":
-                failures.append(CheckFailure("claims", f"expected a user claims template (nats.type = user)"))
-            elif "sub" in claims:
-                failures.append(CheckFailure("claims", "the template must not set 'sub': the user key is generated"))
-        return CheckResult(news, failures)
+        return CheckResult(news, template_failures(news.get("claims"), "user"))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in _CONTENT if integral(olds.get(k)) != integral(news.get(k))]

@@ -67,7 +67,7 @@ def _build(f: Fields) -> dict[str, Any]:
     name = f.str_("name")
     ack = f.enum("ack_policy", ACK, "explicit")
     push = bool(f.str_("deliver_subject"))
-    backoff = [_dur(f, f"backoff", i, v) for i, v in enumerate(_list(f, "backoff"))]
+    backoff = [_dur(f, "backoff", i, v) for i, v in enumerate(_list(f, "backoff"))]
     ack_wait = f.duration("ack_wait")
     if ack_wait == 0 and ack != "none":
         ack_wait = backoff[0] if backoff else ACK_WAIT_DEFAULT

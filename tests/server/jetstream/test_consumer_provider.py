@@ -8,7 +8,7 @@ import pytest
 from components.providers import jetstream_client as jsc
 from components.providers.consumer import ConsumerProvider
 from components.providers.stream import StreamProvider
-from tests.server.jetstream.conftest import api_call, as_engine, conn, unique, with_nats
+from tests.server.jetstream.conftest import api_call, as_engine, conn, unique
 
 C = ConsumerProvider()
 S = StreamProvider()

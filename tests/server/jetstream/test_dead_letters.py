@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 
 from components.model.jetstream.dead_letter import dead_letter_stream_inputs, dead_message_ref
 from components.providers import jetstream_client as jsc
