@@ -459,7 +459,7 @@ def scale_yaml(tenants: int, domains: tuple[str, ...] = SCALE_DOMAINS, shards: i
     lines = [
         "version: 1",
         "servers: {mode: local, host: 127.0.0.1, client_port: 24222, monitor_port: 28222, leafnode_port: 27422}",
-        "jetstream: {max_memory: 1GiB, max_file: 100GiB}",
+        "jetstream: {max_memory: 8GiB, max_file: 100GiB}",  # holds every tenant's reservation
         "tiers:",
         "  small: {max_streams: 20, max_consumers: 20, max_bytes: 512MiB, max_memory: 32MiB,",
         "          max_connections: 50, retention_days: 7, max_ack_pending: 500}",
