@@ -35,6 +35,7 @@ _LIMIT_ERRORS: dict[int, tuple[str, Optional[str]]] = {
     10120: ("JetStream tier", None),
 }
 STREAM_STORE_FAILED = 10049
+JS_NOT_ENABLED = 10039
 STORE_RETRIES = 5
 STREAM_NOT_FOUND = 10059
 STREAM_EXISTS = 10058
@@ -164,11 +165,13 @@ class JetStreamApi:
             raise
 
     async def stream_create(self, config: Mapping[str, Any]) -> dict[str, Any]:
-        """Create a stream; err 10049 ("error creating store for stream") is retried with backoff.
+        """Create a stream, retrying two transient refusals with backoff (about 4 s in all).
 
-        nats-server 2.15.1 can fail an account's first stream this way while the account's JWT is
-        being re-applied (a re-push, or another account importing from it): the account's storage
-        directory is briefly missing. A retry a moment later succeeds; anything else is raised.
+        While an account's JWT is being (re-)applied (its first push, a re-push, or another account
+        importing from it), nats-server 2.15.1 can refuse the account's first streams with 10049
+        ("error creating store for stream": its storage directory is briefly missing) or leave its
+        JetStream API without a responder for a moment (503, reported as 10039). A retry a moment
+        later succeeds; an account that really has no JetStream still fails, a few seconds later.
         """
         delay = 0.25
         for attempt in range(STORE_RETRIES + 1):
@@ -176,7 +179,9 @@ class JetStreamApi:
                 return await self.request(f"STREAM.CREATE.{config['name']}", {**config, "pedantic": True},
                                           context=f"creating stream {config['name']}")
             except JetStreamApiError as exc:
-                if exc.err_code != STREAM_STORE_FAILED or attempt == STORE_RETRIES:
+                transient = exc.err_code == STREAM_STORE_FAILED or (
+                    exc.err_code == JS_NOT_ENABLED and exc.code == 503)  # no responder yet
+                if not transient or attempt == STORE_RETRIES:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
