@@ -436,15 +436,19 @@ def real_run(n: int, timeout: float, keep: bool, log_root: str, hook=None) -> Ru
     run.proj.init()
     try:
         run.ok = lifecycle(run, lambda: run.proj.write_environment(environment(n, *ports, changed=0)))
-        chg = next((s for s in run.steps if s.step == "preview_change"), None)
-        expected = f"{tenant_id(0)}-account"
-        run.change_ok = bool(chg and chg.changed == 1 and chg.changed_urns[0].endswith(
-            f"::{expected}"))
+        run.change_ok = change_is_only_first_account({"steps": [asdict(s) for s in run.steps]})
     finally:
         stop_server(run.proj)
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
     return run
+
+
+def change_is_only_first_account(real: dict[str, Any]) -> bool:
+    """The one-tenant change previewed as exactly one changing resource: the first tenant's account."""
+    chg = next((s for s in real.get("steps", []) if s["step"] == "preview_change"), None)
+    urns = (chg or {}).get("changed_urns") or []
+    return len(urns) == 1 and urns[0].endswith(f"::{tenant_id(0)}-account")
 
 
 def floor_run(n: int, counts: dict[str, int], timeout: float, keep: bool, log_root: str, hook=None) -> Run:
@@ -525,6 +529,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"), help="results directory")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per CLI step (default 3600)")
     ap.add_argument("--keep", action="store_true", help="keep the temp project dirs")
+    ap.add_argument("--floor-only", metavar="RESULTS_JSON",
+                    help="measure only the floor, at the resource counts of the real runs in RESULTS_JSON "
+                         "(an earlier run's results file), and write them together as a new result")
     ap.add_argument("--skip-checkpoints", action="store_true",
                     help="set PULUMI_SKIP_CHECKPOINTS=true (state saved once per command, not after every step)")
     args = ap.parse_args(argv)
@@ -537,7 +544,16 @@ def main(argv: Optional[list[str]] = None) -> int:
         os.environ["PULUMI_SKIP_CHECKPOINTS"] = "true"  # PulumiProject.env() copies os.environ
     args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
-    tag = "_".join(str(n) for n in counts) + ("-skip-checkpoints" if args.skip_checkpoints else "")
+    earlier: dict[int, dict[str, Any]] = {}
+    if args.floor_only:
+        with open(args.floor_only) as f:
+            earlier = {int(r["tenants"]): r for r in json.load(f)}
+        missing = [n for n in counts if not earlier.get(n, {}).get("real", {}).get("counts")]
+        if missing:
+            print(f"cannot run: {args.floor_only} has no finished real run for {missing} tenants", file=sys.stderr)
+            return 2
+    tag = ("_".join(str(n) for n in counts) + ("-skip-checkpoints" if args.skip_checkpoints else "")
+           + ("-floor-added" if args.floor_only else ""))
     log_root = os.path.join(args.out, f"logs-{tag}")
     version = subprocess.run([os.path.join(toolchain_bin(), "pulumi"), "version"],
                              capture_output=True, text=True).stdout.strip()
@@ -557,53 +573,102 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     for n in counts:
         print(f"== {n} tenants", flush=True)
-        entry: dict[str, Any] = {"tenants": n, "pulumi_version": f"pulumi {version}",
-                                 "skip_checkpoints": args.skip_checkpoints, "load_avg_at_start": os.getloadavg()}
+        if args.floor_only:
+            # The real run comes from the earlier results file, unchanged; only the floor is measured.
+            entry: dict[str, Any] = {**earlier[n], "floor_added": time.strftime("%Y-%m-%d"),
+                                     "load_avg_at_floor_start": os.getloadavg()}
+            entry["real"]["change_ok"] = change_is_only_first_account(entry["real"])
+        else:
+            entry = {"tenants": n, "pulumi_version": f"pulumi {version}",
+                     "skip_checkpoints": args.skip_checkpoints, "load_avg_at_start": os.getloadavg()}
 
         def hook(run: Run, entry: dict[str, Any] = entry) -> None:
             # Saved after every step, so a long run that is stopped still leaves what it measured.
             entry[run.kind] = {**as_dict(run), "partial": True}
             save(entry)
 
-        real = real_run(n, args.timeout, args.keep, log_root, hook)
-        entry["real"] = as_dict(real)
-        all_ok &= real.ok and real.change_ok
-        if args.floor and real.counts:
-            floor = floor_run(n, real.counts, args.timeout, args.keep, log_root, hook)
+        if args.floor_only:
+            real_counts = entry["real"]["counts"]
+        else:
+            real = real_run(n, args.timeout, args.keep, log_root, hook)
+            entry["real"] = as_dict(real)
+            all_ok &= real.ok and real.change_ok
+            real_counts = real.counts
+            save(entry)  # the real run is complete (with its change check) before the floor starts
+        if (args.floor or args.floor_only) and real_counts:
+            floor = floor_run(n, real_counts, args.timeout, args.keep, log_root, hook)
             entry["floor"] = as_dict(floor)
+            all_ok &= floor.ok
         results.append(entry)
         save()
-    try:
-        import matplotlib  # noqa: F401  (optional: only plotted when already installed)
-    except ImportError:
-        print("matplotlib is not installed: no plot written", flush=True)
-    else:
-        plot(results, os.path.join(args.out, f"results-{tag}.png"))
+    with open(os.path.join(args.out, f"results-{tag}.svg"), "w") as f:
+        f.write(svg_plot(results))
     print(f"results: {os.path.join(args.out, f'results-{tag}.md')}")
     return 0 if all_ok else 1
 
 
-def plot(results: list[dict[str, Any]], path: str) -> None:
-    import matplotlib
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5))
-    steps = [s["step"] for s in results[0]["real"]["steps"]]
-    for step in steps:
-        xs = [r["real"]["resources"] for r in results]
-        ys = [next((s["wall_s"] for s in r["real"]["steps"] if s["step"] == step), None) for r in results]
-        ax.plot(xs, ys, marker="o", label=step)
-        if all(r.get("floor") for r in results):
-            fy = [next((s["wall_s"] for s in r["floor"]["steps"] if s["step"] == step), None) for r in results]
-            ax.plot(xs, fy, linestyle="--", alpha=0.5, label=f"floor {step}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("resources")
-    ax.set_ylabel("wall time (s)")
-    ax.legend(fontsize=7)
-    fig.savefig(path, dpi=120)
+def svg_plot(results: list[dict[str, Any]], width: int = 760, height: int = 480) -> str:
+    """Wall time per step against resources, log-log, real (solid) and floor (dashed), as SVG.
+
+    Written by hand so the benchmark needs no plotting library."""
+    import math
+
+    series: list[tuple[str, str, bool, list[tuple[float, float]]]] = []
+    steps = [s["step"] for s in (results[0]["real"]["steps"] if results else [])
+             if not s["step"].startswith("up_retry")]
+    for k, step in enumerate(steps):
+        for kind, dashed in (("real", False), ("floor", True)):
+            pts = []
+            for r in results:
+                run = r.get(kind) or {}
+                st = next((s for s in run.get("steps", []) if s["step"] == step and s["ok"]), None)
+                if st and r.get("real", {}).get("resources"):
+                    pts.append((float(r["real"]["resources"]), float(st["wall_s"])))
+            if pts:
+                series.append((f"{kind} {step}", PALETTE[k % len(PALETTE)], dashed, pts))
+    left, right, top, bottom = 70, 200, 20, 50
+    pw, ph = width - left - right, height - top - bottom
+    xs = [x for *_, pts in series for x, _ in pts] or [1.0]
+    ys = [y for *_, pts in series for _, y in pts] or [1.0]
+    x0, x1 = math.floor(math.log10(min(xs))), math.ceil(math.log10(max(xs)) + 1e-9)
+    y0, y1 = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)) + 1e-9)
+    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+
+    def px(x: float) -> float:
+        return left + (math.log10(x) - x0) / (x1 - x0) * pw
+
+    def py(y: float) -> float:
+        return top + ph - (math.log10(y) - y0) / (y1 - y0) * ph
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="11">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>']
+    for e in range(x0, x1 + 1):
+        x = left + (e - x0) / (x1 - x0) * pw
+        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ph}" stroke="#ddd"/>')
+        out.append(f'<text x="{x:.1f}" y="{top + ph + 15}" text-anchor="middle">{10 ** e:,}</text>')
+    for e in range(y0, y1 + 1):
+        y = top + ph - (e - y0) / (y1 - y0) * ph
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{10.0 ** e:g}</text>')
+    out.append(f'<text x="{left + pw / 2}" y="{height - 12}" text-anchor="middle">resources (log)</text>')
+    out.append(f'<text x="16" y="{top + ph / 2}" text-anchor="middle" '
+               f'transform="rotate(-90 16 {top + ph / 2})">wall time, s (log)</text>')
+    for i, (label, colour, dashed, pts) in enumerate(series):
+        dash = ' stroke-dasharray="5,4"' if dashed else ""
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
+        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.6"{dash}/>')
+        out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{colour}"/>' for x, y in pts]
+        ly = top + 12 + i * 15
+        out.append(f'<line x1="{left + pw + 10}" y1="{ly - 4}" x2="{left + pw + 34}" y2="{ly - 4}" '
+                   f'stroke="{colour}" stroke-width="1.6"{dash}/>')
+        out.append(f'<text x="{left + pw + 40}" y="{ly}">{label}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

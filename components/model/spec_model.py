@@ -54,6 +54,7 @@ class SubjectRoot(str, Enum):
 class UserRole(str, Enum):
     SERVICE = "service"   # publish and subscribe in the tenant's tree
     READER = "reader"     # subscribe only
+    BACKUP = "backup"     # snapshots and restores of the account's streams (components.ops.backup)
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,17 @@ class TLSSpec:
 
 @dataclass(frozen=True)
 class MonitoringSpec:
-    """Prometheus metrics (an exporter beside the servers); the server's own HTTP monitoring port
-    is ``ServersSpec.monitor_port`` and is always on, since health checks use it."""
+    """Prometheus metrics (the project's exporter, ``components.ops.exporter``, beside the servers);
+    the server's own HTTP monitoring port is ``ServersSpec.monitor_port`` and is always on, since
+    health checks use it.
+
+    ``exporter_image`` is the container image built from ``deploy/exporter/Dockerfile``: required in
+    kubernetes mode when enabled, refused in local mode (there the exporter runs from this checkout).
+    """
 
     enabled: bool = False
     port: int = 7777
+    exporter_image: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +215,25 @@ class UserSpec:
     role: UserRole
 
 
+#: How long replaced creds and signing keys keep working unless the environment file says otherwise.
+DEFAULT_GRACE_PERIOD_NS = 24 * 3600 * 10**9
+
+
+@dataclass(frozen=True)
+class CredentialsSpec:
+    """Rotation of a tenant's credentials. Raising a number rotates: ``signing_key`` gives the
+    account a new signing key (every user is re-issued with it), an entry of ``users`` gives that
+    user a new key and creds. What was replaced keeps working for ``grace_period_ns``, then the first
+    ``pulumi up`` withdraws it (see ``identity.rotation``)."""
+
+    grace_period_ns: int = DEFAULT_GRACE_PERIOD_NS
+    signing_key: int = 1
+    users: tuple[tuple[str, int], ...] = ()
+
+    def generation(self, user: str) -> int:
+        return dict(self.users).get(user, 1)
+
+
 @dataclass(frozen=True)
 class TenantSubjects:
     logs: str
@@ -232,6 +258,7 @@ class Tenant:
     object_stores: tuple[ObjectStoreSpec, ...] = ()
     users: tuple[UserSpec, ...] = ()
     dead_letter_stream: Optional[str] = None
+    credentials: CredentialsSpec = CredentialsSpec()
 
     @property
     def streams(self) -> tuple[StreamClass, ...]:

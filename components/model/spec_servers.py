@@ -24,7 +24,8 @@ KUBERNETES_KEYS = COMMON_KEYS + ("namespace", "replicas", "image", "storage_clas
 JETSTREAM_KEYS = ("max_memory", "max_file", "domain")
 TLS_KEYS = ("min_version", "secret_name", "cert_file", "key_file", "ca_file")
 TLS_VERSIONS = ("1.2", "1.3")
-MONITORING_KEYS = ("enabled", "port")
+MONITORING_KEYS = ("enabled", "port", "exporter_image")
+EXPORTER_DOCKERFILE = "deploy/exporter/Dockerfile"
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 OBJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{0,252}$")
@@ -187,9 +188,24 @@ def read_tls(r: Reader, value: Any, path: str, mode: Optional[ServerMode], stack
     return TLSSpec(min_version=version or "1.3", secret_name=secret, **files)
 
 
-def read_monitoring(r: Reader, value: Any, path: str) -> MonitoringSpec:
+def read_monitoring(r: Reader, value: Any, path: str, mode: Optional[ServerMode]) -> MonitoringSpec:
+    """Kubernetes runs the exporter from an image that cannot be derived from this program (it has
+    to be built and pushed somewhere the cluster can pull from), so the image must be named there;
+    local mode runs the exporter from this checkout and refuses an image that would be ignored."""
     m = r.mapping({} if value is None else value, path, MONITORING_KEYS)
     if m is None:
         return MonitoringSpec()
-    return MonitoringSpec(enabled=r.boolean(m, "enabled", path, False),
-                          port=r.port(m, "port", path, default=7777) or 7777)
+    enabled = r.boolean(m, "enabled", path, False)
+    port = r.port(m, "port", path, default=7777) or 7777
+    image = r.string(m, "exporter_image", path, pattern=IMAGE,
+                     fix=f"use an image reference like registry.example.com/nats-tenancy-exporter:1.0.0 "
+                         f"(built from {EXPORTER_DOCKERFILE})")
+    if mode is ServerMode.KUBERNETES and enabled and m.get("exporter_image") is None:
+        r.add(child(path, "exporter_image"),
+              "missing: with monitoring enabled, kubernetes mode runs the exporter from a container image",
+              f"build {EXPORTER_DOCKERFILE}, push it to a registry the cluster pulls from, and set "
+              "exporter_image: <registry>/nats-tenancy-exporter:<tag>; or set enabled: false")
+    elif mode is ServerMode.LOCAL and m.get("exporter_image") is not None:
+        r.add(child(path, "exporter_image"), "'exporter_image' does not apply to mode local",
+              "remove it: in local mode the stack runs the exporter from this checkout")
+    return MonitoringSpec(enabled=enabled, port=port, exporter_image=image)

@@ -7,7 +7,8 @@ from typing import Any, Mapping, Optional
 
 from components.model import spec_names as names
 from components.model.spec_model import (
-    ConsumerKind, ConsumerSpec, KvSpec, ObjectStoreSpec, Quotas, StreamClassKind, UserRole, UserSpec,
+    DEFAULT_GRACE_PERIOD_NS, ConsumerKind, ConsumerSpec, CredentialsSpec, KvSpec, ObjectStoreSpec, Quotas,
+    StreamClassKind, UserRole, UserSpec,
 )
 from components.model.spec_schema import Reader, child, item
 from components.model.spec_units import SECOND
@@ -17,6 +18,7 @@ CONSUMER_KEYS = ("name", "kind", "filter", "ack_wait", "max_deliver", "max_ack_p
 KV_KEYS = ("name", "history", "ttl", "max_bytes")
 OBJECT_KEYS = ("name", "max_bytes", "ttl")
 USER_KEYS = ("name", "role")
+CREDENTIALS_KEYS = ("grace_period", "signing_key", "users")
 RESERVED_USERS = ("service", "reader", "leaf", "provisioning")
 DEFAULT_ACK_WAIT = 30 * SECOND
 DEAD_LETTER_MAX_DELIVER = 5
@@ -150,3 +152,30 @@ def read_users(r: Reader, value: Any, path: str) -> tuple[UserSpec, ...]:
         seen.add(name)
         out.append(UserSpec(name, role))
     return tuple(out)
+
+
+def read_credentials(r: Reader, value: Any, path: str, users: tuple[UserSpec, ...]) -> CredentialsSpec:
+    """The tenant's ``credentials`` section: rotation generations and the grace period."""
+    m = r.mapping({} if value is None else value, path, CREDENTIALS_KEYS)
+    if m is None:
+        return CredentialsSpec()
+    grace = r.duration(m, "grace_period", path, default=DEFAULT_GRACE_PERIOD_NS, allow_zero=True)
+    signing = r.integer(m, "signing_key", path, default=1, minimum=1)
+    known = (*RESERVED_USERS, *(u.name for u in users))
+    upath = child(path, "users")
+    generations: list[tuple[str, int]] = []
+    raw = m.get("users")
+    if raw is not None and not isinstance(raw, dict):
+        r.add(upath, "must be a mapping of user name to generation",
+              "write e.g. 'users: {service: 2}' (raise a number to rotate that user's creds)")
+        raw = {}
+    for name, gen in (raw or {}).items():
+        if name not in known:
+            r.add(child(upath, str(name)), f"no user {name!r} in this tenant",
+                  f"use one of {', '.join(known)}")
+            continue
+        n = r.integer(raw, name, upath, minimum=1)
+        if n is not None:
+            generations.append((str(name), n))
+    return CredentialsSpec(grace_period_ns=DEFAULT_GRACE_PERIOD_NS if grace is None else grace,
+                           signing_key=signing or 1, users=tuple(sorted(generations)))

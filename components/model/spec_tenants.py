@@ -20,11 +20,12 @@ from components.model.spec_model import (
     Tenant, TenantSubjects, Tier,
 )
 from components.model.spec_schema import Reader, child, did_you_mean, item
-from components.model.spec_tenant_parts import read_consumers, read_kv, read_objects, read_users
+from components.model.spec_tenant_parts import read_consumers, read_credentials, read_kv, read_objects, read_users
 from components.model.spec_units import HOUR, MINUTE, format_duration
 
 TIER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-TENANT_KEYS = ("id", "name", "tier", "quotas", "domains", "kv_buckets", "object_stores", "users")
+TENANT_KEYS = ("id", "name", "tier", "quotas", "domains", "kv_buckets", "object_stores", "users",
+               "credentials")
 DOMAIN_KEYS = ("live", "replay")
 CLASS_KEYS = ("max_age", "max_bytes", "max_msgs", "max_msg_size", "storage", "replicas",
               "duplicate_window", "discard", "deny_delete", "deny_purge", "subjects", "consumers")
@@ -128,12 +129,14 @@ def _read_tenant(r: Reader, raw: Any, path: str, ctx: TenantContext) -> Optional
     kvs = read_kv(r, m.get("kv_buckets"), child(path, "kv_buckets"), tid_, q)
     objects = read_objects(r, m.get("object_stores"), child(path, "object_stores"), tid_, q)
     users = read_users(r, m.get("users"), child(path, "users"))
+    credentials = read_credentials(r, m.get("credentials"), child(path, "credentials"), users)
     if not usable:
         return None
     any_dead_letter = any(c.dead_letter for d in domains for s in d.streams for c in s.consumers)
     tenant = Tenant(id=tid_, name=display or tid_, tier=str(tier_name), quotas=q, subjects=subjects,
                     domains=tuple(domains), kv_buckets=kvs, object_stores=objects, users=users,
-                    dead_letter_stream=names.dead_letter_stream_name(tid_) if any_dead_letter else None)
+                    dead_letter_stream=names.dead_letter_stream_name(tid_) if any_dead_letter else None,
+                    credentials=credentials)
     _check_quota_counts(r, tenant, path)
     return tenant
 

@@ -80,7 +80,7 @@ def load_environment_text(text: str, file_label: str, stack: Optional[str] = Non
     mode = servers.mode if servers else _raw_mode(top.get("servers"))
     jetstream = read_jetstream(r, top.get("jetstream"), "jetstream")
     tls = read_tls(r, top.get("tls"), "tls", mode, stack)
-    monitoring = read_monitoring(r, top.get("monitoring"), "monitoring")
+    monitoring = read_monitoring(r, top.get("monitoring"), "monitoring", mode)
     prefix = r.string(top, "subject_prefix", "", pattern=_PREFIX,
                       fix="use one token of lower-case letters, digits or '-', e.g. 'acme-platform'")
     tiers = read_tiers(r, top.get("tiers"), "tiers") if "tiers" in top else {}

@@ -12,7 +12,7 @@ from components.model.identity import roles
 from components.model.identity.account import AccountLimits, AccountSpec, JetStreamLimits
 from components.model.identity.tenancy import platform_imports, tenant_exports
 from components.model.identity.user import UserSpec
-from components.model.spec_model import Environment, Tenant
+from components.model.spec_model import Environment, Tenant, UserRole
 
 TENANT_USER_ROLES = ("service", "reader", "leaf", "provisioning")
 PLATFORM_USER_ROLES = ("consumer", "provisioning")
@@ -40,12 +40,19 @@ def tenant_account_spec(tenant: Tenant, prefix: Optional[str]) -> AccountSpec:
 
 
 def tenant_user_specs(tenant: Tenant, prefix: Optional[str]) -> dict[str, UserSpec]:
-    return {
+    """The four users every tenant has, then the extra users its environment entry declares
+    (``users: [{name, role}]``), keyed by the name used in the file."""
+    users = {
         "service": roles.tenant_service_user(tenant.id, prefix),
         "reader": roles.tenant_reader_user(tenant.id, prefix),
         "leaf": roles.tenant_leaf_user(tenant.id, prefix),
         "provisioning": roles.tenant_provisioning_user(tenant.id),
     }
+    make = {UserRole.SERVICE: roles.tenant_service_user, UserRole.READER: roles.tenant_reader_user,
+            UserRole.BACKUP: roles.tenant_backup_user}
+    for extra in tenant.users:
+        users[extra.name] = make[extra.role](tenant.id, prefix, name=f"{tenant.id}-{extra.name}")
+    return users
 
 
 def shard_members(env: Environment) -> dict[int, list[str]]:

@@ -176,6 +176,7 @@ def serve(collector: Collector, host: str, port: int, poll_interval: float = 0.5
         stop.append(signum)
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    # Printed once the socket is bound; the dev stack's LocalExporter waits for this exact line.
     print(f"serving tenant metrics on http://{host}:{server.server_port}/metrics", file=sys.stderr, flush=True)
     try:
         while not stop:

@@ -7,16 +7,23 @@ pushes it again. delete removes the account with an operator-signed ``$SYS.REQ.C
 
 Revocations that user deletions added on the server are kept when the account is re-signed
 (they are merged from the JWT the resolver holds), so removing a user stays effective.
+
+Signing keys: the template names the account's current signing key(s). A key that leaves the
+template stays in the JWT for ``grace_period_s`` more (``retiring_signing_keys`` in the state), so
+users it signed keep connecting while they are re-issued; the first ``up`` after that removes it,
+and ``diff`` reports that as a change so the preview shows it.
 """
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Optional
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from components.model.identity.jwt_codec import decode, fingerprint
+from components.model.identity.rotation import due, retire, still_valid
 from components.providers import resolver_client
 from components.providers.identity_common import (contains_unknown, integral, sign_if_changed, template_failures,
                                                    with_subject)
@@ -50,12 +57,33 @@ def _merge_server_revocations(claims: dict[str, Any], server_jwt: Optional[str])
     return {**claims, "nats": nats}
 
 
+def _signing_keys(claims: Any) -> list[str]:
+    keys = ((claims or {}).get("nats") or {}).get("signing_keys") or []
+    return [k["key"] if isinstance(k, dict) else str(k) for k in keys]
+
+
+def _with_retiring_keys(props: dict[str, Any], olds: Optional[dict[str, Any]],
+                        now: float) -> tuple[dict[str, Any], dict[str, int]]:
+    """The claims to sign, with signing keys still in their grace period, and those keys."""
+    claims = with_subject(props["claims"], str(props["public_key"]))
+    current = _signing_keys(claims)
+    previous = _signing_keys((olds or {}).get("claims"))
+    retiring = retire((olds or {}).get("retiring_signing_keys") or {}, previous, current, now,
+                      float(props.get("grace_period_s") or 0))
+    valid = still_valid(retiring, now)
+    if valid:
+        nats = dict(claims["nats"])
+        nats["signing_keys"] = list(nats.get("signing_keys") or []) + list(valid)
+        claims["nats"] = nats
+    return claims, valid
+
+
 def _push(props: dict[str, Any], olds: Optional[dict[str, Any]]) -> dict[str, Any]:
     public_key = str(props["public_key"])
     servers = list(props["servers"])
     expect = int(props.get("expect_servers") or len(servers) or 1)
     with ACCOUNT_LOCK:
-        claims = with_subject(props["claims"], public_key)
+        claims, retiring = _with_retiring_keys(props, olds, time.time())
         if olds is not None:
             held = resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), public_key,
                                                       timeout=RESOLVER_TIMEOUT)
@@ -70,6 +98,7 @@ def _push(props: dict[str, Any], olds: Optional[dict[str, Any]]) -> dict[str, An
         "fingerprint": fp,
         "issuer": issuer,
         "resolver_state": "current",
+        "retiring_signing_keys": retiring,
     }
 
 
@@ -85,6 +114,8 @@ class AccountProvider(ResourceProvider):
         changed = [k for k in _CONTENT if integral(olds.get(k)) != integral(news.get(k))]
         if olds.get("resolver_state", "current") != "current":
             changed.append("resolver_state")  # refresh found the resolver out of date: push again
+        if due(olds.get("retiring_signing_keys") or {}, time.time()):
+            changed.append("retiring_signing_keys")  # a replaced signing key's grace period is over
         # A different key is a different account: the old one is deleted from the resolver.
         replaces = ["public_key"] if "public_key" in changed else []
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
@@ -127,7 +158,8 @@ class Account(pulumi.dynamic.Resource, module="nats", name="Account"):
     def __init__(self, name: str, *, public_key: pulumi.Input[str], claims: pulumi.Input[dict],
                  operator_seed: pulumi.Input[str],
                  servers: pulumi.Input[list], system_creds: pulumi.Input[str], expect_servers: int = 0,
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 grace_period_s: float = 0, opts: Optional[pulumi.ResourceOptions] = None):
+        """``grace_period_s``: how long a signing key removed from ``claims`` stays in the JWT."""
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
         super().__init__(AccountProvider(), name, {
             "public_key": public_key,
@@ -136,6 +168,7 @@ class Account(pulumi.dynamic.Resource, module="nats", name="Account"):
             "servers": servers,
             "system_creds": pulumi.Output.secret(system_creds),
             "expect_servers": expect_servers,
+            "grace_period_s": grace_period_s,
             "jwt": None, "fingerprint": None, "issuer": None,
-            "resolver_state": None,
+            "resolver_state": None, "retiring_signing_keys": None,
         }, opts)

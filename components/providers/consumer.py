@@ -120,8 +120,10 @@ class ConsumerProvider(ResourceProvider):
 
 
 def _run(props: Mapping[str, Any], fn: Any) -> Any:
+    """Replay-safe like the stream provider: ``action: "create"`` succeeds again for the identical
+    consumer, ``"update"`` to the same config changes nothing, a second delete finds it gone."""
     c = connection(props)
-    return jsc.run(c["server_url"], c["creds"], fn, account_label=c["account_label"])
+    return jsc.run(c["server_url"], c["creds"], fn, account_label=c["account_label"], replay_safe=True)
 
 
 def _outputs(props: Mapping[str, Any], reply: Mapping[str, Any]) -> dict[str, Any]:

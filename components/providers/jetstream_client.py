@@ -1,4 +1,4 @@
-"""A small JetStream management client: raw JSON on ``$JS.API.*``, one connection per call.
+"""A small JetStream management client: raw JSON on ``$JS.API.*``.
 
 nats-py's JetStream manager is not used for management: its dataclasses drop fields they do not
 know, it sends neither ``action`` nor ``pedantic``, and it converts durations through floats. Raw
@@ -6,8 +6,10 @@ requests carry exactly the canonical config. Every create/update is pedantic (se
 the server refuses a value instead of silently changing it, and what it stores is what we sent.
 
 Connections fail fast (no reconnect) so a provider call ends with a clear message instead of
-hanging, and they are opened and closed inside one ``asyncio.run`` because nats-py connections are
-bound to their event loop while Pulumi calls providers from plain worker threads.
+hanging. ``run`` takes one from ``nats_connections``, which reuses it across the operations of one
+provider process for the same server and creds (one per tenant provisioning user) and closes it
+after ``IDLE_TIMEOUT`` seconds without use: the connection counts against the tenant account's
+connection limit, so it is only held through a burst of operations on that tenant's resources.
 """
 from __future__ import annotations
 
@@ -18,9 +20,14 @@ from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
 from nats.aio.client import Client, RawCredentials
 from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 
+from components.providers import nats_connections
+
 T = TypeVar("T")
 API = "$JS.API"
 TIMEOUT = 10.0
+#: Seconds a pooled provisioning connection stays open without use (it holds one of the tenant's
+#: connection slots meanwhile).
+IDLE_TIMEOUT = 2.0
 
 # err_code → (limit name, account limit key in $JS.API.INFO "limits", or None)
 _LIMIT_ERRORS: dict[int, tuple[str, Optional[str]]] = {
@@ -87,17 +94,19 @@ class JetStreamApiError(RuntimeError):
         return self
 
 
-def run(url: str, creds: str, fn: Callable[["JetStreamApi"], Awaitable[T]], account_label: str = "") -> T:
-    """Connect, run ``fn(api)``, close — all inside one fresh event loop."""
+def run(url: str, creds: str, fn: Callable[["JetStreamApi"], Awaitable[T]], account_label: str = "",
+        replay_safe: bool = False) -> T:
+    """``fn(api)`` on a connection to ``url`` with ``creds`` (reused within the process).
 
-    async def main() -> T:
-        nc = await connect(url, creds)
-        try:
-            return await fn(JetStreamApi(nc, account_label))
-        finally:
-            await nc.close()
+    ``replay_safe``: running ``fn`` twice has the effect of running it once, so after a reused
+    connection turned out to be broken it may run again on a new one.
+    """
 
-    return asyncio.run(main())
+    async def call(nc: Client) -> T:
+        return await fn(JetStreamApi(nc, account_label))
+
+    return nats_connections.run([url], creds, lambda: connect(url, creds), call, kind="jetstream",
+                                idle_timeout=IDLE_TIMEOUT, replay_safe=replay_safe)
 
 
 async def connect(url: str, creds: str, timeout: float = 5.0) -> Client:

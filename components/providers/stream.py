@@ -2,9 +2,9 @@
 stores reuse (both are streams underneath).
 
 Why the shape: the provider object is pickled by reference into state, so it holds nothing
-(methods only; hooks are class attributes). Every call opens and closes its own connection in
-``jetstream_client.run``. ``check`` stores the canonical config as the inputs, so diffs compare
-canonical forms; ``read`` writes what the server holds into the outputs, so ``pulumi refresh`` shows
+(methods only; hooks are class attributes); connections are reused within the provider process by
+``jetstream_client.run``, outside the provider object. ``check`` stores the canonical config as the
+inputs, so diffs compare canonical forms; ``read`` writes what the server holds into the outputs, so ``pulumi refresh`` shows
 drift and the next ``up`` puts it back with the UPDATE API. Names are natural ids, so a replacement
 deletes first, and it is refused outright when ``prevent_destroy`` is set.
 """
@@ -186,8 +186,12 @@ class StreamProvider(ResourceProvider):
 
     # -- helpers -------------------------------------------------------------------------------
     def run(self, props: Mapping[str, Any], fn: Callable[[jsc.JetStreamApi], Any]) -> Any:
+        """Every operation here may run twice (after a broken reused connection): a create with the
+        same config adopts the stream the first run made (the server answers an identical create
+        with the stream), an update to the same config changes nothing, a second delete finds the
+        stream gone (False), and infos only read."""
         c = connection(props)
-        return jsc.run(c["server_url"], c["creds"], fn, account_label=c["account_label"])
+        return jsc.run(c["server_url"], c["creds"], fn, account_label=c["account_label"], replay_safe=True)
 
     def outputs(self, props: Mapping[str, Any], reply: Mapping[str, Any]) -> dict[str, Any]:
         state = reply.get("state") or {}

@@ -4,6 +4,12 @@ Users live only in their JWT: the server learns of them when they connect. Remov
 therefore revoke it: ``delete`` re-signs the account JWT that the resolver holds with a revocation
 entry for the user's key (dated now, so every JWT issued to it so far is refused) and pushes it.
 When the account itself is already gone there is nothing left to revoke.
+
+Rotation: raising ``generation`` gives the user a new key and creds in place (the resource and its
+name stay). The old key keeps working for ``grace_period_s`` (``retiring_keys`` in the state) and
+is revoked by the first ``up`` after that; ``diff`` reports a due revocation as a change, so the
+preview lists it. The JWT is signed by ``signing_seed``: the account key itself or, for tenants,
+the account's current signing key, so rotating that key re-issues the user's creds.
 """
 from __future__ import annotations
 
@@ -16,18 +22,19 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 from components.model.identity.creds import format_user_creds
 from components.model.identity.jwt_codec import decode, issue
 from components.model.identity.keys import keypair_from_seed, new_user_key
+from components.model.identity.rotation import due, retire, still_valid, withdraw_now
 from components.providers import resolver_client
 from components.providers.account_jwt import ACCOUNT_LOCK, RESOLVER_TIMEOUT
 from components.providers.identity_common import integral, sign_if_changed, template_failures, with_subject
 
-SECRET_OUTPUTS = ["seed", "creds", "account_seed", "operator_seed", "system_creds"]
-_CONTENT = ("claims", "account_seed", "account_public_key")
+SECRET_OUTPUTS = ["seed", "creds", "signing_seed", "operator_seed", "system_creds"]
+_CONTENT = ("claims", "signing_seed", "account_public_key")
 
 
 def _issue(props: dict[str, Any], seed: str, olds: Optional[dict[str, Any]]) -> dict[str, Any]:
     kp = keypair_from_seed(seed)
     claims = with_subject(props["claims"], kp.public_key)
-    jwt, fp, issuer = sign_if_changed(claims, str(props["account_seed"]), olds)
+    jwt, fp, issuer = sign_if_changed(claims, str(props["signing_seed"]), olds)
     return {
         **props,
         "claims": integral(props["claims"]),
@@ -40,9 +47,14 @@ def _issue(props: dict[str, Any], seed: str, olds: Optional[dict[str, Any]]) -> 
     }
 
 
-def revoke_user(servers: list[str], system_creds: str, operator_seed: str, account_pub: str, user_pub: str,
-                at: Optional[int] = None) -> bool:
-    """Add a revocation for ``user_pub`` to the account JWT the resolver holds; False if no account."""
+def _generation(props: dict[str, Any]) -> int:
+    return int(props.get("generation") or 1)
+
+
+def revoke_user(servers: list[str], system_creds: str, operator_seed: str, account_pub: str,
+                user_pubs: str | list[str], at: Optional[int] = None) -> bool:
+    """Add revocations for ``user_pubs`` to the account JWT the resolver holds; False if no account."""
+    keys = [user_pubs] if isinstance(user_pubs, str) else list(user_pubs)
     with ACCOUNT_LOCK:
         held = resolver_client.lookup_account_jwt(servers, system_creds, account_pub, timeout=RESOLVER_TIMEOUT)
         if not held:
@@ -50,7 +62,8 @@ def revoke_user(servers: list[str], system_creds: str, operator_seed: str, accou
         claims = {k: v for k, v in decode(held).items() if k not in ("iat", "jti", "iss")}
         nats = dict(claims.get("nats", {}))
         revocations = dict(nats.get("revocations") or {})
-        revocations[user_pub] = int(at if at is not None else time.time())
+        for key in keys:
+            revocations[key] = int(at if at is not None else time.time())
         nats["revocations"] = {k: int(revocations[k]) for k in sorted(revocations)}
         claims["nats"] = nats
         resolver_client.push_account_jwt(servers, system_creds, issue(claims, operator_seed),
@@ -64,14 +77,30 @@ class UserProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in _CONTENT if integral(olds.get(k)) != integral(news.get(k))]
+        if _generation(olds) != _generation(news):
+            changed.append("generation")
+        if due(olds.get("retiring_keys") or {}, time.time()):
+            changed.append("retiring_keys")  # an old key's grace period is over: revoke it now
         return DiffResult(changes=bool(changed), replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         kp = new_user_key()
-        return CreateResult(kp.public_key, _issue(props, kp.seed, None))
+        return CreateResult(kp.public_key, {**_issue(props, kp.seed, None), "generation": _generation(props),
+                                            "retiring_keys": {}})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(_issue(news, str(olds["seed"]), olds))
+        now = time.time()
+        rotate = _generation(olds) != _generation(news)
+        seed = new_user_key().seed if rotate else str(olds["seed"])
+        out = _issue(news, seed, None if rotate else olds)
+        previous, current = [str(olds["public_key"])], [out["public_key"]]
+        retiring = retire(olds.get("retiring_keys") or {}, previous, current, now,
+                          float(news.get("grace_period_s") or 0))
+        withdraw = withdraw_now(previous, current, retiring, now)
+        if withdraw and news.get("servers"):
+            revoke_user(list(news["servers"]), str(news["system_creds"]), str(news["operator_seed"]),
+                        str(news["account_public_key"]), withdraw)
+        return UpdateResult({**out, "generation": _generation(news), "retiring_keys": still_valid(retiring, now)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, props)
@@ -80,8 +109,10 @@ class UserProvider(ResourceProvider):
         servers = list(props.get("servers") or [])
         if not servers:
             return
+        # The current key (the id is the first one; rotation changes the key) and any still in grace.
+        keys = sorted({str(props.get("public_key") or id_), *(props.get("retiring_keys") or {})})
         revoke_user(servers, str(props["system_creds"]), str(props["operator_seed"]),
-                    str(props["account_public_key"]), id_)
+                    str(props["account_public_key"]), keys)
 
 
 class User(pulumi.dynamic.Resource, module="nats", name="User"):
@@ -91,16 +122,21 @@ class User(pulumi.dynamic.Resource, module="nats", name="User"):
     creds: pulumi.Output[str]
 
     def __init__(self, name: str, *, claims: pulumi.Input[dict], account_public_key: pulumi.Input[str],
-                 account_seed: pulumi.Input[str], servers: pulumi.Input[list], system_creds: pulumi.Input[str],
-                 operator_seed: pulumi.Input[str], opts: Optional[pulumi.ResourceOptions] = None):
-        """``servers``/``system_creds``/``operator_seed`` are what ``delete`` needs to revoke the user."""
+                 signing_seed: pulumi.Input[str], servers: pulumi.Input[list], system_creds: pulumi.Input[str],
+                 operator_seed: pulumi.Input[str], generation: int = 1, grace_period_s: float = 0,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        """``servers``/``system_creds``/``operator_seed`` are what ``delete`` and rotation need to revoke
+        keys; ``signing_seed`` signs the JWT (the account key or one of its signing keys)."""
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS))
         super().__init__(UserProvider(), name, {
             "claims": claims,
             "account_public_key": account_public_key,
-            "account_seed": pulumi.Output.secret(account_seed),
+            "signing_seed": pulumi.Output.secret(signing_seed),
+            "generation": generation,
+            "grace_period_s": grace_period_s,
             "servers": servers,
             "system_creds": pulumi.Output.secret(system_creds),
             "operator_seed": pulumi.Output.secret(operator_seed),
             "public_key": None, "seed": None, "jwt": None, "fingerprint": None, "issuer": None, "creds": None,
+            "retiring_keys": None,
         }, opts)

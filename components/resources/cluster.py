@@ -2,7 +2,8 @@
 
 Every object comes from ``components.model.render.k8s_manifests`` (pure, unit-tested); this
 component only wires them to the operator's outputs and to a provider. Objects whose content does
-not depend on the operator (namespace, services, PDB) are plain values, so a preview shows them in
+not depend on the operator (namespace, services, the metrics Service with ``monitoring.enabled``,
+PDB) are plain values, so a preview shows them in
 full even before the operator exists; the ConfigMap and the StatefulSet (whose pod template carries
 the config hash) wait for the operator JWTs.
 
@@ -78,6 +79,10 @@ class Cluster(pulumi.ComponentResource):
 
         self.headless_service = self._service(f"{name}-headless", km.headless_service(env), child(self.namespace))
         self.service = self._service(f"{name}-client", km.client_service(env), child(self.namespace))
+        # Scrape target of the exporter sidecars; only when the pods run them.
+        self.metrics_service: Optional[k8s.core.v1.Service] = None
+        if env.monitoring.enabled:
+            self.metrics_service = self._service(f"{name}-metrics", km.metrics_service(env), child(self.namespace))
 
         sts = km.stateful_set(env, "")
         self.stateful_set = k8s.apps.v1.StatefulSet(

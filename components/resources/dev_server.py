@@ -17,12 +17,15 @@ class DevServer(pulumi.ComponentResource):
     url: pulumi.Output[str]
     monitor_url: pulumi.Output[str]
     pid: pulumi.Output[int]
+    data_dir: str
+    """Absolute directory of the server's config, log, PID file and JetStream store."""
 
     def __init__(self, name: str, env: Environment, operator: Operator, project_dir: str,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("nats-tenancy:index:DevServer", name, None, opts)
         s = env.servers
         data_dir = os.path.abspath(os.path.join(project_dir, s.data_dir or os.path.join(".state", env.stack, "nats")))
+        self.data_dir = data_dir
         server_name = f"{env.stack}-0"
 
         def render(args: list) -> str:

@@ -1,7 +1,8 @@
 """Estate: everything one environment file declares, and the stack outputs other deployments read.
 
 Order of construction follows the dependencies: the operator (keys, system account), the servers
-(a local process for dev, Kubernetes for prod), tenants (accounts, users, JetStream objects), the
+(a local process for dev, Kubernetes for prod) and, for local servers with ``monitoring.enabled``,
+the metrics exporter beside them, tenants (accounts, users, JetStream objects), the
 platform shards (which import the tenants' trees), then the customers' leaf-node bundles.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from components.model.spec_model import Environment, ServerMode
 from components.model.specs import StackSettings
 from components.providers.operator_identity import Operator
 from components.resources.connection import Hub
+from components.resources.dev_exporter import DevExporter
 from components.resources.dev_server import DevServer
 from components.resources.leafnode_bundles import LeafNodeBundles
 from components.resources.platform import Platform
@@ -34,9 +36,14 @@ class Estate(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.server: Optional[DevServer] = None
+        self.exporter: Optional[DevExporter] = None
         if env.servers.mode is ServerMode.LOCAL:
             self.server = DevServer(f"{env.stack}-server", env, self.operator, project_dir,
                                     opts=pulumi.ResourceOptions(parent=self))
+            if env.monitoring.enabled:
+                # After the server (and stopped before it on destroy); nothing else waits for it.
+                self.exporter = DevExporter(f"{env.stack}-metrics", env, project_dir, self.server,
+                                            opts=pulumi.ResourceOptions(parent=self))
             url: pulumi.Input[str] = self.server.url
             server_count = 1
             depends_on: Optional[pulumi.Resource] = self.server
@@ -62,9 +69,12 @@ class Estate(pulumi.ComponentResource):
         self.register_outputs({"nats_url": self.nats_url})
 
     def outputs(self) -> dict[str, Any]:
-        """The stack-output contract (see README, "Stack outputs")."""
+        """The stack-output contract (see README, "Stack outputs"); ``metrics_url`` only when the stack
+        runs the exporter itself (local servers with ``monitoring.enabled``)."""
+        metrics: dict[str, Any] = {"metrics_url": self.exporter.metrics_url} if self.exporter else {}
         return {
             "nats_url": self.nats_url,
+            **metrics,
             "tenants": {tid: t.output(self.nats_url) for tid, t in self.tenants.items()},
             "platform": self.platform.output(),
             "leafnodes": self.leafnodes.output(),

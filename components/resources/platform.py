@@ -61,7 +61,7 @@ class Platform(pulumi.ComponentResource):
                     claims=key.public_key.apply(
                         lambda pub, u=user_spec: user_claims_template(u, pub, source=f"platform user {u.name}")),
                     account_public_key=key.public_key,
-                    account_seed=key.seed,
+                    signing_seed=key.seed,
                     servers=hub.servers(),
                     system_creds=hub.system_creds,
                     operator_seed=hub.operator_seed,

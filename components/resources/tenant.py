@@ -6,9 +6,15 @@ trees to the platform. Users: ``service`` (publish/subscribe in the tenant's tre
 used by the JetStream resources so every stream lives in this account). Removing a tenant from the
 environment file deletes these in dependency order: consumers, streams and buckets, then users
 (revoked on the resolver), then the account (deleted from the resolver).
+
+Users are signed by the account's signing key, not by the account key itself, so that the signing
+key can be rotated (``credentials.signing_key`` in the environment file) without changing the
+account's identity; ``credentials.users`` rotates single users. See ``identity.rotation`` for the
+grace period.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Optional
 
 import pulumi
@@ -34,14 +40,22 @@ class Tenant(pulumi.ComponentResource):
         super().__init__("nats-tenancy:index:Tenant", spec.id, None, opts)
         self.spec = spec
         self.key = Nkey(f"{spec.id}-account-key", role="account", opts=pulumi.ResourceOptions(parent=self))
+        self.signing_key = Nkey(f"{spec.id}-signing-key", role="account", generation=spec.credentials.signing_key,
+                                opts=pulumi.ResourceOptions(parent=self))
+        account_spec = tenant_account_spec(spec, prefix)
+        source = f"tenant {spec.id}"
+        account_claims_template(account_spec, source=source)  # bad input fails here, before any key exists
+        grace_s = spec.credentials.grace_period_ns / 1e9
         self.account = Account(
             f"{spec.id}-account",
             public_key=self.key.public_key,
-            claims=account_claims_template(tenant_account_spec(spec, prefix), source=f"tenant {spec.id}"),
+            claims=self.signing_key.public_key.apply(lambda sk: account_claims_template(
+                dataclasses.replace(account_spec, signing_keys=(sk,)), source=source)),
             operator_seed=hub.operator_seed,
             servers=hub.servers(),
             system_creds=hub.system_creds,
             expect_servers=hub.server_count,
+            grace_period_s=grace_s,
             opts=hub.opts(self),
         )
         self.account_public_key = self.key.public_key
@@ -50,9 +64,12 @@ class Tenant(pulumi.ComponentResource):
             self.users[role] = User(
                 f"{spec.id}-{role}",
                 claims=self.key.public_key.apply(
-                    lambda pub, u=user_spec: user_claims_template(u, pub, source=f"tenant {spec.id} user {u.name}")),
+                    lambda pub, u=user_spec: user_claims_template(u, pub, issuer_is_signing_key=True,
+                                                                  source=f"tenant {spec.id} user {u.name}")),
                 account_public_key=self.key.public_key,
-                account_seed=self.key.seed,
+                signing_seed=self.signing_key.seed,
+                generation=spec.credentials.generation(role),
+                grace_period_s=grace_s,
                 servers=hub.servers(),
                 system_creds=hub.system_creds,
                 operator_seed=hub.operator_seed,
@@ -81,6 +98,7 @@ class Tenant(pulumi.ComponentResource):
             "consumers": [c.durable for c in s.consumers],
             "kv_buckets": [kv.bucket for kv in s.kv_buckets],
             "object_stores": [o.bucket for o in s.object_stores],
-            "creds": {role: pulumi.Output.secret(self.creds[role]) for role in ("service", "reader", "leaf")},
+            # Every user's creds but the provisioning user's, which only the stack's own resources use.
+            "creds": {name: pulumi.Output.secret(c) for name, c in self.creds.items() if name != "provisioning"},
             "producer_templates": pulumi.Output.from_input(nats_url).apply(templates),
         }

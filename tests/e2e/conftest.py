@@ -15,15 +15,18 @@ def small_environment(client_port: int, monitor_port: int, leaf_port: int, tenan
                       extra_tenant_yaml: str = "", leaf_listen_port: int = 4222,
                       connections: dict[str, int] | None = None,
                       live_max_age: dict[str, str] | None = None,
-                      server_max_memory: str = "64MiB", server_max_file: str = "1GiB") -> str:
+                      server_max_memory: str = "64MiB", server_max_file: str = "1GiB",
+                      credentials: dict[str, str] | None = None) -> str:
     """``connections``: tenant -> max_connections; ``live_max_age``: tenant -> max_age of its
-    ``orders`` live stream (e.g. ``"48h"``; default: the stream class default).
+    ``orders`` live stream (e.g. ``"48h"``; default: the stream class default); ``credentials``:
+    tenant -> its ``credentials`` section in flow style (e.g. ``"{grace_period: 5s, users: {service: 2}}"``).
 
     ``server_max_memory`` / ``server_max_file``: the server's JetStream limits. nats-server reserves
     every account's max_memory (8MiB here) and max_bytes (64MiB) against them when it enables
     JetStream for the account, so they must hold all tenants (the defaults hold 8)."""
     connections = connections or {}
     live_max_age = live_max_age or {}
+    credentials = credentials or {}
     tenant_yaml = "".join(textwrap.dedent(f"""
       - id: {t}
         name: {t.title()} Inc
@@ -42,6 +45,7 @@ def small_environment(client_port: int, monitor_port: int, leaf_port: int, tenan
         kv_buckets:
           - name: settings
             history: 3
+        {"credentials: " + credentials[t] if t in credentials else ""}
     """) for t in tenants)
     return textwrap.dedent(f"""\
         version: 1

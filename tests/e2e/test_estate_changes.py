@@ -21,39 +21,16 @@ from components.model.identity.jwt_codec import decode
 from components.providers import nats_process
 from components.providers.resolver_client import lookup_account_jwt
 from tests.e2e.conftest import small_environment
+from tests.support.creds_checks import REFUSED, connect, js_request, publish, refused_within
 from tests.support.pulumi_cli import ROOT, PulumiProject
-
-
-def _steps(project: PulumiProject) -> list[dict[str, Any]]:
-    res = project.run("preview", "--stack", project.stack, "--json")
-    return [s for s in json.loads(res.stdout).get("steps", []) if s.get("op") != "same"]
 
 
 def _name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
 
-async def _connect(url: str, creds: str) -> nats.NATS:
-    return await nats.connect(url, user_credentials=RawCredentials(creds), allow_reconnect=False,
-                              max_reconnect_attempts=1, connect_timeout=3)
-
-
 async def _stream_messages(url: str, creds: str, stream: str) -> int:
-    nc = await _connect(url, creds)
-    try:
-        msg = await nc.request(f"$JS.API.STREAM.INFO.{stream}", b"", timeout=3)
-        return int(json.loads(msg.data)["state"]["messages"])
-    finally:
-        await nc.close()
-
-
-async def _publish(url: str, creds: str, subject: str, data: bytes) -> None:
-    nc = await _connect(url, creds)
-    try:
-        await nc.publish(subject, data)
-        await nc.flush()
-    finally:
-        await nc.close()
+    return int((await js_request(url, creds, f"$JS.API.STREAM.INFO.{stream}"))["state"]["messages"])
 
 
 def test_changes_preview_and_apply_exactly(project: PulumiProject, tmp_path) -> None:
@@ -70,7 +47,7 @@ def test_changes_preview_and_apply_exactly(project: PulumiProject, tmp_path) -> 
 
     # 1. One tenant's quota: exactly that account changes, pushed live (same server PID).
     project.write_environment(env(connections={"acme": 7}))
-    steps = _steps(project)
+    steps = project.preview_steps()
     assert [(s["op"], _name(s["urn"])) for s in steps] == [("update", "acme-account")], steps
     project.up()
     held = lookup_account_jwt([url], out["system"]["creds"], out["tenants"]["acme"]["account_public_key"])
@@ -79,7 +56,7 @@ def test_changes_preview_and_apply_exactly(project: PulumiProject, tmp_path) -> 
 
     # 2. A new tenant: its own resources plus its platform shard's account, nothing else changes.
     project.write_environment(env(tenants=("acme", "globex", "hooli"), connections={"acme": 7}))
-    steps = _steps(project)
+    steps = project.preview_steps()
     updates = sorted(_name(s["urn"]) for s in steps if s["op"] == "update")
     creates = [_name(s["urn"]) for s in steps if s["op"] == "create"]
     assert updates == ["platform-ingest-0"], steps
@@ -128,7 +105,7 @@ def test_changes_preview_and_apply_exactly(project: PulumiProject, tmp_path) -> 
     # 5. Offboarding: the preview lists the tenant's deletes; after up the account is gone and its
     #    users are refused.
     project.write_environment(env(tenants=("acme", "globex"), connections={"acme": 7}))
-    steps = _steps(project)
+    steps = project.preview_steps()
     deletes = {_name(s["urn"]) for s in steps if s["op"] == "delete"}
     assert {"hooli-account", "hooli-service", "HOOLI_ORDERS_LIVE", "HOOLI_ORDERS_LIVE_WORKER"} <= deletes, deletes
     assert [_name(s["urn"]) for s in steps if s["op"] == "update"] == ["platform-ingest-0"]
@@ -136,23 +113,8 @@ def test_changes_preview_and_apply_exactly(project: PulumiProject, tmp_path) -> 
     project.up()
     assert lookup_account_jwt([url], out["system"]["creds"], hooli["account_public_key"]) is None
     # The server drops a deleted account asynchronously: within seconds its users must be refused.
-    assert asyncio.run(_refused_within(url, hooli["creds"]["service"], seconds=10)), \
+    assert REFUSED in asyncio.run(refused_within(url, hooli["creds"]["service"], seconds=10)), \
         "an offboarded tenant's user can still connect"
-
-
-async def _refused_within(url: str, creds: str, seconds: float) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while loop.time() < deadline:
-        try:
-            nc = await _connect(url, creds)
-        except Exception as e:  # nats-py raises several types; the message says which
-            if "Authorization Violation" in str(e):
-                return True
-        else:
-            await nc.close()
-        await asyncio.sleep(0.2)
-    return False
 
 
 async def _wait_port(port: int, timeout: float = 10) -> None:
@@ -176,7 +138,7 @@ async def _publish_plain(url: str, subject: str) -> None:
 
 async def _publish_when_linked(local: str, hub: str, hub_creds: str, subject: str) -> None:
     """Publish at the leaf until the hub sees it (the leaf link takes a moment to come up)."""
-    hub_nc = await _connect(hub, hub_creds)
+    hub_nc = await connect(hub, hub_creds)
     try:
         sub = await hub_nc.subscribe(subject)
         for _ in range(50):

@@ -23,7 +23,8 @@ SYSTEM_ACCOUNT = "ADBSYSTEMACCOUNTPUBLICKEY"
 SYSTEM_ACCOUNT_JWT = "eyJ0eXAiOiJKV1QifQ.sys.sig"
 
 K8S_TYPES = ["kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Namespace",
-             "kubernetes:core/v1:Service", "kubernetes:core/v1:Service", "kubernetes:policy/v1:PodDisruptionBudget"]
+             "kubernetes:core/v1:Service", "kubernetes:core/v1:Service", "kubernetes:core/v1:Service",
+             "kubernetes:policy/v1:PodDisruptionBudget"]   # three Services: clients, headless, metrics
 
 
 class FakeOperator:
@@ -100,6 +101,23 @@ def test_objects_equal_the_pure_renderer(pulumi_mocks: Recorder, env: Environmen
     services = {r.inputs["metadata"]["name"]: r.inputs for r in pulumi_mocks.of_type("kubernetes:core/v1:Service")}
     assert services["nats"]["spec"] == km.client_service(env)["spec"]
     assert services["nats-headless"]["spec"] == km.headless_service(env)["spec"]
+    metrics = km.metrics_service(env)
+    assert services["nats-metrics"]["metadata"] == metrics["metadata"]     # the prometheus.io annotations
+    assert services["nats-metrics"]["spec"] == metrics["spec"]
+    containers = [c["name"] for c in sts["spec"]["template"]["spec"]["containers"]]
+    assert containers == ["nats", "exporter"]
+
+
+def test_no_metrics_service_without_monitoring(pulumi_mocks: Recorder, env: Environment) -> None:
+    import dataclasses
+
+    from components.model.spec_model import MonitoringSpec
+
+    build(dataclasses.replace(env, monitoring=MonitoringSpec(enabled=False)))
+    names = sorted(r.inputs["metadata"]["name"] for r in pulumi_mocks.of_type("kubernetes:core/v1:Service"))
+    assert names == ["nats", "nats-headless"]
+    sts = pulumi_mocks.one("kubernetes:apps/v1:StatefulSet").inputs
+    assert [c["name"] for c in sts["spec"]["template"]["spec"]["containers"]] == ["nats"]
 
 
 def test_outputs(pulumi_mocks: Recorder, env: Environment) -> None:

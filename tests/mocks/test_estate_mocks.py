@@ -102,6 +102,13 @@ def _local_server(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
             "config_path": f"{i['data_dir']}/nats.conf", "log_path": f"{i['data_dir']}/nats.log"}
 
 
+def _local_exporter(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    i = args.inputs
+    return {"pid": 4343, "metrics_url": f"http://{i['host']}:{i['port']}/metrics",
+            "command": ["python", "-m", "components.ops.exporter"],
+            "log_path": f"{i['data_dir']}/exporter.log", "pid_path": f"{i['data_dir']}/exporter.pid"}
+
+
 def _leaf_bundle(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     d = args.inputs["directory"]
     return {"path": d, "archive": d + ".tar.gz", "archive_sha256": "0" * 64}
@@ -109,7 +116,7 @@ def _leaf_bundle(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
 
 FAKES: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = {
     DYN + "Nkey": _nkey, DYN + "Operator": _operator, DYN + "Account": _account, DYN + "User": _user,
-    DYN + "LocalServer": _local_server, DYN + "LeafBundle": _leaf_bundle,
+    DYN + "LocalServer": _local_server, DYN + "LocalExporter": _local_exporter, DYN + "LeafBundle": _leaf_bundle,
 }
 
 
@@ -190,7 +197,8 @@ def prod(pulumi_mocks_for: Callable[[str], "Recorder"], tmp_path: Path) -> Built
 DEV_COUNTS = {
     DYN + "Operator": 1,
     DYN + "LocalServer": 1,
-    DYN + "Nkey": 3 + 1,                        # one account key per tenant and per shard
+    DYN + "LocalExporter": 1,                   # monitoring.enabled
+    DYN + "Nkey": 2 * 3 + 1,                    # account + signing key per tenant; one key per shard
     DYN + "Account": 3 + 1,
     DYN + "User": 3 * 4 + 1 * 2,                # service/reader/leaf/provisioning; consumer/provisioning
     DYN + "Stream": (3 + 2 + 1) + 1 + 2,        # stream classes + acme's dead letters + logs/events ingest
@@ -200,6 +208,7 @@ DEV_COUNTS = {
     DYN + "LeafBundle": 1,
     IDX + "Estate": 1,
     IDX + "DevServer": 1,
+    IDX + "DevExporter": 1,
     IDX + "Tenant": 3,
     IDX + "TenantJetStream": 3,
     IDX + "Platform": 1,
@@ -231,9 +240,11 @@ def test_dev_parents(dev: Built) -> None:
     estate = dev.rec.one(IDX + "Estate")
     assert estate.parent.endswith("::pulumi:pulumi:Stack::nats-tenancy-dev")
     assert _children(dev, estate) == {
-        ("Operator", "operator"), ("DevServer", "dev-server"), ("Tenant", "acme"), ("Tenant", "globex"),
+        ("Operator", "operator"), ("DevServer", "dev-server"), ("DevExporter", "dev-metrics"),
+        ("Tenant", "acme"), ("Tenant", "globex"),
         ("Tenant", "initech"), ("Platform", "platform"), ("LeafNodeBundles", "leafnodes")}
     assert _children(dev, dev.rec.one(IDX + "DevServer")) == {("LocalServer", "dev-0")}
+    assert _children(dev, dev.rec.one(IDX + "DevExporter")) == {("LocalExporter", "dev-exporter")}
     assert _children(dev, dev.rec.one(IDX + "LeafNodeBundles")) == {("LeafBundle", "leaf-acme-edge")}
 
     env = dev_env()
@@ -241,7 +252,7 @@ def test_dev_parents(dev: Built) -> None:
         tenant = dev.get(IDX + "Tenant", spec.id)
         t = spec.id
         assert _children(dev, tenant) == {
-            ("Nkey", f"{t}-account-key"), ("Account", f"{t}-account"), ("User", f"{t}-service"),
+            ("Nkey", f"{t}-account-key"), ("Nkey", f"{t}-signing-key"), ("Account", f"{t}-account"), ("User", f"{t}-service"),
             ("User", f"{t}-reader"), ("User", f"{t}-leaf"), ("User", f"{t}-provisioning"),
             ("TenantJetStream", t)}
         js = dev.get(IDX + "TenantJetStream", t)
@@ -271,9 +282,10 @@ SECRET_OUTPUTS = {
     "Operator": {"operator_seed", "system_account_seed", "system_user_seed", "system_user_creds"},
     "Nkey": {"seed"},
     "Account": {"operator_seed", "system_creds"},
-    "User": {"seed", "creds", "account_seed", "operator_seed", "system_creds"},
+    "User": {"seed", "creds", "signing_seed", "operator_seed", "system_creds"},
     "Stream": {"creds"}, "Consumer": {"creds"}, "KvBucket": {"creds"}, "ObjectStore": {"creds"},
     "LocalServer": {"config_text"},
+    "LocalExporter": set(),   # ports, paths and a PID: nothing secret
     "LeafBundle": set(),   # its creds is a secret input of the same name
 }
 # Inputs that must reach the engine as secrets (inputs are stored in the state too).
@@ -281,9 +293,10 @@ SECRET_INPUTS = {
     "Operator": set(),     # operator_seed only when adopted: see the test with an operator seed
     "Nkey": set(),
     "Account": {"operator_seed", "system_creds"},
-    "User": {"account_seed", "operator_seed", "system_creds"},
+    "User": {"signing_seed", "operator_seed", "system_creds"},
     "Stream": {"creds"}, "Consumer": {"creds"}, "KvBucket": {"creds"}, "ObjectStore": {"creds"},
     "LocalServer": {"config_text"},
+    "LocalExporter": set(),
     "LeafBundle": {"creds"},
 }
 SECRET_LOOKING = ("seed", "creds", "config_text")
@@ -312,21 +325,25 @@ def _plain(value: Any) -> Any:
 
 def test_dev_identity_wiring(dev: Built) -> None:
     """Each user is signed by its own account's key; everything pushes with the system user's creds."""
-    owners = {  # account resource -> (its key resource, its users)
-        **{f"{t}-account": (f"{t}-account-key", [f"{t}-{r}" for r in ("service", "reader", "leaf", "provisioning")])
+    owners = {  # account resource -> (its key resource, the key signing its users, its users)
+        **{f"{t}-account": (f"{t}-account-key", f"{t}-signing-key",
+                            [f"{t}-{r}" for r in ("service", "reader", "leaf", "provisioning")])
            for t in ("acme", "globex", "initech")},
-        "platform-ingest-0": ("platform-ingest-0-key", ["platform-consumer-0", "platform-provisioning-0"]),
+        "platform-ingest-0": ("platform-ingest-0-key", "platform-ingest-0-key",
+                              ["platform-consumer-0", "platform-provisioning-0"]),
     }
-    for account_name, (key_name, users) in owners.items():
-        pub, seed = fake_key("A", key_name), fake_seed("A", key_name)
+    for account_name, (key_name, signer_name, users) in owners.items():
+        pub, seed = fake_key("A", key_name), fake_seed("A", signer_name)
         account = dev.get(DYN + "Account", account_name)
         assert account.inputs["public_key"] == pub
+        if signer_name != key_name:  # a tenant: its account JWT lists the key its users are signed with
+            assert account.inputs["claims"]["nats"]["signing_keys"] == [fake_key("A", signer_name)]
         assert _plain(account.inputs["system_creds"]) == fake_creds(SYS)
         assert _plain(account.inputs["operator_seed"]) == fake_seed("O", "operator")
         for user_name in users:
             user = dev.get(DYN + "User", user_name)
             assert user.inputs["account_public_key"] == pub
-            assert _plain(user.inputs["account_seed"]) == seed
+            assert _plain(user.inputs["signing_seed"]) == seed
             assert _plain(user.inputs["system_creds"]) == fake_creds(SYS)
             assert user.inputs["servers"] == ["nats://127.0.0.1:14222"]
     provisioning = fake_creds("acme-provisioning")   # the provisioning user's creds output
@@ -373,12 +390,26 @@ def test_dev_dependencies(dev: Built) -> None:
         assert streams[c.inputs["stream"]].urn in c.dependencies, c.name   # deleted before their stream
     assert streams["ACME_BILLING_LIVE"].urn in streams["ACME_BILLING_REPLAY"].dependencies  # sources it
     assert dev.get(DYN + "User", "acme-leaf").urn in dev.rec.one(DYN + "LeafBundle").dependencies
+    # the exporter starts after the server and is stopped before it; nothing waits for the exporter
+    exporter = dev.rec.one(DYN + "LocalExporter")
+    assert local_server in exporter.dependencies
+    assert all(exporter.urn not in r.dependencies for r in dev.rec.registrations())
+
+
+def test_dev_exporter_reads_the_dev_server(dev: Built, tmp_path: Path) -> None:
+    env = dev_env()
+    server = dev.rec.one(DYN + "LocalServer").inputs
+    exporter = dev.rec.one(DYN + "LocalExporter").inputs
+    assert {k: exporter[k] for k in ("host", "monitor_port", "port", "data_dir", "project_dir")} == {
+        "host": "127.0.0.1", "monitor_port": env.servers.monitor_port, "port": env.monitoring.port,
+        "data_dir": server["data_dir"], "project_dir": str(tmp_path)}
 
 
 def test_dev_stack_outputs(dev: Built, tmp_path: Path) -> None:
     out = dev.outputs
-    assert set(out) == {"nats_url", "tenants", "platform", "leafnodes", "system"}
+    assert set(out) == {"nats_url", "metrics_url", "tenants", "platform", "leafnodes", "system"}
     assert out["nats_url"] == "nats://127.0.0.1:14222"
+    assert out["metrics_url"] == "http://127.0.0.1:17777/metrics"
     assert set(out["tenants"]) == {"acme", "globex", "initech"}
     acme = dict(out["tenants"]["acme"])
     templates = acme.pop("producer_templates")   # README: tenants.<id>.producer_templates
@@ -433,7 +464,7 @@ def test_prod_uses_the_cluster_and_no_local_server(prod: Built) -> None:
     assert sts.parent == cluster.urn
     # 2 tenants, 2 shards
     assert {k: v for k, v in counts.items() if k.startswith(DYN)} == {
-        DYN + "Operator": 1, DYN + "Nkey": 2 + 2, DYN + "Account": 2 + 2, DYN + "User": 2 * 4 + 2 * 2,
+        DYN + "Operator": 1, DYN + "Nkey": 2 * 2 + 2, DYN + "Account": 2 + 2, DYN + "User": 2 * 4 + 2 * 2,
         DYN + "Stream": (3 + 1 + 2) + 2 * 3, DYN + "Consumer": (2 + 1) + 2 * 3,
         DYN + "KvBucket": 2, DYN + "ObjectStore": 1, DYN + "LeafBundle": 1}
     for account in prod.regs(DYN + "Account"):
@@ -442,6 +473,9 @@ def test_prod_uses_the_cluster_and_no_local_server(prod: Built) -> None:
         assert sts.urn in account.dependencies, account.name           # after the cluster is applied
     assert prod.rec.registration_count() == len(prod.rec.registrations())
     assert prod.outputs["nats_url"] == PROD_URL
+    # the exporters run in the pods (found through the nats-metrics Service): no local process, no metrics_url
+    assert counts[DYN + "LocalExporter"] == 0 and counts[IDX + "DevExporter"] == 0
+    assert "metrics_url" not in prod.outputs
     assert prod.outputs["platform"]["shard_of"] == {"acme": 0, "globex": 1}
     assert len(prod.outputs["platform"]["accounts"]) == len(prod.outputs["platform"]["creds"]["consumer"]) == 2
     assert prod.rec.one(DYN + "LeafBundle").inputs["hub_urls"] == ["tls://leaf.nats.example.com:7422"]
@@ -487,7 +521,7 @@ def test_three_thousand_dynamic_resources(pulumi_mocks_for: Callable[[str], "Rec
     b = build(pulumi_mocks_for("dev"), env, stack_settings("dev", {}), tmp_path)
     elapsed = time.monotonic() - started
     dynamic = b.dynamic()
-    per_tenant = 1 + 1 + 4 + 3 * len(SCALE_DOMAINS) + 2 + 1   # key, account, users, streams + consumers, buckets
+    per_tenant = 2 + 1 + 4 + 3 * len(SCALE_DOMAINS) + 2 + 1   # keys, account, users, streams + consumers, buckets
     per_shard = 1 + 1 + 2 + 1 + 1             # key, account, users, ingest stream, consumer
     assert len(dynamic) == SCALE_TENANTS * per_tenant + SCALE_SHARDS * per_shard + 1 + 1 + 1  # operator, server, bundle
     assert len(dynamic) >= 3000
@@ -565,3 +599,29 @@ def test_program_with_the_dev_environment_registers_the_estate(pulumi_mocks_for:
     _set_config(monkeypatch, environment="environments/dev.yaml")
     _run_program(rec)
     assert dict(Counter(r.typ for r in rec.registrations())) == DEV_COUNTS
+
+
+def test_extra_users_and_rotation_generations_reach_the_resources(pulumi_mocks_for: Callable[[str], "Recorder"],
+                                                                  tmp_path: Path) -> None:
+    """``users`` of a tenant become User resources with their role's permissions and creds outputs;
+    ``credentials`` numbers reach the signing key and the users, and the grace period both."""
+    text = (ROOT / "environments" / "dev.yaml").read_text().replace(
+        "  - id: acme\n    name: ACME Corporation\n",
+        "  - id: acme\n    name: ACME Corporation\n"
+        "    users: [{name: etl, role: service}, {name: ops, role: backup}]\n"
+        "    credentials: {grace_period: 90m, signing_key: 3, users: {etl: 2}}\n", 1)
+    assert "name: etl" in text
+    env = load_environment_text(text, "environments/dev.yaml", stack="dev")
+    b = build(pulumi_mocks_for("dev"), env, stack_settings("dev", {}), tmp_path)
+    etl, ops = b.get(DYN + "User", "acme-etl"), b.get(DYN + "User", "acme-ops")
+    assert etl.inputs["generation"] == 2 and ops.inputs["generation"] == 1
+    assert etl.inputs["grace_period_s"] == 90 * 60
+    assert "acme.>" in etl.inputs["claims"]["nats"]["pub"]["allow"]
+    assert ops.inputs["claims"]["nats"]["pub"]["allow"] == ["$JS.API.>", "$JS.SNAPSHOT.>"]
+    assert etl.inputs["claims"]["nats"]["issuer_account"] == fake_key("A", "acme-account-key")
+    assert b.get(DYN + "Nkey", "acme-signing-key").inputs["generation"] == 3
+    assert b.get(DYN + "Account", "acme-account").inputs["grace_period_s"] == 90 * 60
+    assert b.get(DYN + "User", "globex-service").inputs["grace_period_s"] == 24 * 3600
+    creds = b.outputs["tenants"]["acme"]["creds"]
+    assert set(creds) == {"service", "reader", "leaf", "etl", "ops"}
+    assert creds["etl"] == fake_creds("acme-etl")

@@ -127,6 +127,11 @@ class PulumiProject:
     def preview(self, *extra: str, check: bool = True, timeout: float = 600) -> Result:
         return self.run("preview", *self.stack_args(), "--diff", *extra, check=check, timeout=timeout)
 
+    def preview_steps(self) -> list[dict[str, Any]]:
+        """The steps of ``pulumi preview --json`` that change something (every op but ``same``)."""
+        res = self.run("preview", *self.stack_args(), "--json")
+        return [s for s in json.loads(res.stdout).get("steps", []) if s.get("op") != "same"]
+
     def up(self, *extra: str, check: bool = True, timeout: float = 600) -> Result:
         return self.run("up", *self.stack_args(), "--yes", "--skip-preview", *extra, check=check, timeout=timeout)
 

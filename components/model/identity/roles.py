@@ -77,6 +77,20 @@ def tenant_provisioning_user(tenant: str, name: Optional[str] = None) -> UserSpe
     return provisioning_user(name or f"{tenant}-provisioning")
 
 
+#: Where a snapshot's chunks are acked (backup) and sent (restore): outside ``$JS.API``.
+JS_SNAPSHOT = "$JS.SNAPSHOT.>"
+
+
+def tenant_backup_user(tenant: str, prefix: Optional[str] = None, name: Optional[str] = None) -> UserSpec:
+    """Backs up and restores its account's streams (``components.ops.backup``): the JetStream API
+    and the snapshot subjects, nothing of the tenant's own tree (it neither reads nor writes data
+    except through snapshots). ``prefix`` is unused: the API subjects are per account already."""
+    return UserSpec(
+        name=name or f"{tenant}-backup",
+        permissions=UserPermissions(pub=Permission(allow=(JS_API, JS_SNAPSHOT)), sub=Permission(allow=(INBOX,))),
+    )
+
+
 def provisioning_user(name: str) -> UserSpec:
     return UserSpec(
         name=name,

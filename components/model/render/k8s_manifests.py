@@ -15,6 +15,24 @@ Layout inside a pod: the ConfigMap at ``/etc/nats`` (``nats.conf``), TLS at ``/e
 nested under ``/etc/nats``: a mount point inside a read-only ConfigMap volume cannot always be
 created), and the per-pod PersistentVolumeClaim ``data`` at ``/data`` with the JetStream store and
 the account resolver directory, so both survive restarts and rescheduling.
+
+Metrics (``monitoring.enabled``): the project's own exporter (``components.ops.exporter``, image
+``monitoring.exporter_image`` built from ``deploy/exporter/Dockerfile``) runs as a second container
+in every server pod, reading that pod's monitor port over ``127.0.0.1`` with ``--leader-only`` when
+there is more than one server. Why a sidecar and not one Deployment:
+- a server's ``/jsz`` lists only the streams that server holds, so a single exporter behind the
+  client Service would see one random server per scrape; covering the cluster takes one exporter
+  per server, and with ``--leader-only`` each stream is reported by exactly one of them, so sums
+  over the pods count each stream once (connections are per server anyway);
+- a sidecar follows the StatefulSet by construction: one per replica, same node, no per-pod DNS
+  wiring, no second object to scale when ``replicas`` changes, and the monitor port (plain HTTP,
+  no auth) never has to be reachable from another pod.
+Prometheus finds the exporters through the headless ``nats-metrics`` Service, which carries the
+``prometheus.io/*`` annotations (the usual ``kubernetes-service-endpoints`` discovery scrapes every
+endpoint, i.e. every pod). The pods themselves carry none, so a Prometheus that also discovers
+annotated pods does not scrape every exporter twice. The sidecar has no readiness probe on purpose:
+a failing exporter must never take its server out of the client Service; a liveness probe restarts
+just that container.
 """
 from __future__ import annotations
 
@@ -42,8 +60,11 @@ DATA_VOLUME = "data"
 POD_NAME_VAR = "POD_NAME"
 CLUSTER_DOMAIN = "cluster.local"
 CONFIG_HASH_ANNOTATION = "nats-tenancy/config-sha256"
-# A pinned release: a floating tag would change the pods without a change in this program.
-EXPORTER_IMAGE = "natsio/prometheus-nats-exporter:0.17.3"
+METRICS_SERVICE_NAME = "nats-metrics"
+EXPORTER_CONTAINER = "exporter"
+EXPORTER_MODULE = "components.ops.exporter"
+METRICS_PORT_NAME = "metrics"
+METRICS_PATH = "/metrics"
 
 
 def labels(env: Environment) -> dict[str, str]:
@@ -192,26 +213,52 @@ def _server_container(env: Environment) -> dict[str, Any]:
     return container
 
 
+def exporter_args(env: Environment) -> list[str]:
+    """The exporter reads its own pod's server over loopback (the server listens on every interface)
+    and listens on all of the pod's interfaces so Prometheus can reach it."""
+    args = ["--monitor-url", f"http://127.0.0.1:{env.servers.monitor_port}",
+            "--listen", f"0.0.0.0:{env.monitoring.port}"]
+    if _clustered(env):
+        args.append("--leader-only")
+    return args
+
+
 def _exporter_container(env: Environment) -> dict[str, Any]:
-    """The server's monitor port answers JSON, not Prometheus text; the exporter sidecar translates."""
-    port = env.monitoring.port
+    """The server's monitor port answers JSON, not Prometheus text; the exporter sidecar translates.
+    It needs no volume and no write access: every scrape reads the server afresh."""
+    image = env.monitoring.exporter_image
+    if not image:
+        raise ValueError(f"{env.file}: monitoring.exporter_image is required in kubernetes mode with monitoring enabled")
     return {
-        "name": "metrics",
-        "image": EXPORTER_IMAGE,
+        "name": EXPORTER_CONTAINER,
+        "image": image,
         "imagePullPolicy": "IfNotPresent",
-        "args": [f"-port={port}", "-varz", "-connz", "-routez", "-leafz", "-healthz", "-jsz=all",
-                 f"http://localhost:{env.servers.monitor_port}"],
-        "ports": [{"name": "metrics", "containerPort": port, "protocol": "TCP"}],
+        "command": ["python", "-m", EXPORTER_MODULE],
+        "args": exporter_args(env),
+        "ports": [{"name": METRICS_PORT_NAME, "containerPort": env.monitoring.port, "protocol": "TCP"}],
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": METRICS_PORT_NAME}, "periodSeconds": 30,
+                          "timeoutSeconds": 5, "failureThreshold": 3},
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
     }
 
 
+def metrics_service(env: Environment) -> Manifest:
+    """Headless, so its endpoints (and its DNS name) are the pods themselves: each exporter is
+    scraped on its own. Not-ready pods are listed too: a server still catching up is exactly when
+    its metrics matter."""
+    meta = _meta(env, METRICS_SERVICE_NAME)
+    meta["annotations"] = {"prometheus.io/scrape": "true", "prometheus.io/port": str(env.monitoring.port),
+                           "prometheus.io/path": METRICS_PATH}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta,
+            "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": labels(env),
+                     "ports": _service_ports([(METRICS_PORT_NAME, env.monitoring.port)])}}
+
+
 def _pod_annotations(env: Environment, conf_hash: str) -> dict[str, str]:
-    """Scrape annotations only with the exporter: scraping the JSON monitor port would just fail."""
-    annotations = {CONFIG_HASH_ANNOTATION: conf_hash}
-    if env.monitoring.enabled:
-        annotations.update({"prometheus.io/scrape": "true", "prometheus.io/port": str(env.monitoring.port),
-                            "prometheus.io/path": "/metrics"})
-    return annotations
+    """Only the config hash: scraping is announced on the metrics Service (see the module docstring)."""
+    return {CONFIG_HASH_ANNOTATION: conf_hash}
 
 
 def stateful_set(env: Environment, conf_hash: str) -> Manifest:
@@ -276,7 +323,11 @@ def pod_disruption_budget(env: Environment) -> Manifest:
 
 def cluster_manifests(env: Environment, operator_jwt: str, system_account: str,
                       system_account_jwt: str) -> list[Manifest]:
-    """All objects, in the order they can be applied (namespace first)."""
+    """All objects, in the order they can be applied (namespace first); the metrics Service only with
+    ``monitoring.enabled``."""
     text = nats_conf(env, operator_jwt, system_account, system_account_jwt)
-    return [namespace(env), config_map(env, text), headless_service(env), client_service(env),
+    services = [headless_service(env), client_service(env)]
+    if env.monitoring.enabled:
+        services.append(metrics_service(env))
+    return [namespace(env), config_map(env, text), *services,
             stateful_set(env, config_hash(text)), pod_disruption_budget(env)]

@@ -19,6 +19,8 @@ from typing import Sequence
 from urllib.parse import urlparse
 
 from components.model.errors import Problems
+from components.model.render.producer_templates import (FLUENT_BIT_FILE, NATSCLI_FILE, OTEL_FILE, ProducerTarget,
+                                                        render_all)
 from components.model.render.server_conf import LeafNodesConf, LeafRemote, ServerConf, render_server_conf
 
 CUSTOMER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -26,6 +28,7 @@ ACCOUNT_KEY = re.compile(r"^A[A-Z2-7]{55}$")
 HUB_SCHEMES = ("nats", "tls", "nats-leaf", "ws", "wss")
 CONFIG_FILE = "leafnode.conf"
 README_FILE = "README.md"
+PRODUCERS_DIR = "producers"
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,9 @@ This bundle runs a NATS server on your side that links to the platform as tenant
 - `{b.creds_file}`: the credentials of the link. Keep it secret (mode 0600); anyone holding it can
   publish as your tenant. Ask the platform team for a new one if it leaks.
 - `README.md`: this file.
+- `{PRODUCERS_DIR}/`: starting configurations for your publishers, aimed at this leaf server:
+  `{OTEL_FILE}` (OpenTelemetry Collector), `{FLUENT_BIT_FILE}` (Fluent Bit output section),
+  `{NATSCLI_FILE}` (a `nats` CLI context). Each file explains its limits in its header.
 
 ## Run
 
@@ -118,13 +124,25 @@ Anything else stays on your leaf server.
 """
 
 
+def producer_files(b: LeafBundle) -> dict[str, str]:
+    """Producer templates (``producer_templates``) aimed at this leaf node: producers at the
+    customer's site publish to it on loopback without credentials, and it forwards to the hub."""
+    if len(b.subjects) != 3:
+        return {}
+    logs, events, otel = b.subjects
+    local = f"nats://{b.listen_host}:{b.listen_port}"
+    target = ProducerTarget(b.tenant, logs, events, otel, nats_url=local, creds_path="", leaf_url=local)
+    return {f"{PRODUCERS_DIR}/{name}": text for name, text in render_all(target).items()}
+
+
 def render_leaf_bundle(b: LeafBundle) -> dict[str, str]:
-    """``{relative path: text}`` of the customer's bundle (config, README, creds)."""
+    """``{relative path: text}`` of the customer's bundle (config, README, creds, producer templates)."""
     check_bundle(b)
     return {
         CONFIG_FILE: render_leaf_config(b),
         README_FILE: render_readme(b),
         b.creds_file: b.creds,
+        **producer_files(b),
     }
 
 

@@ -58,7 +58,7 @@ class ProducerTarget:
     events_root: str
     otel_root: str
     nats_url: str           # client URL of the hub, for the collector and natscli
-    creds_path: str         # where the producer keeps the tenant's service creds file
+    creds_path: str         # where the producer keeps the tenant's service creds file; "" = none (a leaf node)
     leaf_url: str = "nats://127.0.0.1:4222"   # the tenant's leaf node, for Fluent Bit
     service: str = "collector"                # the <service> token of rendered subjects
 
@@ -83,7 +83,8 @@ def validate(t: ProducerTarget) -> None:
         url = urlparse(getattr(t, name))
         if url.scheme not in CLIENT_SCHEMES or not url.hostname:
             problems.add(name, f"{getattr(t, name)!r} is not a NATS client URL", "nats://host:port or tls://host:port")
-    if not t.creds_path:
+    if not t.creds_path and t.nats_url != t.leaf_url:
+        # Only the tenant's own leaf node takes clients without credentials.
         problems.add("creds_path", "empty", "the path of the creds file on the producer's host")
     if not NAME_TOKEN.match(t.service):
         problems.add("service", f"{t.service!r} is not a subject token", "letters, digits, '_' and '-'")
@@ -97,10 +98,9 @@ def _comment(lines: list[str], mark: str = "#") -> str:
 def render_otel_collector(t: ProducerTarget) -> str:
     validate(t)
     base = t.base(t.otel_root)
-    exporter: dict[str, Any] = {
-        "endpoint": t.nats_url,
-        "nkey_user_file": {"user_file": t.creds_path},
-    }
+    exporter: dict[str, Any] = {"endpoint": t.nats_url}
+    if t.creds_path:
+        exporter["nkey_user_file"] = {"user_file": t.creds_path}
     for signal in OTEL_SIGNALS:
         exporter[signal] = {"subject": f'"{base}.{t.service}.{signal}"', "marshaler": "otlp_proto"}
     doc = {
@@ -123,7 +123,8 @@ def render_otel_collector(t: ProducerTarget) -> str:
         "",
         f"Subjects stay inside the tenant's tree {t.otel_root}; they are OTTL expressions, so a",
         "literal subject keeps its double quotes. Messages are OTLP protobuf.",
-        f"Credentials: the tenant's service creds file at {t.creds_path} (keep it mode 0600).",
+        f"Credentials: the tenant's service creds file at {t.creds_path} (keep it mode 0600)." if t.creds_path
+        else "Credentials: none: it publishes to the tenant's leaf node on loopback, which holds them.",
     ])
     return head + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 
@@ -159,7 +160,8 @@ def render_natscli_context(t: ProducerTarget) -> str:
     """Save as ``~/.config/nats/context/<tenant>.json``; select with ``nats context select <tenant>``."""
     validate(t)
     doc: dict[str, Any] = {k: "" for k in NATSCLI_KEYS}
-    doc.update(description=f"tenant {t.tenant}: service user", url=t.nats_url, creds=t.creds_path, tls_first=False)
+    who = "service user" if t.creds_path else "through the leaf node"
+    doc.update(description=f"tenant {t.tenant}: {who}", url=t.nats_url, creds=t.creds_path, tls_first=False)
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 

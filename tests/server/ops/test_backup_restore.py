@@ -2,12 +2,15 @@
 and header survives, gaps included, and an existing stream is never overwritten by accident."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
 from typing import Any
 
+import nats
 import pytest
+from nats.aio.client import RawCredentials
 
 from tests.server.ops.conftest import Estate, js, run_tool
 
@@ -138,3 +141,44 @@ def test_restore_refuses_a_tampered_snapshot(estate: Estate, filled: list[dict[s
     res = _restore(estate, str(tmp_path), "--replace")
     assert res.returncode == 1 and "does not match its manifest" in res.stderr
     assert estate.run("acme", lambda nc: _messages(nc, STREAM))[: len(filled)] == filled
+
+
+def test_the_backup_role_backs_up_and_restores_but_touches_no_data(estate: Estate, filled: list[dict[str, Any]],
+                                                                   tmp_path: Any) -> None:
+    """The least-privilege ``backup`` role an environment file can give a tenant user
+    (``users: [{name: ops, role: backup}]``) is enough for the tool, and for nothing else."""
+    from components.model.identity.roles import tenant_backup_user
+
+    creds = tmp_path / "acme-backup.creds"
+    creds.write_text(estate.setup.user_creds(estate.accounts["acme"], tenant_backup_user("acme")))
+    os.chmod(creds, 0o600)
+    out = tmp_path / "backup"
+    res = run_tool("components.ops.backup", "backup", "--url", estate.server.url, "--creds", str(creds),
+                   "--stream", STREAM, "--out", str(out), "--chunk-size", "1024")
+    assert res.returncode == 0, res.stderr
+    estate.run("acme", lambda nc: js(nc, f"STREAM.DELETE.{STREAM}"))
+    res = run_tool("components.ops.backup", "restore", "--url", estate.server.url, "--creds", str(creds),
+                   "--from", str(out), "--stream", STREAM, "--chunk-size", "1024")
+    assert res.returncode == 0, res.stderr
+    assert estate.run("acme", lambda nc: _messages(nc, STREAM)) == filled
+
+    async def publish_and_subscribe() -> list[str]:
+        errors: list[str] = []
+
+        async def on_error(e: Exception) -> None:
+            errors.append(str(e))
+
+        nc = await nats.connect(estate.server.url, user_credentials=RawCredentials(creds.read_text()),
+                                allow_reconnect=False, max_reconnect_attempts=1, connect_timeout=3, error_cb=on_error)
+        try:
+            await nc.publish("acme.events.orders.created", b"forged")
+            await nc.subscribe("acme.events.>")
+            await nc.flush()
+            await asyncio.sleep(0.5)
+        finally:
+            await nc.close()
+        return errors
+
+    errors = asyncio.run(publish_and_subscribe())
+    assert any("publish" in e.lower() and "acme.events.orders.created" in e for e in errors), errors
+    assert any("subscription" in e.lower() and "acme.events.>" in e for e in errors), errors

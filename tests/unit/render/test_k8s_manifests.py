@@ -71,12 +71,12 @@ def server_container(objs: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def test_objects_in_apply_order(objs: dict[str, dict[str, Any]], env: Environment, material: OperatorMaterial) -> None:
     kinds = [o["kind"] for o in km.cluster_manifests(env, material.operator_jwt, material.system_account,
                                                         material.system_account_jwt)]
-    assert kinds == ["Namespace", "ConfigMap", "Service", "Service", "StatefulSet", "PodDisruptionBudget"]
+    assert kinds == ["Namespace", "ConfigMap", "Service", "Service", "Service", "StatefulSet", "PodDisruptionBudget"]
     assert sorted(objs) == ["ConfigMap", "Namespace", "PodDisruptionBudget", "Service/nats",
-                            "Service/nats-headless", "StatefulSet"]
+                            "Service/nats-headless", "Service/nats-metrics", "StatefulSet"]
     api = {k: o["apiVersion"] for k, o in objs.items()}
     assert api == {"Namespace": "v1", "ConfigMap": "v1", "Service/nats": "v1", "Service/nats-headless": "v1",
-                   "StatefulSet": "apps/v1", "PodDisruptionBudget": "policy/v1"}
+                   "Service/nats-metrics": "v1", "StatefulSet": "apps/v1", "PodDisruptionBudget": "policy/v1"}
 
 
 def test_labels_and_namespace_everywhere(objs: dict[str, dict[str, Any]]) -> None:
@@ -85,7 +85,7 @@ def test_labels_and_namespace_everywhere(objs: dict[str, dict[str, Any]]) -> Non
         assert obj["metadata"]["labels"] == LABELS, key
         if key != "Namespace":
             assert obj["metadata"]["namespace"] == "nats", key
-    for key in ("Service/nats", "Service/nats-headless"):
+    for key in ("Service/nats", "Service/nats-headless", "Service/nats-metrics"):
         assert objs[key]["spec"]["selector"] == LABELS
     assert objs["StatefulSet"]["spec"]["selector"] == {"matchLabels": LABELS}
     assert objs["StatefulSet"]["spec"]["template"]["metadata"]["labels"] == LABELS
@@ -156,22 +156,114 @@ def test_probes_use_the_monitor_port(objs: dict[str, dict[str, Any]]) -> None:
     assert c["startupProbe"]["periodSeconds"] * c["startupProbe"]["failureThreshold"] >= 600
 
 
-def test_pod_annotations(objs: dict[str, dict[str, Any]]) -> None:
+def containers(objs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in objs["StatefulSet"]["spec"]["template"]["spec"]["containers"]}
+
+
+def test_pods_carry_only_the_config_hash(objs: dict[str, dict[str, Any]]) -> None:
+    # scraping is announced on the metrics Service; annotated pods as well would be scraped twice
     ann = objs["StatefulSet"]["spec"]["template"]["metadata"]["annotations"]
-    assert ann[km.CONFIG_HASH_ANNOTATION] == km.config_hash(conf_of(objs))
-    # the server's monitor port serves JSON; Prometheus scrapes the exporter sidecar on monitoring.port
-    assert ann["prometheus.io/scrape"] == "true"
-    assert ann["prometheus.io/port"] == "7777"
-    exporter = next(c for c in objs["StatefulSet"]["spec"]["template"]["spec"]["containers"] if c["name"] == "metrics")
+    assert ann == {km.CONFIG_HASH_ANNOTATION: km.config_hash(conf_of(objs))}
+
+
+def test_exporter_sidecar_reads_its_own_server(objs: dict[str, dict[str, Any]]) -> None:
+    exporter = containers(objs)["exporter"]
+    assert sorted(containers(objs)) == ["exporter", "nats"]
+    assert exporter["image"] == "registry.example.com/nats-tenancy-exporter:1.0.0"   # monitoring.exporter_image
+    assert exporter["command"] == ["python", "-m", "components.ops.exporter"]
+    # three servers: each exporter reports only the streams its server leads, so sums count each once
+    assert exporter["args"] == ["--monitor-url", "http://127.0.0.1:8222", "--listen", "0.0.0.0:7777", "--leader-only"]
     assert exporter["ports"] == [{"name": "metrics", "containerPort": 7777, "protocol": "TCP"}]
-    assert exporter["args"][-1] == "http://localhost:8222"
+    assert exporter["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    # a failing exporter must never take its server out of the client Service
+    assert "readinessProbe" not in exporter and "startupProbe" not in exporter
+    assert exporter["resources"]["limits"] == {"memory": "128Mi"}
+    assert exporter["securityContext"]["runAsNonRoot"] is True
+    assert exporter["securityContext"]["readOnlyRootFilesystem"] is True
+    assert "volumeMounts" not in exporter
+
+
+def test_metrics_service_points_prometheus_at_the_exporters(objs: dict[str, dict[str, Any]]) -> None:
+    svc = objs["Service/nats-metrics"]
+    assert svc["metadata"]["annotations"] == {"prometheus.io/scrape": "true", "prometheus.io/port": "7777",
+                                              "prometheus.io/path": "/metrics"}
+    spec = svc["spec"]
+    assert spec["clusterIP"] == "None" and spec["publishNotReadyAddresses"] is True
+    assert spec["ports"] == [{"name": "metrics", "port": 7777, "targetPort": "metrics", "protocol": "TCP"}]
+    # the annotated port is the one the sidecar listens on, and no other Service exposes it
+    exporter = containers(objs)["exporter"]
+    assert exporter["ports"][0]["containerPort"] == int(svc["metadata"]["annotations"]["prometheus.io/port"])
+    for key in ("Service/nats", "Service/nats-headless"):
+        assert "metrics" not in {p["name"] for p in objs[key]["spec"]["ports"]}
+        assert "annotations" not in objs[key]["metadata"]
+
+
+def test_single_server_exporter_reports_everything(env: Environment, material: OperatorMaterial) -> None:
+    one = dataclasses.replace(env, servers=dataclasses.replace(env.servers, replicas=1))
+    exporter = containers(render(one, material))["exporter"]
+    assert exporter["args"] == ["--monitor-url", "http://127.0.0.1:8222", "--listen", "0.0.0.0:7777"]
+
+
+def test_ports_follow_the_environment(env: Environment, material: OperatorMaterial) -> None:
+    other = dataclasses.replace(env, servers=dataclasses.replace(env.servers, monitor_port=9222),
+                                monitoring=dataclasses.replace(env.monitoring, port=9102))
+    objs = render(other, material)
+    assert containers(objs)["exporter"]["args"][:4] == ["--monitor-url", "http://127.0.0.1:9222", "--listen",
+                                                        "0.0.0.0:9102"]
+    assert objs["Service/nats-metrics"]["metadata"]["annotations"]["prometheus.io/port"] == "9102"
+    assert objs["Service/nats-metrics"]["spec"]["ports"][0]["port"] == 9102
 
 
 def test_no_exporter_and_no_scrape_without_monitoring(env: Environment, material: OperatorMaterial) -> None:
     quiet = dataclasses.replace(env, monitoring=MonitoringSpec(enabled=False))
-    sts = render(quiet, material)["StatefulSet"]["spec"]["template"]
+    objs = render(quiet, material)
+    sts = objs["StatefulSet"]["spec"]["template"]
     assert [c["name"] for c in sts["spec"]["containers"]] == ["nats"]
     assert not any(k.startswith("prometheus.io/") for k in sts["metadata"]["annotations"])
+    assert "Service/nats-metrics" not in objs
+
+
+def test_exporter_needs_its_image(env: Environment, material: OperatorMaterial) -> None:
+    # the environment loader refuses this (tests/unit/specs); the renderer must not invent an image either
+    no_image = dataclasses.replace(env, monitoring=MonitoringSpec(enabled=True, port=7777))
+    with pytest.raises(ValueError, match=r"prod\.yaml: monitoring\.exporter_image is required"):
+        render(no_image, material)
+
+
+def test_the_real_exporter_accepts_the_sidecar_command(objs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """The rendered command line, run as a real process (on loopback and a free port instead of the
+    pod's 0.0.0.0:7777): it serves /healthz, and /metrics says the server is unreachable (no server
+    runs here), which proves every flag was understood."""
+    import signal
+    import sys
+    import time
+    import urllib.request
+
+    from components.providers.nats_process import free_port
+
+    exporter = containers(objs)["exporter"]
+    port, monitor = free_port(), free_port()
+    args = [a.replace("0.0.0.0:7777", f"127.0.0.1:{port}").replace("127.0.0.1:8222", f"127.0.0.1:{monitor}")
+            for a in exporter["args"]]
+    assert "--leader-only" in args and f"127.0.0.1:{port}" in args
+    argv = [sys.executable if exporter["command"][0] == "python" else exporter["command"][0],
+            *exporter["command"][1:], *args, "--timeout", "1"]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, proc.communicate()[1]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                    text = resp.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the exporter never answered"
+                time.sleep(0.1)
+        assert "nats_tenant_exporter_scrape_success 0.0" in text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
 
 
 def test_config_change_rolls_the_pods(env: Environment, material: OperatorMaterial,

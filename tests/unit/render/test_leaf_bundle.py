@@ -12,6 +12,7 @@ import tarfile
 
 import nkeys
 import pytest
+import yaml
 
 from components.model.errors import SpecError
 from components.model.render.bundle_files import tar_gz_bytes, write_bundle
@@ -63,7 +64,8 @@ def nats_server() -> str:
 
 def test_bundle_files(bundle: LeafBundle) -> None:
     files = render_leaf_bundle(bundle)
-    assert sorted(files) == ["README.md", "acme-edge.creds", "leafnode.conf"]
+    assert sorted(files) == ["README.md", "acme-edge.creds", "leafnode.conf", "producers/fluent-bit-output.conf",
+                             "producers/natscli-context.json", "producers/otel-collector.yaml"]
     assert files["acme-edge.creds"] == bundle.creds
     conf = files["leafnode.conf"]
     assert 'listen: "127.0.0.1:24222"' in conf
@@ -76,6 +78,23 @@ def test_bundle_files(bundle: LeafBundle) -> None:
     for s in bundle.subjects:
         assert f"`{s}`" in readme
     assert bundle.account_public_key in readme and "-----BEGIN" not in readme
+    assert "producers/" in readme
+
+
+def test_bundle_producer_templates_aim_at_the_leaf_without_creds(bundle: LeafBundle) -> None:
+    files = render_leaf_bundle(bundle)
+    local = "nats://127.0.0.1:24222"
+    otel = yaml.safe_load(files["producers/otel-collector.yaml"])
+    exporter = otel["exporters"]["nats"]
+    assert exporter["endpoint"] == local and "nkey_user_file" not in exporter
+    logs, events, otel_root = bundle.subjects
+    assert exporter["traces"]["subject"].strip('"').startswith(otel_root[:-2] + ".")
+    context = json.loads(files["producers/natscli-context.json"])
+    assert context["url"] == local and context["creds"] == ""
+    fluent = files["producers/fluent-bit-output.conf"]
+    assert "Port   24222" in fluent and f"Match  {logs[:-2]}.*" in fluent
+    for text in files.values():
+        assert "-----BEGIN" not in text or text == bundle.creds
 
 
 def test_rendering_is_deterministic(bundle: LeafBundle) -> None:
@@ -133,12 +152,15 @@ def test_write_bundle_modes_and_archive(bundle: LeafBundle, tmp_path) -> None:
     assert stat.S_IMODE(os.stat(os.path.join(directory, "leafnode.conf")).st_mode) == 0o644
     assert stat.S_IMODE(os.stat(archive).st_mode) == 0o600
     for name, text in files.items():
-        with open(os.path.join(directory, name), encoding="utf-8") as f:
+        with open(os.path.join(directory, *name.split("/")), encoding="utf-8") as f:
             assert f.read() == text
     with tarfile.open(archive, "r:gz") as tar:
         members = tar.getmembers()
-        assert [m.name for m in members] == ["acme-edge", "acme-edge/README.md", "acme-edge/acme-edge.creds",
-                                             "acme-edge/leafnode.conf"]
+        assert [m.name for m in members] == ["acme-edge", "acme-edge/producers", "acme-edge/README.md",
+                                             "acme-edge/acme-edge.creds", "acme-edge/leafnode.conf",
+                                             "acme-edge/producers/fluent-bit-output.conf",
+                                             "acme-edge/producers/natscli-context.json",
+                                             "acme-edge/producers/otel-collector.yaml"]
         by_name = {m.name: m for m in members}
         assert by_name["acme-edge/acme-edge.creds"].mode == 0o600
         assert by_name["acme-edge/leafnode.conf"].mode == 0o644

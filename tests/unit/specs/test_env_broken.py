@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from components.model.errors import SpecError
-from components.model.specs import load_environment_text
+from components.model.specs import MonitoringSpec, load_environment_text
 
 LABEL = "environments/test.yaml"
 
@@ -154,6 +154,16 @@ CASES = [
          setter("servers", "namespace", value="nats")),
     Case("bad-mode", "servers.mode", "'docker' not in local|kubernetes", setter("servers", "mode", value="docker")),
     Case("kubernetes-replicas-2", "servers.replicas", "2 not in 1|3|5", both(kubernetes, setter("servers", "replicas", value=2))),
+    Case("exporter-image-missing-kubernetes", "monitoring.exporter_image", "missing: with monitoring enabled",
+         both(kubernetes, setter("monitoring", value={"enabled": True}))),
+    Case("exporter-image-bad", "monitoring.exporter_image", "'my exporter' is not valid",
+         both(kubernetes, setter("monitoring", value={"enabled": True, "exporter_image": "my exporter"}))),
+    Case("exporter-image-in-local", "monitoring.exporter_image", "does not apply to mode local",
+         setter("monitoring", value={"enabled": True, "exporter_image": "exporter:1"})),
+    Case("monitoring-port-collision", "monitoring.port", "already used by servers.monitor_port",
+         setter("monitoring", value={"enabled": True, "port": 18222})),
+    Case("monitoring-enabled-not-bool", "monitoring.enabled", "expected true or false, got 'on'",
+         setter("monitoring", value={"enabled": "on"})),
     Case("bad-prefix", "subject_prefix", "'a.b' is not valid", setter("subject_prefix", value="a.b")),
     Case("platform-filter-outside-class", "platform.consumers[0].filter", "not a subject under *.logs.>",
          setter("platform", "consumers", 0, "filter", value="*.events.>")),
@@ -166,6 +176,18 @@ CASES = [
          setter("jetstream", value={"max_memory": "128MiB", "max_file": "10GiB"})),
     Case("duplicate-yaml-key", "line 3, column 1", "duplicate key 'version'",
          text="version: 1\nservers: {mode: local}\nversion: 1\n"),
+    Case("credentials-unknown-user", "tenants[0].credentials.users.etl", "no user 'etl'",
+         setter("tenants", 0, "credentials", value={"users": {"etl": 2}})),
+    Case("credentials-generation-zero", "tenants[0].credentials.users.service", "out of range",
+         setter("tenants", 0, "credentials", value={"users": {"service": 0}})),
+    Case("credentials-bad-grace", "tenants[0].credentials.grace_period", "not a duration",
+         setter("tenants", 0, "credentials", value={"grace_period": "a while"})),
+    Case("credentials-signing-key-text", "tenants[0].credentials.signing_key", "expected a whole number",
+         setter("tenants", 0, "credentials", value={"signing_key": "2"})),
+    Case("credentials-users-list", "tenants[0].credentials.users", "must be a mapping",
+         setter("tenants", 0, "credentials", value={"users": ["service"]})),
+    Case("credentials-unknown-key", "tenants[0].credentials.rotate", "unknown",
+         setter("tenants", 0, "credentials", value={"rotate": True})),
     Case("bad-yaml", "line 2, column 10", "not valid YAML", text="version: 1\n  servers: [\n"),
     Case("not-a-mapping", "", "expected a mapping", text="- just\n- a list\n"),
 ]
@@ -191,6 +213,34 @@ def test_kubernetes_base_is_valid() -> None:
     doc["tls"] = {"min_version": "1.3", "secret_name": "nats-tls"}
     env = load_environment_text(yaml.safe_dump(doc), LABEL)
     assert env.servers.replicas == 3 and env.tls is not None
+
+
+def test_missing_exporter_image_names_file_field_and_fix() -> None:
+    doc = base()
+    kubernetes(doc)
+    doc["tls"] = {"min_version": "1.3", "secret_name": "nats-tls"}
+    doc["monitoring"] = {"enabled": True, "port": 7777}
+    with pytest.raises(SpecError) as err:
+        load_environment_text(yaml.safe_dump(doc), "environments/prod.yaml")
+    assert str(err.value) == (
+        "environments/prod.yaml: monitoring.exporter_image: missing: with monitoring enabled, kubernetes mode "
+        "runs the exporter from a container image (fix: build deploy/exporter/Dockerfile, push it to a registry "
+        "the cluster pulls from, and set exporter_image: <registry>/nats-tenancy-exporter:<tag>; or set "
+        "enabled: false)")
+
+
+def test_exporter_image_is_needed_only_when_it_is_used() -> None:
+    doc = base()
+    kubernetes(doc)
+    doc["tls"] = {"min_version": "1.3", "secret_name": "nats-tls"}
+    doc["monitoring"] = {"enabled": False}
+    assert load_environment_text(yaml.safe_dump(doc), LABEL).monitoring.exporter_image is None
+    doc["monitoring"] = {"enabled": True, "exporter_image": "registry.example.com/exporter@sha256:" + "a" * 64}
+    env = load_environment_text(yaml.safe_dump(doc), LABEL)
+    assert env.monitoring.enabled and env.monitoring.exporter_image == "registry.example.com/exporter@sha256:" + "a" * 64
+    local = base()
+    local["monitoring"] = {"enabled": True, "port": 17777}
+    assert load_environment_text(yaml.safe_dump(local), LABEL).monitoring == MonitoringSpec(True, 17777, None)
 
 
 def test_table_is_large_enough() -> None:

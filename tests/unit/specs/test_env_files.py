@@ -36,6 +36,13 @@ def test_dev_is_local_on_loopback(dev) -> None:
     assert dev.tls is None
 
 
+def test_dev_runs_the_exporter_on_its_own_port(dev) -> None:
+    assert dev.monitoring.enabled and dev.monitoring.port == 17777
+    assert dev.monitoring.exporter_image is None       # local mode runs it from this checkout
+    s = dev.servers
+    assert dev.monitoring.port not in (s.client_port, s.monitor_port, s.leafnode_port)
+
+
 def test_dev_tenants_and_features(dev) -> None:
     assert [t.id for t in dev.tenants] == ["acme", "globex", "initech"]
     kinds = {c.kind for t in dev.tenants for c in t.consumers}
@@ -94,6 +101,8 @@ def test_prod_is_kubernetes_with_tls13(prod) -> None:
     assert prod.platform.shards == 2
     assert len(prod.tenants) >= 2
     assert prod.tenant("acme").domains[0].live.replicas == 3
+    assert prod.monitoring.enabled and prod.monitoring.port == 7777
+    assert prod.monitoring.exporter_image == "registry.example.com/nats-tenancy-exporter:1.0.0"
 
 
 def test_prod_shards_are_stable_and_in_range(prod) -> None:

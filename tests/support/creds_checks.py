@@ -1,0 +1,75 @@
+"""What a client holding a ``.creds`` file sees: connects, is refused, publishes (real nats-py clients).
+
+Accounts and revocations reach the server through the resolver a moment after ``pulumi up`` returns
+on a busy machine, so the checks that wait poll for a few seconds instead of asserting at once.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import nats
+from nats.aio.client import Client, RawCredentials
+
+REFUSED = "Authorization Violation"
+
+
+async def connect(url: str, creds: str) -> Client:
+    # One attempt: nats-py's max_reconnect_attempts=0 retries for ever on the first connect.
+    return await nats.connect(url, user_credentials=RawCredentials(creds), allow_reconnect=False,
+                              max_reconnect_attempts=1, connect_timeout=3)
+
+
+async def try_connect(url: str, creds: str) -> str:
+    """``"ok"`` when the server accepts the creds, else the error text."""
+    try:
+        nc = await connect(url, creds)
+    except Exception as e:  # nats-py raises several types; the message says which
+        return f"{type(e).__name__}: {e}"
+    await nc.close()
+    return "ok"
+
+
+async def refused_within(url: str, creds: str, seconds: float) -> str:
+    """Poll until the server refuses the creds; returns the last result (contains REFUSED if so)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    result = "ok"
+    while loop.time() < deadline:
+        result = await try_connect(url, creds)
+        if REFUSED in result:
+            return result
+        await asyncio.sleep(0.2)
+    return result
+
+
+async def accepted_within(url: str, creds: str, seconds: float) -> str:
+    """Poll until the server accepts the creds; returns ``"ok"`` or the last error."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    result = ""
+    while loop.time() < deadline:
+        result = await try_connect(url, creds)
+        if result == "ok":
+            return result
+        await asyncio.sleep(0.2)
+    return result
+
+
+async def publish(url: str, creds: str, subject: str, data: bytes) -> None:
+    nc = await connect(url, creds)
+    try:
+        await nc.publish(subject, data)
+        await nc.flush()
+    finally:
+        await nc.close()
+
+
+async def js_request(url: str, creds: str, subject: str, body: bytes = b"") -> dict[str, Any]:
+    nc = await connect(url, creds)
+    try:
+        msg = await nc.request(subject, body, timeout=3)
+        return json.loads(msg.data)
+    finally:
+        await nc.close()
