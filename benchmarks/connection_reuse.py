@@ -16,6 +16,12 @@ machine shifts absolute numbers; the interleaving keeps the comparison fair). Ev
 with an empty pool, so its first connect is counted. The table gives the median milliseconds per
 operation over the rounds and the connections the server accepted per run (``/varz``
 ``total_connections``). The server is stopped by its PID at the end.
+
+``--cli N`` measures the whole stack instead: the real Pulumi CLI (``make setup``) runs ``up``,
+``refresh`` and ``destroy`` of a copy of the project with N tenants (the e2e environment: per tenant
+an account, four users, three streams, two consumers, a KV bucket) on its own local server, with
+reuse on and off in the provider process, interleaved, ``--rounds`` times; it reports wall times
+and the connections the server accepted during ``up`` and ``refresh``.
 """
 from __future__ import annotations
 
@@ -151,13 +157,86 @@ def table(samples: list[Sample], thread_counts: list[int]) -> str:
     return "\n".join(lines)
 
 
+def cli_round(tenants: int, reuse: bool) -> dict[str, Any]:
+    """One ``up`` / ``refresh`` / ``destroy`` of an N-tenant stack; wall seconds and server connects."""
+    from components.providers import nats_process
+    from tests.e2e.conftest import small_environment
+    from tests.support.pulumi_cli import PulumiProject
+
+    workdir = tempfile.mkdtemp(prefix="nt-reuse-cli-")
+    project = PulumiProject(workdir, stack="bench")
+    project.extra_env = {nats_connections.REUSE_ENV: "1" if reuse else "0", "PULUMI_SKIP_CHECKPOINTS": "true"}
+    client, monitor, leaf = (nats_process.free_port() for _ in range(3))
+    names = ("acme",) + tuple(f"t{i:03d}" for i in range(1, tenants))  # the leaf node belongs to acme
+    # nats-server reserves every account's JetStream quota (8MiB memory, 64MiB file) up front
+    project.write_environment(small_environment(client, monitor, leaf, tenants=names, leaf_listen_port=nats_process.free_port(),
+                                                server_max_memory=f"{8 * tenants + 16}MiB",
+                                                server_max_file=f"{64 * tenants + 64}MiB"))
+    project.init()
+    varz = f"http://127.0.0.1:{monitor}/varz"
+
+    def total() -> int:
+        with urllib.request.urlopen(varz, timeout=5) as resp:
+            return int(json.load(resp)["total_connections"])
+
+    out: dict[str, Any] = {"reuse": reuse, "tenants": tenants}
+    try:
+        start = time.perf_counter()
+        project.up(timeout=3600)
+        out["up_s"] = time.perf_counter() - start
+        out["up_connections"] = total()
+        before, start = total(), time.perf_counter()
+        project.refresh(timeout=3600)
+        out["refresh_s"] = time.perf_counter() - start
+        out["refresh_connections"] = total() - before
+        start = time.perf_counter()
+        project.destroy(timeout=3600)
+        out["destroy_s"] = time.perf_counter() - start
+    finally:
+        pid_file = os.path.join(project.project_dir, ".state", "test", "nats", "nats.pid")
+        if os.path.exists(pid_file):
+            with open(pid_file, encoding="ascii") as f:
+                pid = int(f.read().strip() or 0)
+            if pid and nats_process.pid_alive(pid):
+                nats_process.stop(pid)
+    return out
+
+
+def cli_main(tenants: int, rounds: int, json_path: Optional[str]) -> int:
+    rows = []
+    for round_no in range(rounds):
+        for reuse in ((True, False) if round_no % 2 == 0 else (False, True)):
+            row = cli_round(tenants, reuse)
+            rows.append(row)
+            print(f"round {round_no} reuse {'on ' if reuse else 'off'} up {row['up_s']:.1f}s "
+                  f"({row['up_connections']} connections) refresh {row['refresh_s']:.1f}s "
+                  f"({row['refresh_connections']} connections) destroy {row['destroy_s']:.1f}s", flush=True)
+    print()
+    print(f"{tenants} tenants, {rounds} rounds, median; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("| reuse | up s | up connections | refresh s | refresh connections | destroy s |")
+    print("|---|---|---|---|---|---|")
+    for reuse in (False, True):
+        mine = [r for r in rows if r["reuse"] == reuse]
+        med = {k: statistics.median(r[k] for r in mine)
+               for k in ("up_s", "up_connections", "refresh_s", "refresh_connections", "destroy_s")}
+        print(f"| {'on' if reuse else 'off'} | {med['up_s']:.1f} | {med['up_connections']:g} | {med['refresh_s']:.1f} | "
+              f"{med['refresh_connections']:g} | {med['destroy_s']:.1f} |")
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", type=int, default=300, help="operations per workload and run (default 300)")
     parser.add_argument("--threads", type=int, default=8, help="threads of the concurrent runs (default 8)")
     parser.add_argument("--rounds", type=int, default=3, help="repetitions of every on/off pair (default 3)")
     parser.add_argument("--json", help="also write every sample to this file")
+    parser.add_argument("--cli", type=int, metavar="N", help="measure up/refresh/destroy of an N-tenant stack instead")
     args = parser.parse_args(argv)
+    if args.cli:
+        return cli_main(args.cli, args.rounds, args.json)
     thread_counts = [1, args.threads]
 
     workdir = tempfile.mkdtemp(prefix="nt-reuse-bench-")

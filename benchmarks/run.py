@@ -578,6 +578,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             entry: dict[str, Any] = {**earlier[n], "floor_added": time.strftime("%Y-%m-%d"),
                                      "load_avg_at_floor_start": os.getloadavg()}
             entry["real"]["change_ok"] = change_is_only_first_account(entry["real"])
+            if any(st["step"] == "destroy" for st in entry["real"].get("steps", [])):
+                entry["real"]["partial"] = False  # saved step by step, but every step ran
         else:
             entry = {"tenants": n, "pulumi_version": f"pulumi {version}",
                      "skip_checkpoints": args.skip_checkpoints, "load_avg_at_start": os.getloadavg()}

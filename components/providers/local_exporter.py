@@ -97,7 +97,9 @@ def _start(props: Mapping[str, Any]) -> dict[str, Any]:
                                   error=ExporterError)
         _wait_bound(name, host, port, pid, log, log_start)
     except Exception:
-        stop({"pid": pid, "host": host, "port": port})
+        failed = {"pid": pid, "host": host, "port": port, "pid_path": pid_path(data_dir)}
+        stop(failed)
+        _forget_pid_file(failed)
         raise
     return {
         **{k: props[k] for k in _INPUTS if k in props},
@@ -186,7 +188,8 @@ class LocalExporterProvider(ResourceProvider):
         if not running(olds):
             # The process is gone: report it so `up` starts it again.
             changed.append("pid")
-        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=True)
+        # Never a replacement: update stops the old process before it starts the new one.
+        return DiffResult(changes=bool(changed))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(str(props["exporter_name"]), _start(props))

@@ -177,7 +177,7 @@ class ConnectionPool:
 
     def close(self, timeout: float = CLOSE_AT_EXIT) -> None:
         """Close every pooled client and stop the loop thread. For process exit and tests: operations
-        still running on the loop are abandoned."""
+        still running on the loop are cancelled (their callers get CancelledError)."""
         with self._guard:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
@@ -334,7 +334,15 @@ class ConnectionPool:
 def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
     asyncio.set_event_loop(loop)
     loop.call_soon(ready.set)
-    loop.run_forever()
+    try:
+        loop.run_forever()
+    finally:  # stopped by close(): end what still runs, then release the loop's resources
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
 
 
 async def _close_quietly(nc: Client) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, Callable
 
 import nats
 from nats.aio.client import Client, RawCredentials
@@ -31,30 +31,26 @@ async def try_connect(url: str, creds: str) -> str:
     return "ok"
 
 
-async def refused_within(url: str, creds: str, seconds: float) -> str:
-    """Poll until the server refuses the creds; returns the last result (contains REFUSED if so)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    result = "ok"
-    while loop.time() < deadline:
-        result = await try_connect(url, creds)
-        if REFUSED in result:
-            return result
-        await asyncio.sleep(0.2)
-    return result
-
-
-async def accepted_within(url: str, creds: str, seconds: float) -> str:
-    """Poll until the server accepts the creds; returns ``"ok"`` or the last error."""
+async def _poll(url: str, creds: str, seconds: float, done: Callable[[str], bool]) -> str:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     result = ""
     while loop.time() < deadline:
         result = await try_connect(url, creds)
-        if result == "ok":
-            return result
+        if done(result):
+            break
         await asyncio.sleep(0.2)
     return result
+
+
+async def refused_within(url: str, creds: str, seconds: float) -> str:
+    """Poll until the server refuses the creds; returns the last result (contains REFUSED if so)."""
+    return await _poll(url, creds, seconds, lambda r: REFUSED in r)
+
+
+async def accepted_within(url: str, creds: str, seconds: float) -> str:
+    """Poll until the server accepts the creds; returns ``"ok"`` or the last error."""
+    return await _poll(url, creds, seconds, lambda r: r == "ok")
 
 
 async def publish(url: str, creds: str, subject: str, data: bytes) -> None:

@@ -148,6 +148,7 @@ def test_exit_during_start_up_shows_the_log(props: dict[str, Any], tmp_path: Any
     text = str(err.value)
     assert "exited during start-up" in text and f"127.0.0.1:{props['port']}" in text
     assert "No module named" in text and "--- exporter" in text
+    assert not os.path.exists(local_exporter.pid_path(props["data_dir"])), "the PID file names a dead process"
 
 
 def test_stop_leaves_a_reused_pid_alone(props: dict[str, Any]) -> None:
