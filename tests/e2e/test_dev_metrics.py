@@ -18,13 +18,12 @@ import time
 import urllib.request
 from typing import Any, Iterator
 
-import nats
 import pytest
-from nats.aio.client import RawCredentials
 from prometheus_client.parser import text_string_to_metric_families
 
 from components.providers import local_exporter, nats_process
 from tests.e2e.conftest import small_environment
+from tests.support.creds_checks import connect, js_publish
 from tests.support.pulumi_cli import PulumiProject
 
 EXPORTER_TYPE = "pulumi-python:dynamic/nats:LocalExporter"
@@ -80,25 +79,9 @@ def value(metrics: Metrics, name: str, **labels: str) -> float:
     return found[0]
 
 
-async def _connect(url: str, creds: str) -> nats.NATS:
-    return await nats.connect(url, user_credentials=RawCredentials(creds), allow_reconnect=False,
-                              max_reconnect_attempts=0, connect_timeout=3)
-
-
-async def _publish(url: str, creds: str, subject: str, n: int) -> None:
-    nc = await _connect(url, creds)
-    try:
-        js = nc.jetstream()
-        for i in range(n):
-            ack = await js.publish(subject, f"order-{i}".encode(), timeout=3)
-            assert ack.stream == "ACME_ORDERS_LIVE"
-    finally:
-        await nc.close()
-
-
 async def _fetch_without_ack(url: str, creds: str, n: int) -> int:
     """Pull ``n`` messages from acme's declared consumer and leave them unacknowledged."""
-    nc = await _connect(url, creds)
+    nc = await connect(url, creds)
     try:
         sub = await nc.jetstream().pull_subscribe_bind("ACME_ORDERS_LIVE_WORKER", "ACME_ORDERS_LIVE")
         msgs = await sub.fetch(n, timeout=5)
@@ -131,7 +114,8 @@ def test_exporter_reports_one_tenants_lag_and_stops_on_destroy(monitored: Pulumi
     assert f"http://127.0.0.1:{monitor}" in nats_process.process_argv(pid)   # it reads this stack's server
 
     url, acme = outputs["nats_url"], outputs["tenants"]["acme"]
-    asyncio.run(_publish(url, acme["creds"]["service"], "acme.events.orders.web.created", PUBLISHED))
+    asyncio.run(js_publish(url, acme["creds"]["service"], "acme.events.orders.web.created", PUBLISHED,
+                           "ACME_ORDERS_LIVE"))
 
     metrics = scrape(outputs["metrics_url"])
     assert value(metrics, "nats_tenant_exporter_scrape_success") == 1

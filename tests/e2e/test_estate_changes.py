@@ -12,16 +12,14 @@ import asyncio
 import json
 import os
 import shutil
-from typing import Any
 
 import nats
-from nats.aio.client import RawCredentials
 
 from components.model.identity.jwt_codec import decode
 from components.providers import nats_process
 from components.providers.resolver_client import lookup_account_jwt
 from tests.e2e.conftest import small_environment
-from tests.support.creds_checks import REFUSED, connect, js_request, publish, refused_within
+from tests.support.creds_checks import REFUSED, connect, js_request, refused_within
 from tests.support.pulumi_cli import ROOT, PulumiProject
 
 

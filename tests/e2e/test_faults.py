@@ -20,22 +20,16 @@ import subprocess
 import time
 from typing import Any
 
-import nats
-from nats.aio.client import RawCredentials
 
 from components.providers import nats_process
 from tests.e2e.conftest import server_pid, small_environment
+from tests.support.creds_checks import connect, js_publish
 from tests.support.pulumi_cli import PulumiProject
-
-
-async def _connect(url: str, creds: str) -> nats.NATS:
-    return await nats.connect(url, user_credentials=RawCredentials(creds), allow_reconnect=False,
-                              max_reconnect_attempts=0, connect_timeout=3)
 
 
 async def _stream_infos(url: str, creds: str, names: list[str]) -> dict[str, Any]:
     """stream name -> STREAM.INFO response (an ``error`` entry when the stream is missing)."""
-    nc = await _connect(url, creds)
+    nc = await connect(url, creds)
     try:
         out = {}
         for name in names:
@@ -198,17 +192,6 @@ def test_interrupted_up_converges_without_loss(project: PulumiProject) -> None:
     assert_all_streams(outputs)
 
 
-async def _publish_n(url: str, creds: str, subject: str, n: int) -> None:
-    nc = await _connect(url, creds)
-    try:
-        js = nc.jetstream()
-        for i in range(n):
-            ack = await js.publish(subject, f"msg-{i}".encode(), timeout=3)
-            assert ack.stream == "ACME_ORDERS_LIVE"
-    finally:
-        await nc.close()
-
-
 def test_messages_survive_in_place_stream_update(project: PulumiProject) -> None:
     client, monitor, leaf = project.ports  # type: ignore[attr-defined]
     project.write_environment(small_environment(client, monitor, leaf, live_max_age={"acme": "72h"}))
@@ -217,7 +200,7 @@ def test_messages_survive_in_place_stream_update(project: PulumiProject) -> None
     outputs = project.outputs(show_secrets=True)
     url, creds = outputs["nats_url"], outputs["tenants"]["acme"]["creds"]["service"]
     n = 50
-    asyncio.run(_publish_n(url, creds, "acme.events.orders.created", n))
+    asyncio.run(js_publish(url, creds, "acme.events.orders.created", n, "ACME_ORDERS_LIVE"))
     before = stream_infos(url, creds, ["ACME_ORDERS_LIVE"])["ACME_ORDERS_LIVE"]
     assert before["state"]["messages"] == n
     assert before["config"]["max_age"] == 72 * 3600 * 10**9

@@ -62,6 +62,18 @@ async def publish(url: str, creds: str, subject: str, data: bytes) -> None:
         await nc.close()
 
 
+async def js_publish(url: str, creds: str, subject: str, n: int, stream: str) -> None:
+    """Publish ``n`` messages through JetStream, each acked by ``stream``."""
+    nc = await connect(url, creds)
+    try:
+        js = nc.jetstream()
+        for i in range(n):
+            ack = await js.publish(subject, f"msg-{i}".encode(), timeout=3)
+            assert ack.stream == stream, ack
+    finally:
+        await nc.close()
+
+
 async def js_request(url: str, creds: str, subject: str, body: bytes = b"") -> dict[str, Any]:
     nc = await connect(url, creds)
     try:
