@@ -262,7 +262,7 @@ class ConnectionPool:
         self.stats.opened += 1
         pooled = _Pooled(key, nc, idle_timeout)
         old = self._clients.pop(key, None)
-        if old is not None:
+        if old is not None and old.in_use == 0:  # one still in use is closed on its release
             self._drop(old, "replaced")
         self._clients[key] = pooled
         self._arm_expiry(pooled)
@@ -285,6 +285,9 @@ class ConnectionPool:
         pooled.in_use -= 1
         pooled.last_used = time.monotonic()
         if pooled.in_use > 0 or pooled.dropped:
+            return
+        if self._clients.get(pooled.key) is not pooled:
+            self._drop(pooled, "replaced")
             return
         self._arm_expiry(pooled)
         idle = [p for p in self._clients.values() if p.in_use == 0]

@@ -605,11 +605,13 @@ def test_extra_users_and_rotation_generations_reach_the_resources(pulumi_mocks_f
                                                                   tmp_path: Path) -> None:
     """``users`` of a tenant become User resources with their role's permissions and creds outputs;
     ``credentials`` numbers reach the signing key and the users, and the grace period both."""
-    text = (ROOT / "environments" / "dev.yaml").read_text().replace(
-        "  - id: acme\n    name: ACME Corporation\n",
-        "  - id: acme\n    name: ACME Corporation\n"
-        "    users: [{name: etl, role: service}, {name: ops, role: backup}]\n"
-        "    credentials: {grace_period: 90m, signing_key: 3, users: {etl: 2}}\n", 1)
+    text = (ROOT / "environments" / "dev.yaml").read_text()
+    dev_credentials = "      grace_period: 1h\n      signing_key: 1\n      users: {service: 1}\n"
+    assert dev_credentials in text
+    text = text.replace(dev_credentials, "      grace_period: 90m\n      signing_key: 3\n      users: {etl: 2}\n", 1)
+    text = text.replace("  - id: acme\n    name: ACME Corporation\n",
+                        "  - id: acme\n    name: ACME Corporation\n"
+                        "    users: [{name: etl, role: service}, {name: ops, role: backup}]\n", 1)
     assert "name: etl" in text
     env = load_environment_text(text, "environments/dev.yaml", stack="dev")
     b = build(pulumi_mocks_for("dev"), env, stack_settings("dev", {}), tmp_path)
