@@ -149,6 +149,14 @@ def test_signing_key_rotation_reissues_every_user_and_retires_the_old_key(projec
     pid = _pid(project)
 
     project.write_environment(_environment(project, f"{{grace_period: {GRACE}, signing_key: 2}}"))
+    planned = _changed_names(project)
+    assert {"update acme-account", "update acme-service", "update acme-provisioning", "update leaf-edge-1"} \
+        <= set(planned), planned
+    assert any(p.endswith(" acme-signing-key") and p.split()[0] in ("replace", "create-replacement")
+               for p in planned), planned
+    # Only the tenant's own resources: its identity, its JetStream objects (new provisioning creds
+    # in their state) and its customer's leaf bundle.
+    assert all(p.split()[1].lower().startswith(("acme", "leaf-edge-1")) for p in planned), planned
     project.up()
     after = project.outputs(show_secrets=True)["tenants"]["acme"]
     assert after["account_public_key"] == account, "the account keeps its identity"
