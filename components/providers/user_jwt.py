@@ -51,10 +51,9 @@ def _generation(props: dict[str, Any]) -> int:
     return int(props.get("generation") or 1)
 
 
-def revoke_user(servers: list[str], system_creds: str, operator_seed: str, account_pub: str,
-                user_pubs: str | list[str], at: Optional[int] = None) -> bool:
+def revoke_users(servers: list[str], system_creds: str, operator_seed: str, account_pub: str,
+                 user_pubs: list[str], at: Optional[int] = None) -> bool:
     """Add revocations for ``user_pubs`` to the account JWT the resolver holds; False if no account."""
-    keys = [user_pubs] if isinstance(user_pubs, str) else list(user_pubs)
     with ACCOUNT_LOCK:
         held = resolver_client.lookup_account_jwt(servers, system_creds, account_pub, timeout=RESOLVER_TIMEOUT)
         if not held:
@@ -62,7 +61,7 @@ def revoke_user(servers: list[str], system_creds: str, operator_seed: str, accou
         claims = {k: v for k, v in decode(held).items() if k not in ("iat", "jti", "iss")}
         nats = dict(claims.get("nats", {}))
         revocations = dict(nats.get("revocations") or {})
-        for key in keys:
+        for key in user_pubs:
             revocations[key] = int(at if at is not None else time.time())
         nats["revocations"] = {k: int(revocations[k]) for k in sorted(revocations)}
         claims["nats"] = nats
@@ -98,8 +97,8 @@ class UserProvider(ResourceProvider):
                           float(news.get("grace_period_s") or 0))
         withdraw = withdraw_now(previous, current, retiring, now)
         if withdraw and news.get("servers"):
-            revoke_user(list(news["servers"]), str(news["system_creds"]), str(news["operator_seed"]),
-                        str(news["account_public_key"]), withdraw)
+            revoke_users(list(news["servers"]), str(news["system_creds"]), str(news["operator_seed"]),
+                         str(news["account_public_key"]), withdraw)
         return UpdateResult({**out, "generation": _generation(news), "retiring_keys": still_valid(retiring, now)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -111,8 +110,8 @@ class UserProvider(ResourceProvider):
             return
         # The current key (the id is the first one; rotation changes the key) and any still in grace.
         keys = sorted({str(props.get("public_key") or id_), *(props.get("retiring_keys") or {})})
-        revoke_user(servers, str(props["system_creds"]), str(props["operator_seed"]),
-                    str(props["account_public_key"]), keys)
+        revoke_users(servers, str(props["system_creds"]), str(props["operator_seed"]),
+                     str(props["account_public_key"]), keys)
 
 
 class User(pulumi.dynamic.Resource, module="nats", name="User"):
