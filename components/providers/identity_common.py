@@ -44,6 +44,11 @@ def integral(value: Any) -> Any:
     return value
 
 
+def generation(props: Mapping[str, Any]) -> int:
+    """The rotation generation of a key or user; state written before generations existed counts as 1."""
+    return int(props.get("generation") or 1)
+
+
 def template_failures(claims: Any, kind: str) -> list[CheckFailure]:
     """Check a claims template of ``kind`` (account/user); an unknown one (preview) passes."""
     if claims is None or contains_unknown(claims):

@@ -13,16 +13,9 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider
 
 from components.model.identity.keys import keypair_from_seed, new_account_key, new_operator_key, new_user_key
+from components.providers.identity_common import generation
 
 _GENERATORS = {"operator": new_operator_key, "account": new_account_key, "user": new_user_key}
-
-
-def _value(props: dict[str, Any], key: str) -> Any:
-    """Keys made before generations existed count as generation 1."""
-    value = props.get(key)
-    if key == "generation":
-        return int(value or 1)
-    return value
 
 
 class NkeyProvider(ResourceProvider):
@@ -34,12 +27,14 @@ class NkeyProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # A new generation is how a key is rotated: a new key pair, made before the old one is dropped.
-        replaces = [k for k in ("role", "generation") if _value(olds, k) != _value(news, k)]
+        replaces = ["role"] if olds.get("role") != news.get("role") else []
+        if generation(olds) != generation(news):
+            replaces.append("generation")
         return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         kp = _GENERATORS[str(props["role"])]()
-        return CreateResult(kp.public_key, {"role": props["role"], "generation": _value(props, "generation"),
+        return CreateResult(kp.public_key, {"role": props["role"], "generation": generation(props),
                                             "public_key": kp.public_key, "seed": kp.seed})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:

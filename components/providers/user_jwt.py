@@ -25,7 +25,8 @@ from components.model.identity.keys import keypair_from_seed, new_user_key
 from components.model.identity.rotation import due, retire, still_valid, withdraw_now
 from components.providers import resolver_client
 from components.providers.account_jwt import ACCOUNT_LOCK, RESOLVER_TIMEOUT
-from components.providers.identity_common import integral, sign_if_changed, template_failures, with_subject
+from components.providers.identity_common import (generation, integral, sign_if_changed, template_failures,
+                                                   with_subject)
 
 SECRET_OUTPUTS = ["seed", "creds", "signing_seed", "operator_seed", "system_creds"]
 _CONTENT = ("claims", "signing_seed", "account_public_key")
@@ -45,10 +46,6 @@ def _issue(props: dict[str, Any], seed: str, olds: Optional[dict[str, Any]]) -> 
         "issuer": issuer,
         "creds": format_user_creds(jwt, seed),
     }
-
-
-def _generation(props: dict[str, Any]) -> int:
-    return int(props.get("generation") or 1)
 
 
 def revoke_users(servers: list[str], system_creds: str, operator_seed: str, account_pub: str,
@@ -76,7 +73,7 @@ class UserProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in _CONTENT if integral(olds.get(k)) != integral(news.get(k))]
-        if _generation(olds) != _generation(news):
+        if generation(olds) != generation(news):
             changed.append("generation")
         if due(olds.get("retiring_keys") or {}, time.time()):
             changed.append("retiring_keys")  # an old key's grace period is over: revoke it now
@@ -84,12 +81,12 @@ class UserProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         kp = new_user_key()
-        return CreateResult(kp.public_key, {**_issue(props, kp.seed, None), "generation": _generation(props),
+        return CreateResult(kp.public_key, {**_issue(props, kp.seed, None), "generation": generation(props),
                                             "retiring_keys": {}})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         now = time.time()
-        rotate = _generation(olds) != _generation(news)
+        rotate = generation(olds) != generation(news)
         seed = new_user_key().seed if rotate else str(olds["seed"])
         out = _issue(news, seed, None if rotate else olds)
         previous, current = [str(olds["public_key"])], [out["public_key"]]
@@ -99,7 +96,7 @@ class UserProvider(ResourceProvider):
         if withdraw and news.get("servers"):
             revoke_users(list(news["servers"]), str(news["system_creds"]), str(news["operator_seed"]),
                          str(news["account_public_key"]), withdraw)
-        return UpdateResult({**out, "generation": _generation(news), "retiring_keys": still_valid(retiring, now)})
+        return UpdateResult({**out, "generation": generation(news), "retiring_keys": still_valid(retiring, now)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, props)

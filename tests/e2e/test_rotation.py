@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from typing import Any
 
-from tests.e2e.conftest import small_environment
+from tests.e2e.conftest import server_pid, small_environment
 from components.model.identity.jwt_codec import decode
 from components.providers.resolver_client import lookup_account_jwt
 from tests.support.creds_checks import REFUSED, accepted_within, refused_within, try_connect
@@ -34,8 +33,8 @@ def test_replace_rotates_creds_and_revokes_the_old_ones(project: PulumiProject) 
     project.up()
     before = project.outputs(show_secrets=True)
     url, old = before["nats_url"], before["tenants"]["acme"]["creds"]["service"]
-    pid_file = os.path.join(project.project_dir, ".state", "test", "nats", "nats.pid")
-    pid = open(pid_file).read()
+    pid = server_pid(project)
+    assert pid, "the stack records the PID of its server"
     assert asyncio.run(accepted_within(url, old, seconds=10)) == "ok"
 
     project.up("--replace", SERVICE_URN)
@@ -43,18 +42,13 @@ def test_replace_rotates_creds_and_revokes_the_old_ones(project: PulumiProject) 
     assert new != old
     assert asyncio.run(accepted_within(url, new, seconds=10)) == "ok"
     assert REFUSED in asyncio.run(refused_within(url, old, seconds=10))
-    assert open(pid_file).read() == pid, "rotation must not restart the server"
+    assert server_pid(project) == pid, "rotation must not restart the server"
     project.up("--expect-no-changes")
 
 
 # Long enough that the first checks after `up` run inside it on a slow machine; the tests then wait
 # for the exact time recorded in the state, so it does not make them flaky.
 GRACE = "25s"
-
-
-def _pid(project: PulumiProject) -> str:
-    with open(os.path.join(project.project_dir, ".state", "test", "nats", "nats.pid"), encoding="ascii") as f:
-        return f.read()
 
 
 def _outputs(project: PulumiProject, name: str) -> dict[str, Any]:
@@ -91,7 +85,8 @@ def test_user_rotation_keeps_old_creds_for_the_grace_period(project: PulumiProje
     before = project.outputs(show_secrets=True)
     url, old = before["nats_url"], before["tenants"]["acme"]["creds"]["service"]
     old_reader = before["tenants"]["acme"]["creds"]["reader"]
-    pid = _pid(project)
+    pid = server_pid(project)
+    assert pid, "the stack records the PID of its server"
 
     project.write_environment(_environment(project, f"{{grace_period: {GRACE}, users: {{service: 2}}}}"))
     assert _changed_names(project) == ["update acme-service"]
@@ -116,7 +111,7 @@ def test_user_rotation_keeps_old_creds_for_the_grace_period(project: PulumiProje
     assert asyncio.run(try_connect(url, new)) == "ok"
     assert asyncio.run(try_connect(url, old_reader)) == "ok"
     assert _outputs(project, "acme-service")["retiring_keys"] == {}
-    assert _pid(project) == pid, "rotation must not restart the server"
+    assert server_pid(project) == pid, "rotation must not restart the server"
     project.up("--expect-no-changes")
 
 
@@ -146,7 +141,8 @@ def test_signing_key_rotation_reissues_every_user_and_retires_the_old_key(projec
     old = before["tenants"]["acme"]["creds"]
     old_keys = _signing_keys(url, system, account)
     assert len(old_keys) == 1
-    pid = _pid(project)
+    pid = server_pid(project)
+    assert pid, "the stack records the PID of its server"
 
     project.write_environment(_environment(project, f"{{grace_period: {GRACE}, signing_key: 2}}"))
     planned = _changed_names(project)
@@ -177,5 +173,5 @@ def test_signing_key_rotation_reissues_every_user_and_retires_the_old_key(projec
     for user in ("service", "reader"):
         assert REFUSED in asyncio.run(refused_within(url, old[user], seconds=10))
         assert asyncio.run(try_connect(url, new[user])) == "ok"
-    assert _pid(project) == pid, "rotation must not restart the server"
+    assert server_pid(project) == pid, "rotation must not restart the server"
     project.up("--expect-no-changes")

@@ -86,10 +86,12 @@ class OperatorSetup:
 
     update_account = add_account
 
-    def push(self, account_jwt: str) -> list[dict[str, Any]]:
+    def push(self, account_jwt: str, *signing_keys: KeyPair) -> list[dict[str, Any]]:
+        """Push to every server; ``signing_keys``: operator signing keys trusted besides the operator."""
         return resolver_client.push_account_jwt(self.servers, self.system_creds, account_jwt,
                                                 expect_servers=len(self.servers),
-                                                trusted_issuers=[self.operator.public_key])
+                                                trusted_issuers=[self.operator.public_key,
+                                                                 *(k.public_key for k in signing_keys)])
 
     def delete_accounts(self, *accounts: KeyPair) -> list[dict[str, Any]]:
         return resolver_client.delete_accounts(self.servers, self.system_creds, self.operator.seed,

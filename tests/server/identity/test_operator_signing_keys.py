@@ -19,7 +19,6 @@ from components.model.identity.jwt_codec import issue
 from components.model.identity.keys import KeyPair, new_account_key, new_operator_key
 from components.model.identity.operator import operator_claims
 from components.model.render.server_conf import render_server_conf
-from components.providers import resolver_client
 from tests.support.creds_checks import try_connect
 from tests.support.nats_server import RunningServer, make_server
 from tests.support.operator_mode import OperatorSetup
@@ -34,11 +33,6 @@ def _write_operator(server: RunningServer, token: str) -> None:
     server.conf = dataclasses.replace(server.conf, operator_jwt=token)
     with open(server.config_path, "w", encoding="utf-8") as f:
         f.write(render_server_conf(server.conf))
-
-
-def _push(setup: OperatorSetup, token: str, signer: KeyPair) -> None:
-    resolver_client.push_account_jwt(setup.servers, setup.system_creds, token, expect_servers=1,
-                                     trusted_issuers=[setup.operator.public_key, signer.public_key])
 
 
 def _wait_for_log(server: RunningServer, text: str, timeout: float = 10) -> bool:
@@ -61,7 +55,7 @@ def test_operator_signing_key_rotation_needs_a_restart_and_accounts_follow_throu
     try:
         account = new_account_key()
         spec = AccountSpec(name="t1")
-        _push(setup, issue(account_claims(spec, account.public_key), old_key.seed), old_key)
+        setup.push(issue(account_claims(spec, account.public_key), old_key.seed), old_key)
         creds = setup.user_creds(account, roles.tenant_service_user("t1"))
         assert asyncio.run(try_connect(server.url, creds)) == "ok"
 
@@ -74,14 +68,14 @@ def test_operator_signing_key_rotation_needs_a_restart_and_accounts_follow_throu
         # 2. After a restart the server trusts both keys; re-signing the account with the new key
         #    through the resolver keeps its users connected.
         server.restart()
-        _push(setup, issue(account_claims(spec, account.public_key), new_key.seed, iat=int(time.time()) + 1), new_key)
+        setup.push(issue(account_claims(spec, account.public_key), new_key.seed, iat=int(time.time()) + 1), new_key)
         assert asyncio.run(try_connect(server.url, creds)) == "ok"
 
         # 3. Drop the old key (another restart): the account signed with the new key still works,
         #    while an account signed only by the old key is no longer trusted.
         stale = new_account_key()
         stale_spec = AccountSpec(name="t2")
-        _push(setup, issue(account_claims(stale_spec, stale.public_key), old_key.seed), old_key)
+        setup.push(issue(account_claims(stale_spec, stale.public_key), old_key.seed), old_key)
         stale_creds = setup.user_creds(stale, roles.tenant_service_user("t2"))
         assert asyncio.run(try_connect(server.url, stale_creds)) == "ok"
         _write_operator(server, _operator_jwt(setup, [new_key]))
