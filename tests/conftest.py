@@ -1,4 +1,5 @@
-"""Test tiers by folder: tests/unit, tests/mocks, tests/server, tests/e2e get the marker of their tier."""
+"""Test tiers by folder: tests/unit, tests/mocks, tests/server, tests/e2e, tests/clients and tests/k8s get the
+marker of their tier."""
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-_TIERS = ("unit", "mocks", "server", "e2e")
+_TIERS = ("unit", "mocks", "server", "e2e", "clients", "k8s")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
