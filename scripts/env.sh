@@ -4,7 +4,9 @@
 _nt_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 # shellcheck source=../tools/versions.env
 . "$_nt_root/tools/versions.env"
-export PATH="$_nt_root/.tools/pulumi-v$PULUMI_VERSION/bin:$_nt_root/.tools/kubernetes-v$KUBERNETES_VERSION/bin:$_nt_root/.venv/bin:$PATH"
+# shellcheck source=../tools/natscli/version.env
+. "$_nt_root/tools/natscli/version.env"
+export PATH="$_nt_root/.tools/pulumi-v$PULUMI_VERSION/bin:$_nt_root/.tools/natscli-v$NATSCLI_VERSION/bin:$_nt_root/.tools/kubernetes-v$KUBERNETES_VERSION/bin:$_nt_root/.venv/bin:$PATH"
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$_nt_root/.state/backend}"
 export PULUMI_HOME="${PULUMI_HOME:-$_nt_root/.tools/pulumi-home}"
 export PULUMI_SKIP_UPDATE_CHECK=true

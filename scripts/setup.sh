@@ -3,7 +3,8 @@
 #   1. a Python virtualenv (.venv) with the pinned requirements (incl. the real nats-server binary);
 #   2. the Pulumi CLI, a Python language host and the dynamic-provider launcher, built from Go
 #      modules into .tools/pulumi-v<version>/bin (no binary is downloaded);
-#   3. the Kubernetes provider plugin, built from Go modules when the module proxy serves it.
+#   3. the natscli `nats` command, built from Go modules into .tools/natscli-v<version>/bin;
+#   4. the Kubernetes provider plugin, built from Go modules when the module proxy serves it.
 # Every failure ends with one line that says how to fix it.
 set -euo pipefail
 
@@ -77,6 +78,27 @@ install -m 0755 "$ROOT/tools/pulumi/pulumi-resource-pulumi-python" "$BIN/pulumi-
 
 "$BIN/pulumi" version >/dev/null 2>&1 || die "the built pulumi CLI does not run: delete $BIN and run setup again"
 step "pulumi $("$BIN/pulumi" version)"
+
+# --- natscli (the `nats` command) ---------------------------------------------------------------
+# Built from the tagged Go module with `go install` (its go.mod has no replace lines, so no wrapper
+# module is needed; see tools/natscli/README.md). Tests, runbooks and `make verify` use it.
+# shellcheck source=../tools/natscli/version.env
+source "$ROOT/tools/natscli/version.env"
+NATSCLI_BIN="$TOOLS/natscli-v$NATSCLI_VERSION/bin"
+if [ -x "$NATSCLI_BIN/nats" ]; then
+  step "natscli v$NATSCLI_VERSION: cached ($NATSCLI_BIN/nats)"
+else
+  need_go
+  step "natscli v$NATSCLI_VERSION: building (a cold build takes one to two minutes)"
+  start=$SECONDS
+  rm -rf "$NATSCLI_BIN.tmp"
+  (cd "$TOOLS" && GOBIN="$NATSCLI_BIN.tmp" go install -trimpath -ldflags "-X main.version=v$NATSCLI_VERSION" \
+      "github.com/nats-io/natscli/nats@v$NATSCLI_VERSION") \
+    || die "building natscli v$NATSCLI_VERSION failed (see the go output above): check access to the Go module proxy"
+  mkdir -p "$NATSCLI_BIN" && mv "$NATSCLI_BIN.tmp/nats" "$NATSCLI_BIN/nats" && rmdir "$NATSCLI_BIN.tmp"
+  step "natscli v$NATSCLI_VERSION: built in $((SECONDS - start))s"
+fi
+"$NATSCLI_BIN/nats" --version >/dev/null 2>&1 || die "the built nats CLI does not run: delete $NATSCLI_BIN and run setup again"
 
 # --- Kubernetes provider plugin -------------------------------------------------------------------
 # Built from github.com/pulumi/pulumi-kubernetes/provider/v4 when the module proxy serves it. That
