@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from typing import Any, Iterator
 
 import nats
@@ -20,9 +19,9 @@ from nats.aio.client import RawCredentials
 
 from components.providers import nats_process
 from tests.e2e.conftest import server_pid, small_environment
+from tests.support.creds_checks import SEED
 from tests.support.pulumi_cli import PulumiProject, missing_toolchain
 
-SEED = re.compile(r"S[OAU]A[A-Z2-7]{50,}")
 CREDS_BLOCK = "BEGIN USER NKEY SEED"
 QUIET = 0.7  # seconds to wait for a message that must not arrive
 

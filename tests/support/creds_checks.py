@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any, Callable
 
 import nats
 from nats.aio.client import Client, RawCredentials
 
 REFUSED = "Authorization Violation"
+
+#: An nkey seed as it appears in text: 58 base32 characters, ``S`` then the key type (``O``perator,
+#: ``A``ccount, ``U``ser) then ``A`` (the low bits of the type byte are zero for every key type), and
+#: no base32 character on either side. Public keys are 56 characters, so no part of one can match;
+#: a seed inside a longer base32 run is not a seed either.
+SEED = re.compile(r"(?<![A-Z2-7])S[OAU]A[A-Z2-7]{55}(?![A-Z2-7])")
 
 
 async def connect(url: str, creds: str) -> Client:
