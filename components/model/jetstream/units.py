@@ -1,4 +1,9 @@
-"""Durations and sizes as people write them, turned into the integers the JetStream API wants.
+"""The one grammar of durations and sizes, for environment files and resource inputs alike.
+
+Durations are Go-style (``720h``, ``1h30m``, ``500ms``, as nats-server and the nats CLI print them)
+plus ``d`` for 24 hours (``7d``); sizes are a number with a unit, where binary units (``KiB MiB GiB
+TiB``, also ``Ki Mi Gi Ti`` as in Kubernetes quantities) are powers of 1024 and decimal units
+(``KB MB GB TB``, also ``K M G T``) powers of 1000, case-insensitive.
 
 The server stores durations as integer nanoseconds and rejects a JSON ``5.0`` where it expects an
 int64, and Pulumi hands every number over as a float. So parsing is exact (``fractions.Fraction``,
@@ -28,19 +33,24 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h|d)")
 
 _SIZE_UNITS: dict[str, int] = {
     "b": 1,
-    "kb": 1000,
-    "mb": 1000**2,
-    "gb": 1000**3,
-    "tb": 1000**4,
-    "kib": 1024,
-    "mib": 1024**2,
-    "gib": 1024**3,
-    "tib": 1024**4,
+    "k": 1000, "kb": 1000, "ki": 1024, "kib": 1024,
+    "m": 1000**2, "mb": 1000**2, "mi": 1024**2, "mib": 1024**2,
+    "g": 1000**3, "gb": 1000**3, "gi": 1024**3, "gib": 1024**3,
+    "t": 1000**4, "tb": 1000**4, "ti": 1024**4, "tib": 1024**4,
 }
 _SIZE = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)")
 
-DURATION_HELP = 'a duration such as "720h", "2m", "1.5s", "100ms", "1h30m" or an integer of nanoseconds'
-SIZE_HELP = 'a size such as "1GiB", "512MB", "10KiB" (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024) or an integer of bytes'
+NANOSECOND = 1
+MICROSECOND = 1_000
+MILLISECOND = 1_000_000
+SECOND = 1_000_000_000
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+DURATION_HELP = 'a duration such as "720h", "7d", "2m", "1.5s", "100ms", "1h30m" or an integer of nanoseconds'
+SIZE_HELP = ('a size such as "1GiB", "512Mi", "512MB", "10KiB" (K/KB/MB/GB are powers of 1000, '
+             'Ki/KiB/MiB/GiB of 1024) or an integer of bytes')
 
 
 class UnitError(ValueError):

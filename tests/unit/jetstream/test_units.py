@@ -26,12 +26,13 @@ def test_bad_durations(bad):
 @pytest.mark.parametrize("text,size", [
     ("1GiB", 1024**3), ("512MB", 512 * 1000**2), ("10KiB", 10 * 1024), ("1.5KiB", 1536), ("100", 100),
     ("100B", 100), ("2tib", 2 * 1024**4), (-1, -1), (1048576.0, 1048576), ("-1", -1),
+    ("1G", 1000**3), ("512Ki", 512 * 1024), ("1Gi", 1024**3), ("100k", 100_000), ("2 TiB", 2 * 1024**4),
 ])
 def test_sizes(text, size):
     assert parse_size(text) == size
 
 
-@pytest.mark.parametrize("bad", ["1G", "1.5B", "1 parsec", "", "KiB", 0.5, False])
+@pytest.mark.parametrize("bad", ["1GX", "1.5B", "1 parsec", "", "KiB", 0.5, False])
 def test_bad_sizes(bad):
     with pytest.raises(UnitError, match="size|bytes|boolean"):
         parse_size(bad)

@@ -89,13 +89,13 @@ def test_valid_subject(subject: str, ok: bool) -> None:
 
 @pytest.mark.parametrize("text,ns", [
     ("720h", 720 * HOUR), ("30m", 30 * MINUTE), ("1h30m", 90 * MINUTE), ("90s", 90 * SECOND),
-    ("500ms", 500_000_000), ("1.5h", 90 * MINUTE), ("0", 0), ("2m", 2 * MINUTE),
+    ("500ms", 500_000_000), ("1.5h", 90 * MINUTE), ("0", 0), ("2m", 2 * MINUTE), ("7d", 7 * 24 * HOUR),
 ])
 def test_parse_duration(text: str, ns: int) -> None:
     assert parse_duration(text) == ns
 
 
-@pytest.mark.parametrize("text", ["-1h", "1d", "h", "", "1h-", "10", "1.h", "abc"])
+@pytest.mark.parametrize("text", ["-1h", "1y", "h", "", "1h-", "10", "1.h", "abc"])
 def test_parse_duration_refuses(text: str) -> None:
     assert parse_duration(text) is None
 
@@ -107,12 +107,25 @@ def test_duration_round_trip(ns: int) -> None:
 
 @pytest.mark.parametrize("value,size", [
     (1024, 1024), ("1GiB", 1024**3), ("512MiB", 512 * 1024**2), ("10GB", 10 * 1000**3), ("1Gi", 1024**3),
-    ("100k", 100_000), ("7", 7), ("3B", 3), ("2 TiB", 2 * 1024**4),
+    ("100k", 100_000), ("7", 7), ("3B", 3), ("2 TiB", 2 * 1024**4), ("512Ki", 512 * 1024),
+    ("1.5GiB", 1536 * 1024**2),
 ])
 def test_parse_size(value: object, size: int) -> None:
     assert parse_size(value) == size
 
 
-@pytest.mark.parametrize("value", ["1GX", "1.5GiB", "-1GiB", "GiB", True, None, 1.5])
+@pytest.mark.parametrize("value", ["1GX", "1.5B", "-1GiB", -1, "GiB", True, None, 1.5])
 def test_parse_size_refuses(value: object) -> None:
     assert parse_size(value) is None
+
+
+@pytest.mark.parametrize("text", ["7d", "720h", "1h30m", "1.5s", "250ms", "2m"])
+def test_environment_and_resources_read_durations_alike(text: str) -> None:
+    from components.model.jetstream import units
+    assert parse_duration(text) == units.parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["512Ki", "512KiB", "1G", "1GB", "10MiB", "3B", "1.5GiB"])
+def test_environment_and_resources_read_sizes_alike(text: str) -> None:
+    from components.model.jetstream import units
+    assert parse_size(text) == units.parse_size(text)
