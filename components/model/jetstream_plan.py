@@ -81,6 +81,8 @@ def kv_inputs(kv: KvSpec) -> dict[str, Any]:
         props["ttl"] = format_duration(kv.ttl_ns)
     if kv.max_bytes is not None:
         props["max_bytes"] = kv.max_bytes
+    if kv.replicas > 1:   # 1 is the server default: left out so single-server stacks see no change
+        props["replicas"] = kv.replicas
     return props
 
 
@@ -90,6 +92,8 @@ def object_store_inputs(o: ObjectStoreSpec) -> dict[str, Any]:
         props["ttl"] = format_duration(o.ttl_ns)
     if o.max_bytes is not None:
         props["max_bytes"] = o.max_bytes
+    if o.replicas > 1:
+        props["replicas"] = o.replicas
     return props
 
 

@@ -9,24 +9,30 @@ from components.model.spec_model import (
     JetStreamSpec, MonitoringSpec, ServerMode, ServersSpec, Tenant,
 )
 from components.model.spec_schema import Reader, child, item
+from components.model.spec_servers import member_ports
 
 
 def check_ports(r: Reader, servers: ServersSpec, monitoring: MonitoringSpec) -> None:
-    ports: list[tuple[str, int]] = [
-        ("servers.client_port", servers.client_port),
-        ("servers.monitor_port", servers.monitor_port),
-        ("servers.leafnode_port", servers.leafnode_port),
-    ]
-    if servers.cluster_port is not None:
-        ports.append(("servers.cluster_port", servers.cluster_port))
+    """Every listener on its own port; for a local cluster that is every member's ports
+    (``spec_servers.member_ports``), since all members share one host."""
+    members = servers.replicas if servers.mode is ServerMode.LOCAL else 1
+    ports: list[tuple[str, str, int]] = []   # (field, who listens there, port)
+    for ordinal in range(members):
+        for key, port in member_ports(servers, ordinal).items():
+            who = f"servers.{key}" if ordinal == 0 else f"server {ordinal}'s {key} (servers.{key} + {ordinal})"
+            ports.append((f"servers.{key}", who, port))
     if monitoring.enabled:
-        ports.append(("monitoring.port", monitoring.port))
+        ports.append(("monitoring.port", "monitoring.port", monitoring.port))
+    fix = ("give every listener its own port" if members == 1 else
+           f"give every listener its own port; server i of the {members} listens on each base port + i, "
+           f"so space the base ports at least {members} apart")
     first: dict[int, str] = {}
-    for field, port in ports:
+    for field, who, port in ports:
         if port in first:
-            r.add(field, f"port {port} is already used by {first[port]}", "give every listener its own port")
+            what = "" if who == field else f" ({who})"
+            r.add(field, f"port {port}{what} is already used by {first[port]}", fix)
         else:
-            first[port] = field
+            first[port] = who
 
 
 def check_server_capacity(r: Reader, servers: ServersSpec, js: JetStreamSpec) -> None:

@@ -83,9 +83,15 @@ class ServersSpec:
 
 @dataclass(frozen=True)
 class JetStreamSpec:
+    """``sync_interval``: how often the servers fsync the store, as the server reads it (``always``
+    or a Go duration); ``cipher``: store encryption at rest (``aes`` or ``chachapoly``), with the
+    key from the secret stack setting ``jetstreamKey``, never from this file."""
+
     max_memory: int
     max_file: int
     domain: Optional[str] = None
+    sync_interval: str = "2m"
+    cipher: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,8 @@ class TLSSpec:
     cert_file: Optional[str] = None
     key_file: Optional[str] = None
     ca_file: Optional[str] = None
+    verify: bool = False                        # clients must present a certificate signed by the CA
+    cipher_suites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,6 +207,7 @@ class KvSpec:
     history: int
     ttl_ns: Optional[int] = None
     max_bytes: Optional[int] = None
+    replicas: int = 1
 
 
 @dataclass(frozen=True)
@@ -207,6 +216,7 @@ class ObjectStoreSpec:
     bucket: str
     max_bytes: Optional[int] = None
     ttl_ns: Optional[int] = None
+    replicas: int = 1
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,16 @@
 """The ``servers``, ``jetstream``, ``tls`` and ``monitoring`` sections.
 
-``local`` runs one nats-server process on this machine for development: it must listen on loopback
-only, because the dev stack has no TLS and its system credentials sit in local state. ``kubernetes``
-runs a StatefulSet; there TLS, when given, must be 1.3 (the platform's baseline for anything
-reachable from other machines).
+``local`` runs nats-server processes on this machine: one for development, or ``replicas: 3`` (or 5)
+routed into one cluster. They must listen on loopback only, because their system credentials sit in
+local state. Member ``i`` of a local cluster listens on each base port plus ``i`` (see
+``member_ports``), so the ports of all members are known, and checked for clashes, before anything
+starts. ``kubernetes`` runs a StatefulSet; there TLS, when given, must be 1.3 (the platform's
+baseline for anything reachable from other machines).
+
+``jetstream.sync_interval`` is how often the servers fsync the store: ``always`` makes every
+acknowledged write durable on disk before the ack (the prod default and the kubernetes default);
+otherwise the server's own default of 2 minutes applies, which a coordinated power loss of all
+servers can turn into lost acknowledged writes (a process crash cannot: the OS still holds them).
 """
 from __future__ import annotations
 
@@ -15,14 +22,23 @@ from components.model.spec_model import (
     JetStreamSpec, MonitoringSpec, ResourcesSpec, ServerMode, ServersSpec, ServiceType, TLSSpec,
 )
 from components.model.spec_schema import Reader, child
-from components.model.spec_units import parse_size
+from components.model.spec_units import format_duration, parse_duration, parse_size
 
 COMMON_KEYS = ("mode", "client_port", "monitor_port", "leafnode_port", "cluster_port")
 LOCAL_KEYS = COMMON_KEYS + ("host", "data_dir")
 KUBERNETES_KEYS = COMMON_KEYS + ("namespace", "replicas", "image", "storage_class", "storage_size",
                                  "resources", "service_type")
-JETSTREAM_KEYS = ("max_memory", "max_file", "domain")
-TLS_KEYS = ("min_version", "secret_name", "cert_file", "key_file", "ca_file")
+JETSTREAM_KEYS = ("max_memory", "max_file", "domain", "sync_interval", "cipher")
+TLS_KEYS = ("min_version", "secret_name", "cert_file", "key_file", "ca_file", "verify", "cipher_suites")
+#: The names nats-server 2.15 accepts in ``cipher_suites`` for TLS 1.3. Go's crypto/tls enables all
+#: three whenever TLS 1.3 is negotiated and ignores any list for it, so with ``min_version: "1.3"``
+#: the list documents intent and narrows nothing (docs/cluster.md).
+TLS13_CIPHER_SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
+#: Store ciphers nats-server knows (``jetstream.cipher``).
+JETSTREAM_CIPHERS = ("aes", "chachapoly")
+DEFAULT_SYNC_INTERVAL = "2m"
+DURABLE_SYNC_INTERVAL = "always"
+REPLICA_COUNTS = (1, 3, 5)
 TLS_VERSIONS = ("1.2", "1.3")
 MONITORING_KEYS = ("enabled", "port", "exporter_image")
 EXPORTER_DOCKERFILE = "deploy/exporter/Dockerfile"
@@ -69,9 +85,28 @@ def _wrong_mode_keys(r: Reader, m: dict[str, Any], path: str, mode: ServerMode, 
     return rest
 
 
+def member_ports(servers: ServersSpec, ordinal: int) -> dict[str, int]:
+    """The listen ports of local cluster member ``ordinal`` (0-based): each base port plus the
+    ordinal, so the layout is a pure function of the environment file (no port is picked at run
+    time, and a restarted member comes back on the same ports its peers route to)."""
+    ports = {"client_port": servers.client_port + ordinal, "monitor_port": servers.monitor_port + ordinal,
+             "leafnode_port": servers.leafnode_port + ordinal}
+    if servers.cluster_port is not None:
+        ports["cluster_port"] = servers.cluster_port + ordinal
+    return ports
+
+
 def _read_local(r: Reader, value: dict[str, Any], path: str, stack: str) -> Optional[ServersSpec]:
+    # ``replicas`` is a kubernetes key too; for local mode it is read here, not refused.
+    value = dict(value)
+    raw_replicas = value.pop("replicas", None)
     m = r.mapping(_wrong_mode_keys(r, value, path, ServerMode.LOCAL, KUBERNETES_KEYS), path, LOCAL_KEYS,
                   required=("client_port", "monitor_port", "leafnode_port"))
+    replicas = r.integer({"replicas": raw_replicas}, "replicas", path, default=1)
+    if replicas is not None and replicas not in REPLICA_COUNTS:
+        r.add(child(path, "replicas"), f"{replicas} not in 1|3|5",
+              "use 1 server, or 3 or 5 for a cluster (JetStream needs an odd count for its quorum)")
+        replicas = None
     if m is None:
         return None
     host = r.string(m, "host", path, default="127.0.0.1")
@@ -83,11 +118,21 @@ def _read_local(r: Reader, value: dict[str, Any], path: str, stack: str) -> Opti
     leaf = r.port(m, "leafnode_port", path)
     cluster = r.port(m, "cluster_port", path)
     data_dir = r.string(m, "data_dir", path, default=f".state/{stack}/nats")
-    if None in (host, client, monitor, leaf, data_dir):
+    if replicas is not None and replicas > 1 and cluster is None and "cluster_port" not in m:
+        r.add(child(path, "cluster_port"), f"missing: {replicas} local servers route to each other",
+              "add cluster_port: <port> (member i listens on cluster_port + i)")
+        replicas = None
+    for key, port in (("client_port", client), ("monitor_port", monitor), ("leafnode_port", leaf),
+                      ("cluster_port", cluster)):
+        if port is not None and replicas is not None and port + replicas - 1 > 65535:
+            r.add(child(path, key), f"{port} + {replicas - 1} (the last member's port) is above 65535",
+                  f"use a {key} of at most {65536 - replicas}")
+            replicas = None
+    if None in (host, client, monitor, leaf, data_dir, replicas):
         return None
     return ServersSpec(mode=ServerMode.LOCAL, host=str(host), client_port=int(client or 0),
                        monitor_port=int(monitor or 0), leafnode_port=int(leaf or 0),
-                       cluster_port=cluster, data_dir=data_dir, replicas=1)
+                       cluster_port=cluster, data_dir=data_dir, replicas=int(replicas or 1))
 
 
 def _read_kubernetes(r: Reader, value: dict[str, Any], path: str) -> Optional[ServersSpec]:
@@ -139,7 +184,25 @@ def _read_resources(r: Reader, value: Any, path: str) -> Optional[ResourcesSpec]
     return ResourcesSpec(cpu, memory)
 
 
-def read_jetstream(r: Reader, value: Any, path: str) -> Optional[JetStreamSpec]:
+def default_sync_interval(stack: str, mode: Optional[ServerMode]) -> str:
+    """``always`` for the prod stack and for kubernetes servers, the server's default elsewhere."""
+    return DURABLE_SYNC_INTERVAL if stack == "prod" or mode is ServerMode.KUBERNETES else DEFAULT_SYNC_INTERVAL
+
+
+def _read_sync_interval(r: Reader, m: dict[str, Any], path: str, default: str) -> Optional[str]:
+    raw = m.get("sync_interval", default)
+    if raw == DURABLE_SYNC_INTERVAL:
+        return DURABLE_SYNC_INTERVAL
+    ns = parse_duration(raw) if isinstance(raw, str) else None
+    if not ns:
+        r.add(child(path, "sync_interval"), f"{raw!r} is neither 'always' nor a positive duration",
+              "use always (fsync before every ack) or a duration like 2m, 30s or 500ms")
+        return None
+    return format_duration(ns)
+
+
+def read_jetstream(r: Reader, value: Any, path: str, stack: str = "",
+                   mode: Optional[ServerMode] = None) -> Optional[JetStreamSpec]:
     m = r.mapping({} if value is None else value, path, JETSTREAM_KEYS)
     if m is None:
         return None
@@ -147,9 +210,15 @@ def read_jetstream(r: Reader, value: Any, path: str) -> Optional[JetStreamSpec]:
     max_file = r.size(m, "max_file", path, default=parse_size("10GiB"))
     domain = r.string(m, "domain", path, pattern=JS_DOMAIN,
                       fix="use letters, digits, '_' or '-' (no dots or spaces)")
-    if max_memory is None or max_file is None:
+    sync_interval = _read_sync_interval(r, m, path, default_sync_interval(stack, mode))
+    cipher = m.get("cipher")
+    if cipher is not None and cipher not in JETSTREAM_CIPHERS:
+        r.add(child(path, "cipher"), f"{cipher!r} not in {'|'.join(JETSTREAM_CIPHERS)}",
+              "use aes or chachapoly; the key is the secret stack setting jetstreamKey")
+        cipher = None
+    if max_memory is None or max_file is None or sync_interval is None:
         return None
-    return JetStreamSpec(max_memory, max_file, domain)
+    return JetStreamSpec(max_memory, max_file, domain, sync_interval, cipher)
 
 
 def read_tls(r: Reader, value: Any, path: str, mode: Optional[ServerMode], stack: str) -> Optional[TLSSpec]:
@@ -170,6 +239,8 @@ def read_tls(r: Reader, value: Any, path: str, mode: Optional[ServerMode], stack
               "set min_version: \"1.3\"")
     secret = r.string(m, "secret_name", path, pattern=OBJECT_NAME,
                       fix="use the name of a kubernetes.io/tls Secret")
+    verify = r.boolean(m, "verify", path, False)
+    suites = _read_cipher_suites(r, m.get("cipher_suites"), child(path, "cipher_suites"))
     files = {k: r.string(m, k, path) for k in ("cert_file", "key_file", "ca_file")}
     if mode is ServerMode.KUBERNETES:
         if secret is None and "secret_name" not in m:
@@ -185,7 +256,27 @@ def read_tls(r: Reader, value: Any, path: str, mode: Optional[ServerMode], stack
         for k in ("cert_file", "key_file"):
             if k not in m:
                 r.add(child(path, k), "missing", "give the path of the PEM file")
-    return TLSSpec(min_version=version or "1.3", secret_name=secret, **files)
+    if verify and mode is ServerMode.LOCAL and "ca_file" not in m:
+        r.add(child(path, "ca_file"), "missing: verify checks client certificates against a CA",
+              "give the PEM file of the CA that signs the clients' certificates")
+    return TLSSpec(min_version=version or "1.3", secret_name=secret, verify=verify, cipher_suites=suites, **files)
+
+
+def _read_cipher_suites(r: Reader, value: Any, path: str) -> tuple[str, ...]:
+    """TLS 1.3 suite names only: with a 1.3 minimum no other suite can ever be negotiated."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value:
+        r.add(path, f"expected a non-empty list, got {value!r}", f"list some of {', '.join(TLS13_CIPHER_SUITES)}")
+        return ()
+    out: list[str] = []
+    for i, name in enumerate(value):
+        if name not in TLS13_CIPHER_SUITES:
+            r.add(f"{path}[{i}]", f"{name!r} is not a TLS 1.3 cipher suite",
+                  f"use one of {', '.join(TLS13_CIPHER_SUITES)}")
+        elif name not in out:
+            out.append(name)
+    return tuple(out)
 
 
 def read_monitoring(r: Reader, value: Any, path: str, mode: Optional[ServerMode]) -> MonitoringSpec:

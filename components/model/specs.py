@@ -78,7 +78,7 @@ def load_environment_text(text: str, file_label: str, stack: Optional[str] = Non
               f"use version: {SUPPORTED_VERSIONS[-1]} (supported: {', '.join(map(str, SUPPORTED_VERSIONS))})")
     servers = read_servers(r, top.get("servers"), "servers", stack) if "servers" in top else None
     mode = servers.mode if servers else _raw_mode(top.get("servers"))
-    jetstream = read_jetstream(r, top.get("jetstream"), "jetstream")
+    jetstream = read_jetstream(r, top.get("jetstream"), "jetstream", stack, mode)
     tls = read_tls(r, top.get("tls"), "tls", mode, stack)
     monitoring = read_monitoring(r, top.get("monitoring"), "monitoring", mode)
     prefix = r.string(top, "subject_prefix", "", pattern=_PREFIX,

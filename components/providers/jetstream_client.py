@@ -119,7 +119,9 @@ async def connect(url: str, creds: str, timeout: float = 5.0) -> Client:
 
     options: dict[str, Any] = dict(
         # max_reconnect_attempts must be > 0: nats-py's server selection retries forever at 0.
-        servers=[url], allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0.1,
+        # ``url`` may list a cluster's servers comma-separated; any one of them will do.
+        servers=[u.strip() for u in url.split(",") if u.strip()],
+        allow_reconnect=False, max_reconnect_attempts=1, reconnect_time_wait=0.1,
         connect_timeout=timeout,
         error_cb=on_error, name="nats-tenancy-provisioner",
     )

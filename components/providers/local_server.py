@@ -5,11 +5,25 @@ starts the server detached and waits for ``/healthz``; its PID is an output. A s
 longer running (reboot, crash, killed by hand) shows up as a change in ``diff`` and is started again
 by ``update``, so ``pulumi up`` always leaves a running server. ``delete`` stops it by the recorded
 PID and keeps the JetStream store unless ``keep_store`` is false.
+
+Members of a local cluster are one LocalServer each, created and updated one after another (each
+depends on the previous one). A member waits for its own health only as far as it can reach it.
+A new cluster elects its JetStream meta leader only once every configured server has joined, so
+while some peer is down and no peer is healthy (the first members of a new cluster) a member waits
+just until its own JetStream runs. Once every peer runs, or some peer is healthy (an established
+cluster), it waits for the full ``/healthz``: a meta leader, and every stream it holds current with
+its peers. So a config change restarts one member at a time, and the next one stops only after the
+previous one has caught up: a rolling restart keeps a quorum.
+
+``process_env`` (a secret input) holds environment variables the config refers to, the JetStream
+store key; the process gets them, the config file on disk only names them.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import urllib.error
+import urllib.request
 from typing import Any, Mapping, Optional
 
 import pulumi
@@ -18,9 +32,12 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from components.providers import nats_process
 from components.providers.identity_common import is_unknown
 
-_INPUTS = ("server_name", "config_text", "data_dir", "host", "client_port", "monitor_port", "keep_store")
+_INPUTS = ("server_name", "config_text", "data_dir", "host", "client_port", "monitor_port", "keep_store",
+           "extra_ports", "peer_monitor_urls", "process_env")
 # Changing any of these needs a restart of the process (a new config file is read on start).
-_RESTART_FIELDS = ("config_text", "data_dir", "host", "client_port", "monitor_port")
+_RESTART_FIELDS = ("config_text", "data_dir", "host", "client_port", "monitor_port", "extra_ports", "process_env")
+#: A member that joins running peers may have streams to catch up before it reports healthy.
+JOIN_TIMEOUT = 90.0
 
 
 def _paths(data_dir: str) -> tuple[str, str, str]:
@@ -34,10 +51,26 @@ def _running(outs: Mapping[str, Any]) -> bool:
     return bool(pid) and nats_process.pid_alive(int(pid)) and nats_process.pid_is_nats_server(int(pid))
 
 
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):   # HTTPError (503) included
+        return False
+
+
+def _cluster_can_be_healthy(props: Mapping[str, Any]) -> bool:
+    """True when a full ``/healthz`` of this member can be reached: every peer runs, or some peer
+    is healthy (then a meta leader exists)."""
+    peers = list(props.get("peer_monitor_urls") or [])
+    return all(_answers(f"{u}/varz") for u in peers) or any(_answers(f"{u}/healthz") for u in peers)
+
+
 def _start(props: Mapping[str, Any]) -> dict[str, Any]:
     data_dir = str(props["data_dir"])
     host, port, mport = str(props["host"]), int(props["client_port"]), int(props["monitor_port"])
-    for label, p in (("client_port", port), ("monitor_port", mport)):
+    extra = {str(k): int(v) for k, v in (props.get("extra_ports") or {}).items()}
+    for label, p in (("client_port", port), ("monitor_port", mport), *sorted(extra.items())):
         if nats_process.port_in_use(host, p):
             raise nats_process.NatsServerError(
                 f"LocalServer {props['server_name']}: {label} {host}:{p} is already in use by another process: "
@@ -48,12 +81,18 @@ def _start(props: Mapping[str, Any]) -> dict[str, Any]:
     with open(conf_path, "w", encoding="utf-8") as f:
         f.write(str(props["config_text"]))
     os.chmod(conf_path, 0o600)
-    nats_process.check_config_file(conf_path)
-    pid = nats_process.start_detached(conf_path, log_path)
+    process_env = {str(k): str(v) for k, v in (props.get("process_env") or {}).items()}
+    nats_process.check_config_file(conf_path, env=process_env)
+    joining = _cluster_can_be_healthy(props)
+    pid = nats_process.start_detached(conf_path, log_path, env=process_env)
     with open(pid_path, "w", encoding="ascii") as f:
         f.write(f"{pid}\n")
     try:
-        nats_process.wait_healthy(f"http://{host}:{mport}", pid, log_path)
+        if props.get("peer_monitor_urls"):
+            nats_process.wait_healthy(f"http://{host}:{mport}", pid, log_path,
+                                      timeout=JOIN_TIMEOUT if joining else 20.0, server_only=not joining)
+        else:
+            nats_process.wait_healthy(f"http://{host}:{mport}", pid, log_path)
     except Exception:
         nats_process.stop(pid)
         raise
@@ -120,7 +159,8 @@ class LocalServerProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         if _running(olds):
             if not any(olds.get(k) != news.get(k) for k in _RESTART_FIELDS):
-                return UpdateResult({**olds, "keep_store": news.get("keep_store", True)})
+                return UpdateResult({**olds, **{k: news[k] for k in _INPUTS if k in news},
+                                     "keep_store": news.get("keep_store", True)})
             _stop(olds)
         return UpdateResult(_start(news))
 
@@ -148,11 +188,25 @@ class LocalServer(pulumi.dynamic.Resource, module="nats", name="LocalServer"):
         client_port: int,
         monitor_port: int,
         keep_store: bool = True,
+        extra_ports: Optional[Mapping[str, int]] = None,
+        peer_monitor_urls: Optional[list[str]] = None,
+        process_env: Optional[pulumi.Input[Mapping[str, str]]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
+        """``extra_ports``: other ports the config listens on (checked free before a start);
+        ``peer_monitor_urls``: the other cluster members' monitor URLs; ``process_env``:
+        environment variables for the process, kept secret in state."""
         # The rendered config embeds the operator and system-account JWTs: public, but keep the whole
         # text secret so that a future config holding tokens or passwords can never leak into state.
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["config_text"]))
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            additional_secret_outputs=["config_text", "process_env"]))
+        optional: dict[str, Any] = {}
+        if extra_ports:
+            optional["extra_ports"] = dict(extra_ports)
+        if peer_monitor_urls:
+            optional["peer_monitor_urls"] = list(peer_monitor_urls)
+        if process_env is not None:
+            optional["process_env"] = pulumi.Output.secret(process_env)
         super().__init__(
             LocalServerProvider(),
             name,
@@ -164,6 +218,7 @@ class LocalServer(pulumi.dynamic.Resource, module="nats", name="LocalServer"):
                 "client_port": client_port,
                 "monitor_port": monitor_port,
                 "keep_store": keep_store,
+                **optional,
                 "pid": None,
                 "url": None,
                 "monitor_url": None,

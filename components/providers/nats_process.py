@@ -47,9 +47,18 @@ def server_version() -> str:
     return out.stdout.strip()
 
 
-def check_config_file(path: str) -> None:
-    """Run ``nats-server -t -c path``; raise with the server's own message when it refuses."""
-    res = subprocess.run([nats_server_binary(), "-t", "-c", path], capture_output=True, text=True)
+def _with_env(extra: Optional[Mapping[str, str]]) -> Optional[dict[str, str]]:
+    """This process's environment plus ``extra`` (None when there is nothing to add)."""
+    return {**os.environ, **extra} if extra else None
+
+
+def check_config_file(path: str, env: Optional[Mapping[str, str]] = None) -> None:
+    """Run ``nats-server -t -c path``; raise with the server's own message when it refuses.
+
+    ``env``: variables the config refers to (``$NATS_JS_KEY``); the check resolves them as the
+    server will. The message never contains their values: the server names only the variable."""
+    res = subprocess.run([nats_server_binary(), "-t", "-c", path], capture_output=True, text=True,
+                         env=_with_env(env))
     if res.returncode != 0:
         msg = (res.stderr or res.stdout).strip()
         raise NatsServerError(f"nats-server rejected the config {path}: {msg}")
@@ -120,12 +129,14 @@ def spawn_detached(argv: Sequence[str], log_path: str, cwd: Optional[str] = None
     return proc.pid
 
 
-def start_detached(config_path: str, log_path: str, cwd: Optional[str] = None) -> int:
+def start_detached(config_path: str, log_path: str, cwd: Optional[str] = None,
+                   env: Optional[Mapping[str, str]] = None) -> int:
     """Start nats-server with ``config_path`` in a new session; return its PID.
 
     ``cwd``: where relative paths in the config (e.g. a leaf bundle's creds file) are found.
+    ``env``: extra environment variables for the server (the store key), added to ours.
     """
-    return spawn_detached([nats_server_binary(), "-c", config_path], log_path, cwd=cwd)
+    return spawn_detached([nats_server_binary(), "-c", config_path], log_path, cwd=cwd, env=_with_env(env))
 
 
 def wait_http_ok(url: str, pid: int, what: str, log_path: Optional[str] = None, timeout: float = 20.0,
@@ -150,9 +161,17 @@ def wait_http_ok(url: str, pid: int, what: str, log_path: Optional[str] = None, 
     raise error(f"{what} (pid {pid}) not healthy after {timeout:.0f}s: {last}{log_tail(log_path, what)}")
 
 
-def wait_healthy(monitor_url: str, pid: int, log_path: Optional[str] = None, timeout: float = 20.0) -> None:
-    """Poll ``<monitor_url>/healthz`` until it answers 200; fail early if the process exits."""
-    wait_http_ok(f"{monitor_url}/healthz", pid, "nats-server", log_path, timeout, NatsServerError)
+def wait_healthy(monitor_url: str, pid: int, log_path: Optional[str] = None, timeout: float = 20.0,
+                 server_only: bool = False) -> None:
+    """Poll ``<monitor_url>/healthz`` until it answers 200; fail early if the process exits.
+
+    A clustered server's plain ``/healthz`` is 200 only once JetStream has a meta leader and every
+    stream and consumer it holds is current with its peers, so it also says "caught up" after a
+    restart. ``server_only`` asks just whether this server's JetStream runs
+    (``?js-server-only=true``): what a first member can say before its peers exist.
+    """
+    query = "?js-server-only=true" if server_only else ""
+    wait_http_ok(f"{monitor_url}/healthz{query}", pid, "nats-server", log_path, timeout, NatsServerError)
 
 
 def stop(pid: int, timeout: float = 10.0, is_ours: Callable[[int], bool] = pid_is_nats_server) -> bool:

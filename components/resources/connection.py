@@ -24,7 +24,8 @@ class Hub:
     depends_on: Optional[pulumi.Resource] = None
 
     def servers(self) -> pulumi.Output[list]:
-        return pulumi.Output.from_input(self.url).apply(lambda u: [u])
+        """Every server URL; a cluster's ``url`` lists them comma-separated."""
+        return pulumi.Output.from_input(self.url).apply(lambda u: [s.strip() for s in u.split(",") if s.strip()])
 
     def opts(self, parent: pulumi.Resource, depends_on: Optional[list] = None) -> pulumi.ResourceOptions:
         """Options for a resource that talks to the servers: after they run (and after ``depends_on``)."""

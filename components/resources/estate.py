@@ -45,7 +45,7 @@ class Estate(pulumi.ComponentResource):
                 self.exporter = DevExporter(f"{env.stack}-metrics", env, project_dir, self.server,
                                             opts=pulumi.ResourceOptions(parent=self))
             url: pulumi.Input[str] = self.server.url
-            server_count = 1
+            server_count = env.servers.replicas
             depends_on: Optional[pulumi.Resource] = self.server
         else:
             from components.resources.cluster import Cluster  # pulumi-kubernetes only where it is used

@@ -7,6 +7,12 @@ renderings shows only what changed. ``nats-server -t -c <file>`` accepts it (tes
 Operator mode (decentralized JWT auth) is used whenever ``operator_jwt`` is set: then the server has
 no users of its own, ``system_account`` must be the operator's system account, and accounts come from
 the ``full`` resolver directory, with the system account preloaded so the resolver can start.
+
+Secrets never appear in the text. The JetStream encryption key is written as a bare variable
+reference (``key: $NATS_JS_KEY``): nats-server resolves an unquoted ``$NAME`` from its own process
+environment when it loads the file (``nats-server -t`` included) and refuses to start when the
+variable is missing, so the key lives only in the environment of the server process (a local
+process started with it, or a Kubernetes container with the variable from a Secret).
 """
 from __future__ import annotations
 
@@ -15,12 +21,23 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
 
+#: The environment variable that carries the JetStream encryption key (see ``jetstream_key_env``).
+JETSTREAM_KEY_ENV = "NATS_JS_KEY"
+
+
 @dataclass(frozen=True)
 class JetStreamConf:
+    """``sync_interval``: ``always`` (fsync before every ack) or a Go duration; None keeps the
+    server default (2m). ``cipher`` (``aes`` | ``chachapoly``) turns on store encryption with the
+    key taken from the environment variable ``key_env``."""
+
     store_dir: str
     max_memory: str = "256MB"
     max_file: str = "10GB"
     domain: Optional[str] = None
+    sync_interval: Optional[str] = None
+    cipher: Optional[str] = None
+    key_env: str = JETSTREAM_KEY_ENV
 
 
 @dataclass(frozen=True)
@@ -35,20 +52,28 @@ class ResolverConf:
 
 
 @dataclass(frozen=True)
-class ClusterConf:
-    name: str
-    host: str
-    port: int
-    routes: Sequence[str] = ()
-
-
-@dataclass(frozen=True)
 class TLSConf:
+    """``cipher_suites``: rendered as given; nats-server accepts the TLS 1.3 names, but Go's TLS
+    stack always enables all TLS 1.3 suites and applies such a list only to TLS 1.2 and below."""
+
     cert_file: str
     key_file: str
     ca_file: Optional[str] = None
     min_version: str = "1.3"
     verify: bool = False
+    cipher_suites: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class ClusterConf:
+    """``tls``: TLS on routes; a route is both client and server of its peer, so with ``verify``
+    each server checks the peer's certificate (which then needs the clientAuth usage as well)."""
+
+    name: str
+    host: str
+    port: int
+    routes: Sequence[str] = ()
+    tls: Optional[TLSConf] = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +123,8 @@ def _tls_block(tls: TLSConf, indent: str) -> list[str]:
     if tls.ca_file:
         lines.append(f"{indent}  ca_file: {_q(tls.ca_file)}")
     lines.append(f"{indent}  min_version: {_q(tls.min_version)}")
+    if tls.cipher_suites:
+        lines.append(f"{indent}  cipher_suites: [" + ", ".join(_q(c) for c in tls.cipher_suites) + "]")
     if tls.verify:
         lines.append(f"{indent}  verify: true")
     lines.append(f"{indent}}}")
@@ -131,6 +158,13 @@ def render_server_conf(conf: ServerConf) -> str:
         out.append(f"  max_file_store: {js.max_file}")
         if js.domain:
             out.append(f"  domain: {_q(js.domain)}")
+        if js.sync_interval:
+            out.append(f"  sync_interval: {_q(js.sync_interval)}")
+        if js.cipher:
+            if not js.key_env.isidentifier():
+                raise ValueError(f"{js.key_env!r} is not an environment variable name")
+            out.append(f"  cipher: {_q(js.cipher)}")
+            out.append(f"  key: ${js.key_env}")
         out.append("}")
 
     if conf.operator_jwt:
@@ -157,6 +191,8 @@ def render_server_conf(conf: ServerConf) -> str:
         out.append("cluster {")
         out.append(f"  name: {_q(c.name)}")
         out.append(f"  listen: {_q(f'{c.host}:{c.port}')}")
+        if c.tls:
+            out.extend(_tls_block(c.tls, "  "))
         if c.routes:
             out.append("  routes: [")
             for route in sorted(c.routes):
@@ -184,3 +220,12 @@ def render_server_conf(conf: ServerConf) -> str:
             out.append("  ]")
         out.append("}")
     return "\n".join(out) + "\n"
+
+
+def jetstream_key_env(conf: ServerConf) -> Optional[str]:
+    """The environment variable the server process must get the store encryption key in, or None
+    when the store is not encrypted. Kubernetes: set it on the server container from a Secret
+    (``valueFrom.secretKeyRef``), never as a literal value in the pod spec or the ConfigMap."""
+    if conf.jetstream is None or not conf.jetstream.cipher:
+        return None
+    return conf.jetstream.key_env

@@ -284,7 +284,7 @@ def test_pdb(objs: dict[str, dict[str, Any]]) -> None:
 def test_config_contents(objs: dict[str, dict[str, Any]], material: OperatorMaterial) -> None:
     text = conf_of(objs)
     assert "server_name: $POD_NAME\n" in text
-    assert text.count('min_version: "1.3"') == 2       # client and leaf-node listeners
+    assert text.count('min_version: "1.3"') == 3       # client, route and leaf-node listeners
     assert '"/etc/nats-tls/tls.crt"' in text and '"/etc/nats-tls/ca.crt"' in text
     assert 'store_dir: "/data/jetstream"' in text
     assert 'dir: "/data/resolver"' in text
