@@ -6,29 +6,20 @@ max_waiting 512 for pull consumers. One deliberate difference: an omitted ``ack_
 ``explicit`` here (the server's own default is ``none``, which silently drops unprocessed messages on
 a crash; nats-py and the nats CLI also default to explicit). Every consumer is durable
 (``durable_name`` = ``name``): without it the server makes an ephemeral that vanishes when idle.
+The fields, their defaults and update rules are the rows of ``consumer_fields.CONSUMER_CATALOGUE``.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from components.model.jetstream import catalogue as cat
 from components.model.jetstream._fields import Fields
+from components.model.jetstream.consumer_fields import (  # noqa: F401 - re-exported for callers
+    ACK, ACK_WAIT_DEFAULT, CONFIG_FIELDS, CONSUMER_CATALOGUE, DELIVER, MAX_ACK_PENDING_DEFAULT,
+    MAX_WAITING_DEFAULT, PINNED_TTL_DEFAULT, PRIORITY_GROUP_RE, PULL_ONLY, PUSH_ONLY, REPLAY,
+)
 from components.model.subjects import subject_problem
 
-DELIVER = ("all", "last", "new", "by_start_sequence", "by_start_time", "last_per_subject")
-ACK = ("none", "all", "explicit")
-REPLAY = ("instant", "original")
-ACK_WAIT_DEFAULT = 30 * 1_000_000_000
-MAX_ACK_PENDING_DEFAULT = 1000
-MAX_WAITING_DEFAULT = 512
-
-PUSH_ONLY = ("deliver_group", "flow_control", "idle_heartbeat", "rate_limit_bps")
-PULL_ONLY = ("max_waiting", "max_batch", "max_expires", "max_bytes")
-CONFIG_FIELDS = (
-    "name", "description", "deliver_policy", "opt_start_seq", "opt_start_time", "ack_policy", "ack_wait",
-    "max_deliver", "backoff", "filter_subject", "filter_subjects", "replay_policy", "sample_freq",
-    "max_ack_pending", "headers_only", "inactive_threshold", "num_replicas", "mem_storage", "metadata",
-    "deliver_subject",
-) + PUSH_ONLY + PULL_ONLY
 USER_FIELDS = ("stream", "durable_name") + CONFIG_FIELDS
 ALWAYS_SENT = ("name", "durable_name", "deliver_policy", "ack_policy", "replay_policy", "max_deliver")
 
@@ -40,7 +31,7 @@ def validate_and_normalize_consumer(inputs: Mapping[str, Any], where: str) -> di
     name = f.name("name", "consumer")
     if f.has("durable_name") and f.raw("durable_name") != name:
         f.problems.add("durable_name", "must equal name (the consumer is always durable under its name)", "remove durable_name")
-    canonical = {"stream": stream, **_build(f)}
+    canonical = {"stream": stream, **_build(f, user=True)}
     _check(f, canonical)
     f.problems.raise_if_any()
     return canonical
@@ -51,81 +42,32 @@ def normalize_server_consumer(config: Mapping[str, Any], stream: str = "") -> di
     values = {k: v for k, v in config.items() if k in CONFIG_FIELDS}
     values["name"] = config.get("durable_name") or config.get("name") or ""
     values.setdefault("ack_policy", "none")  # the server's own default, in case it is ever omitted
-    meta = config.get("metadata")
-    values["metadata"] = {k: v for k, v in (meta or {}).items() if not str(k).startswith("_nats.")}
     f = Fields(values, "server", CONFIG_FIELDS)
-    return {"stream": stream, **_build(f)}
+    return {"stream": stream, **_build(f, user=False)}
 
 
 def consumer_wire_config(canonical: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``config`` body for CONSUMER.CREATE: zero values are omitted as the server omits them."""
+    """The ``config`` body for CONSUMER.CREATE: zero values are omitted as the server omits them
+    (and ``priority_policy: none``, which the server never stores)."""
     return {k: v for k, v in canonical.items()
-            if k != "stream" and (k in ALWAYS_SENT or v not in (0, "", [], {}, False, None))}
+            if k != "stream" and (k in ALWAYS_SENT or v not in (0, "", [], {}, False, None))
+            and not (k == "priority_policy" and v == "none")}
 
 
-def _build(f: Fields) -> dict[str, Any]:
-    name = f.str_("name")
-    ack = f.enum("ack_policy", ACK, "explicit")
-    push = bool(f.str_("deliver_subject"))
-    backoff = [_dur(f, "backoff", i, v) for i, v in enumerate(_list(f, "backoff"))]
-    ack_wait = f.duration("ack_wait")
-    if ack_wait == 0 and ack != "none":
-        ack_wait = backoff[0] if backoff else ACK_WAIT_DEFAULT
-    max_deliver = f.int_("max_deliver", -1, minimum=-1) or -1
-    max_ack_pending = f.int_("max_ack_pending", 0, minimum=-1)
-    if max_ack_pending == 0 and ack != "none":
-        max_ack_pending = MAX_ACK_PENDING_DEFAULT
-    max_waiting = f.int_("max_waiting", 0, minimum=0)
-    if max_waiting == 0 and not push:
-        max_waiting = MAX_WAITING_DEFAULT
-    return {
-        "name": name,
-        "durable_name": name,
-        "description": f.str_("description"),
-        "deliver_policy": f.enum("deliver_policy", DELIVER, "all"),
-        "opt_start_seq": f.int_("opt_start_seq", 0, minimum=0),
-        "opt_start_time": f.str_("opt_start_time"),
-        "ack_policy": ack,
-        "ack_wait": ack_wait,
-        "max_deliver": max_deliver,
-        "backoff": backoff,
-        "filter_subject": f.str_("filter_subject"),
-        "filter_subjects": f.str_list("filter_subjects"),
-        "replay_policy": f.enum("replay_policy", REPLAY, "instant"),
-        "sample_freq": f.str_("sample_freq"),
-        "max_ack_pending": max_ack_pending,
-        "headers_only": f.bool_("headers_only"),
-        "inactive_threshold": f.duration("inactive_threshold"),
-        "num_replicas": f.int_("num_replicas", 0, minimum=0),
-        "mem_storage": f.bool_("mem_storage"),
-        "metadata": f.str_map("metadata"),
-        "deliver_subject": f.str_("deliver_subject"),
-        "deliver_group": f.str_("deliver_group"),
-        "flow_control": f.bool_("flow_control"),
-        "idle_heartbeat": f.duration("idle_heartbeat"),
-        "rate_limit_bps": f.int_("rate_limit_bps", 0, minimum=0),
-        "max_waiting": max_waiting,
-        "max_batch": f.int_("max_batch", 0, minimum=0),
-        "max_expires": f.duration("max_expires"),
-        "max_bytes": f.size("max_bytes", 0),
-    }
-
-
-def _list(f: Fields, key: str) -> list[Any]:
-    value = f.raw(key)
-    if not f.has(key):
-        return []
-    if not isinstance(value, (list, tuple)):
-        f.problems.add(f.path(key), f"{value!r} is not a list", 'write a list of durations, e.g. ["1s", "5s"]')
-        return []
-    return list(value)
-
-
-def _dur(f: Fields, key: str, i: int, value: Any) -> int:
-    sub = Fields({"v": value}, f.problems.file, ("v",), prefix=f"{key}[{i}]")
-    out = sub.duration("v", minimum=1)
-    for p in sub.problems.items:
-        f.problems.add(f"{key}[{i}]", p.reason, p.fix)
+def _build(f: Fields, user: bool) -> dict[str, Any]:
+    """Every catalogue field read, then the server's defaults that depend on other fields."""
+    out = cat.read_all(CONSUMER_CATALOGUE, f, user)
+    out["durable_name"] = out["name"]
+    acks = out["ack_policy"] != "none"
+    push = bool(out["deliver_subject"])
+    if out["ack_wait"] == 0 and acks:
+        out["ack_wait"] = out["backoff"][0] if out["backoff"] else ACK_WAIT_DEFAULT
+    if out["max_ack_pending"] == 0 and acks:
+        out["max_ack_pending"] = MAX_ACK_PENDING_DEFAULT
+    if out["max_waiting"] == 0 and not push:
+        out["max_waiting"] = MAX_WAITING_DEFAULT
+    if out["priority_timeout"] == 0 and out["priority_policy"] == "pinned_client":
+        out["priority_timeout"] = PINNED_TTL_DEFAULT
     return out
 
 
@@ -164,3 +106,25 @@ def _check(f: Fields, c: dict[str, Any]) -> None:
             p.add("ack_wait", "with a backoff the server uses the first backoff step as ack_wait", "remove ack_wait")
     if c["ack_policy"] == "none" and f.has("ack_wait") and c["ack_wait"]:
         p.add("ack_wait", "ack_wait has no effect with ack_policy none", "remove it or set ack_policy explicit")
+    _check_priority(f, c, push)
+
+
+def _check_priority(f: Fields, c: dict[str, Any], push: bool) -> None:
+    """Priority groups (server 2.11+): refused on push consumers (10178), a policy other than none
+    needs a group and groups need a policy (10159, 10196), names as the server allows (10162)."""
+    p = f.problems
+    groups, policy = c["priority_groups"], c["priority_policy"]
+    if push and policy != "none":
+        p.add("priority_policy", "priority groups are for pull consumers", "remove it or deliver_subject")
+    if policy != "none" and not groups:
+        p.add("priority_groups", f"priority_policy {policy} needs at least one group", "add priority_groups: [name]")
+    if groups and policy == "none":
+        p.add("priority_policy", "priority_groups need a policy", "set overflow, pinned_client or prioritized")
+    for i, group in enumerate(groups):
+        if not PRIORITY_GROUP_RE.match(group):
+            p.add(f"priority_groups[{i}]", f"{group!r} is not a valid group name",
+                  "use 1-16 characters of A-Z a-z 0-9 - _ / = ) +")
+    if len(set(groups)) != len(groups):
+        p.add("priority_groups", "a group is listed twice", "list each group once")
+    if c["priority_timeout"] and policy != "pinned_client":
+        p.add("priority_timeout", "only used with priority_policy pinned_client", "remove it")

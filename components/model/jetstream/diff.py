@@ -2,97 +2,52 @@
 
 Replacing a stream deletes its messages, so only the rules the server itself enforces
 (nats-server ``configUpdateCheck`` for streams, ``checkNewConsumerConfig`` for consumers) are
-classified as replacements; everything else goes through the UPDATE API.
+classified as replacements; everything else goes through the UPDATE API. The rules are the
+``update`` column of the field catalogues (``stream_fields``, ``consumer_fields``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
-_MISSING = object()
+from components.model.jetstream.catalogue import Rule as UpdateRule, Update, replace, update_rules
+from components.model.jetstream.consumer_fields import CONSUMER_CATALOGUE
+from components.model.jetstream.stream_fields import STREAM_CATALOGUE
 
 
 @dataclass(frozen=True)
 class FieldChange:
+    """One changed field. ``refused``: neither UPDATE nor a replacement gives what was asked (a
+    sealed stream can not be unsealed, and replacing it deletes what the seal keeps); such a change
+    also counts as ``requires_replace``, so a caller that does not refuse it still never sends an
+    UPDATE the server rejects."""
+
     field: str
     old: Any
     new: Any
     requires_replace: bool
     reason: Optional[str] = None
+    refused: bool = False
 
 
-Rule = Callable[[Any, Any], Optional[str]]
-
-
-def _always(why: str) -> Rule:
-    return lambda old, new: why
-
-
-def _no_unset(why: str) -> Rule:
-    """Flags the server lets you turn on but never off again."""
-    return lambda old, new: why if bool(old) and not bool(new) else None
-
-
-def _workqueue(old: Any, new: Any) -> Optional[str]:
-    if (old == "workqueue") != (new == "workqueue"):
-        return "the server can not change retention to or from workqueue"
-    return None
-
-
-def _mirror(old: Any, new: Any) -> Optional[str]:
-    if old is not None and new is None:
-        return None  # removing the mirror promotes the stream, in place
-    return "the server can not add or change a stream's mirror (10055)"
-
-
-STREAM_RULES: dict[str, Rule] = {
-    "name": _always("the name is the stream's identity"),
-    "storage": _always("the server can not move a stream between file and memory storage"),
-    "retention": _workqueue,
-    "sealed": _no_unset("a sealed stream can not be unsealed"),
-    "deny_delete": _no_unset("deny_delete can not be turned off once set"),
-    "deny_purge": _no_unset("deny_purge can not be turned off once set"),
-    "allow_msg_ttl": _no_unset("allow_msg_ttl can not be turned off once set"),
-    "mirror": _mirror,
+# Field -> the catalogue's update rule, for every field whose change is not always in place.
+STREAM_RULES: dict[str, Update] = update_rules(STREAM_CATALOGUE)
+CONSUMER_RULES: dict[str, Update] = {
+    **update_rules(CONSUMER_CATALOGUE),
+    "stream": replace("a consumer belongs to one stream"),
 }
 
 
-def _push(value: Any) -> bool:
-    return bool(value)
-
-
-def _push_pull(old: Any, new: Any) -> Optional[str]:
-    if _push(old) != _push(new):
-        return "a consumer can not switch between push (deliver_subject) and pull"
-    return None
-
-
-CONSUMER_RULES: dict[str, Rule] = {
-    "name": _always("the name is the consumer's identity"),
-    "durable_name": _always("the name is the consumer's identity"),
-    "stream": _always("a consumer belongs to one stream"),
-    "deliver_policy": _always("deliver_policy is fixed at creation"),
-    "opt_start_seq": _always("opt_start_seq is fixed at creation"),
-    "opt_start_time": _always("opt_start_time is fixed at creation"),
-    "ack_policy": _always("ack_policy is fixed at creation"),
-    "replay_policy": _always("replay_policy is fixed at creation"),
-    "idle_heartbeat": _always("idle_heartbeat is fixed at creation"),
-    "flow_control": _always("flow_control is fixed at creation"),
-    "mem_storage": _always("mem_storage is fixed at creation"),
-    "max_waiting": _always("max_waiting is fixed at creation"),
-    "deliver_subject": _push_pull,
-}
-
-
-def _diff(old: Mapping[str, Any], new: Mapping[str, Any], rules: Mapping[str, Rule]) -> list[FieldChange]:
+def _diff(old: Mapping[str, Any], new: Mapping[str, Any], rules: Mapping[str, Update]) -> list[FieldChange]:
     changes: list[FieldChange] = []
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key), new.get(key)
         if before == after:
             continue
         rule = rules.get(key)
-        reason = rule(before, after) if rule else None
-        changes.append(FieldChange(key, before, after, reason is not None, reason))
+        verdict = rule.verdict(before, after) if rule else None
+        reason = rule.reason if rule and verdict else None
+        changes.append(FieldChange(key, before, after, verdict is not None, reason, verdict is UpdateRule.REFUSED))
     return changes
 
 
@@ -108,6 +63,11 @@ def diff_consumer(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldC
 
 def replacements(changes: list[FieldChange]) -> list[str]:
     return [c.field for c in changes if c.requires_replace]
+
+
+def refusals(changes: list[FieldChange]) -> list[str]:
+    """Fields whose change must be refused outright (see ``FieldChange.refused``)."""
+    return [c.field for c in changes if c.refused]
 
 
 def describe(changes: list[FieldChange]) -> str:

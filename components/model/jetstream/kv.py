@@ -5,45 +5,30 @@ that only if the stream it describes is identical to the one we made (else 10058
 nats-py sets is set here too, including ``allow_msg_ttl`` (always on since nats-py 2.13 and
 irreversible on the server), ``deny_delete`` and ``discard: new``. History is capped at 64 by the
 client libraries, not the server; the cap is kept so a bucket stays usable from every client.
+``direct`` is on by default as nats.go makes buckets (see ``bucket_fields``). The inputs, their
+defaults and update rules are the rows of ``bucket_fields.KV_CATALOGUE``.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from components.model.errors import SpecError
+from components.model.jetstream import catalogue as cat
 from components.model.jetstream._fields import Fields
-from components.model.jetstream.stream import STORAGE, normalize_server_stream, validate_and_normalize_stream
+from components.model.jetstream.bucket_fields import (  # noqa: F401 - re-exported for callers
+    BUCKET_RE, BUCKET_RULE, KV_CATALOGUE, MAX_HISTORY, stream_to_input,
+)
+from components.model.jetstream.stream import normalize_server_stream, validate_and_normalize_stream
 
-BUCKET_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
-BUCKET_RULE = "use only letters, digits, '_' and '-'"
-MAX_HISTORY = 64
-KV_FIELDS = ("bucket", "description", "history", "ttl", "max_bytes", "max_value_size", "storage", "replicas",
-             "direct", "limit_marker_ttl")
+KV_FIELDS = cat.names(KV_CATALOGUE)
 # KV input name for each stream field it sets (used to name replaced inputs in a diff).
-STREAM_TO_INPUT = {"name": "bucket", "max_msgs_per_subject": "history", "max_age": "ttl", "max_bytes": "max_bytes",
-                   "max_msg_size": "max_value_size", "storage": "storage", "num_replicas": "replicas",
-                   "allow_direct": "direct", "subject_delete_marker_ttl": "limit_marker_ttl",
-                   "description": "description"}
+STREAM_TO_INPUT = stream_to_input(KV_CATALOGUE)
 
 
 def validate_and_normalize_kv(inputs: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Canonical KV inputs (units resolved, defaults filled); SpecError lists every problem."""
     f = Fields(inputs, where, KV_FIELDS)
-    out = {
-        "bucket": f.name("bucket", "bucket", BUCKET_RE, BUCKET_RULE),
-        "description": f.str_("description"),
-        "history": f.int_("history", 1, minimum=1),
-        "ttl": f.duration("ttl"),
-        "max_bytes": f.size("max_bytes"),
-        "max_value_size": f.size("max_value_size"),
-        "storage": f.enum("storage", STORAGE, "file"),
-        "replicas": f.int_("replicas", 1, minimum=1),
-        "direct": f.bool_("direct"),
-        "limit_marker_ttl": f.duration("limit_marker_ttl"),
-    }
-    for key in ("max_bytes", "max_value_size"):
-        out[key] = -1 if out[key] == 0 else out[key]
+    out = cat.read_all(KV_CATALOGUE, f, user=True)
     if out["history"] > MAX_HISTORY:
         f.problems.add("history", f"{out['history']} is above the client limit of {MAX_HISTORY}", f"use 1..{MAX_HISTORY}")
     if not f.problems:
@@ -69,6 +54,8 @@ def kv_stream_config(kv: Mapping[str, Any], where: str = "kv") -> dict[str, Any]
         "storage": kv["storage"],
         "num_replicas": kv["replicas"],
         "allow_direct": kv["direct"],
+        "compression": kv.get("compression", "none"),
+        "metadata": dict(kv.get("metadata") or {}),
         "allow_rollup_hdrs": True,
         "allow_msg_ttl": True,
         "deny_delete": True,
@@ -84,15 +71,6 @@ def kv_stream_config(kv: Mapping[str, Any], where: str = "kv") -> dict[str, Any]
 def normalize_server_kv(config: Mapping[str, Any]) -> dict[str, Any]:
     """Canonical KV inputs recovered from the bucket's stream config (for ``read``)."""
     s = normalize_server_stream(config)
-    return {
-        "bucket": s["name"][3:] if s["name"].startswith("KV_") else s["name"],
-        "description": s["description"],
-        "history": s["max_msgs_per_subject"],
-        "ttl": s["max_age"],
-        "max_bytes": s["max_bytes"],
-        "max_value_size": s["max_msg_size"],
-        "storage": s["storage"],
-        "replicas": s["num_replicas"],
-        "direct": s["allow_direct"],
-        "limit_marker_ttl": s["subject_delete_marker_ttl"],
-    }
+    out = {f.name: s[f.stream_field] for f in KV_CATALOGUE}
+    out["bucket"] = s["name"][3:] if s["name"].startswith("KV_") else s["name"]
+    return out

@@ -8,26 +8,18 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from components.model.errors import SpecError
+from components.model.jetstream import catalogue as cat
 from components.model.jetstream._fields import Fields
-from components.model.jetstream.kv import BUCKET_RE, BUCKET_RULE
-from components.model.jetstream.stream import STORAGE, normalize_server_stream, validate_and_normalize_stream
+from components.model.jetstream.bucket_fields import OBJECT_STORE_CATALOGUE, stream_to_input
+from components.model.jetstream.stream import normalize_server_stream, validate_and_normalize_stream
 
-OBJECT_STORE_FIELDS = ("bucket", "description", "ttl", "max_bytes", "storage", "replicas")
-STREAM_TO_INPUT = {"name": "bucket", "max_age": "ttl", "max_bytes": "max_bytes", "storage": "storage",
-                   "num_replicas": "replicas", "description": "description"}
+OBJECT_STORE_FIELDS = cat.names(OBJECT_STORE_CATALOGUE)
+STREAM_TO_INPUT = stream_to_input(OBJECT_STORE_CATALOGUE)
 
 
 def validate_and_normalize_object_store(inputs: Mapping[str, Any], where: str) -> dict[str, Any]:
     f = Fields(inputs, where, OBJECT_STORE_FIELDS)
-    out = {
-        "bucket": f.name("bucket", "bucket", BUCKET_RE, BUCKET_RULE),
-        "description": f.str_("description"),
-        "ttl": f.duration("ttl"),
-        "max_bytes": f.size("max_bytes"),
-        "storage": f.enum("storage", STORAGE, "file"),
-        "replicas": f.int_("replicas", 1, minimum=1),
-    }
-    out["max_bytes"] = -1 if out["max_bytes"] == 0 else out["max_bytes"]
+    out = cat.read_all(OBJECT_STORE_CATALOGUE, f, user=True)
     if not f.problems:
         try:
             object_store_stream_config(out, where)
@@ -48,6 +40,8 @@ def object_store_stream_config(obj: Mapping[str, Any], where: str = "object stor
         "max_bytes": obj["max_bytes"],
         "storage": obj["storage"],
         "num_replicas": obj["replicas"],
+        "compression": obj.get("compression", "none"),
+        "metadata": dict(obj.get("metadata") or {}),
         "discard": "new",
         "allow_rollup_hdrs": True,
         "allow_direct": True,
@@ -56,11 +50,6 @@ def object_store_stream_config(obj: Mapping[str, Any], where: str = "object stor
 
 def normalize_server_object_store(config: Mapping[str, Any]) -> dict[str, Any]:
     s = normalize_server_stream(config)
-    return {
-        "bucket": s["name"][4:] if s["name"].startswith("OBJ_") else s["name"],
-        "description": s["description"],
-        "ttl": s["max_age"],
-        "max_bytes": s["max_bytes"],
-        "storage": s["storage"],
-        "replicas": s["num_replicas"],
-    }
+    out = {f.name: s[f.stream_field] for f in OBJECT_STORE_CATALOGUE}
+    out["bucket"] = s["name"][4:] if s["name"].startswith("OBJ_") else s["name"]
+    return out

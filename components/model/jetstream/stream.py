@@ -11,31 +11,23 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from components.model.errors import Problems, SpecProblem
+from components.model.jetstream import catalogue as cat
 from components.model.jetstream import units
 from components.model.jetstream._fields import Fields
+from components.model.jetstream.stream_fields import (  # noqa: F401 - re-exported for callers
+    COMPRESSION, DISCARD, FLAGS, RETENTION, SOURCE_FIELDS, STORAGE, STREAM_CATALOGUE, STREAM_FIELDS,
+)
 from components.model.subjects import subject_problem, subjects_overlap
 
-RETENTION = ("limits", "interest", "workqueue")
-STORAGE = ("file", "memory")
-DISCARD = ("old", "new")
-COMPRESSION = ("none", "s2")
 TWO_MINUTES = 120 * 1_000_000_000
 MIN_MAX_AGE = 100 * 1_000_000  # the server refuses a max_age below 100ms (0 = forever)
 MIN_MARKER_TTL = 1_000_000_000
 MAX_REPLICAS = 5
-
-FLAGS = ("allow_direct", "mirror_direct", "sealed", "deny_delete", "deny_purge", "allow_rollup_hdrs",
-         "allow_msg_ttl", "discard_new_per_subject", "no_ack")
 LIMITS = ("max_consumers", "max_msgs", "max_msgs_per_subject")
-STREAM_FIELDS = (
-    "name", "description", "subjects", "retention", "storage", "discard", "max_age", "duplicate_window",
-    "max_msgs", "max_bytes", "max_msg_size", "max_msgs_per_subject", "max_consumers", "num_replicas",
-    "compression", "metadata", "subject_delete_marker_ttl", "mirror", "sources", "consumer_limits",
-) + FLAGS
-SOURCE_FIELDS = ("name", "filter_subject", "opt_start_seq", "opt_start_time", "external")
-# Keys the server adds to a config that are not settings we manage.
-SERVER_ONLY = ("placement", "first_seq", "republish", "subject_transform", "allow_msg_counter",
-               "allow_msg_schedules", "allow_atomic", "persist_mode", "allow_batched")
+# Keys the server adds to a config that are not settings we manage (cluster placement, the first
+# sequence of a new stream, and 2.12+ features no layout sets).
+SERVER_ONLY = ("placement", "first_seq", "allow_msg_counter", "allow_msg_schedules", "allow_atomic",
+               "persist_mode", "allow_batched")
 
 
 def validate_and_normalize_stream(inputs: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -63,103 +55,19 @@ def stream_wire_config(canonical: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _build(f: Fields, user: bool) -> dict[str, Any]:
-    name = f.name("name", "stream") if user else f.str_("name")
-    mirror = _source(f, "mirror", f.raw("mirror")) if f.has("mirror") else None
-    sources = _sources(f)
-    subjects = f.str_list("subjects")
-    if not subjects and mirror is None and not sources:
-        subjects = [name]
-    max_age = f.duration("max_age")
-    marker_ttl = f.duration("subject_delete_marker_ttl")
-    duplicate_window = f.duration("duplicate_window")
-    if duplicate_window == 0 and mirror is None and not sources:
-        duplicate_window = TWO_MINUTES if max_age == 0 else min(TWO_MINUTES, max_age)
-    flags = {flag: f.bool_(flag) for flag in FLAGS}
-    if marker_ttl > 0:
+    """Every catalogue field read, then the server's cross-field defaults (``checkStreamCfg``)."""
+    out = cat.read_all(STREAM_CATALOGUE, f, user)
+    mirrored = out["mirror"] is not None or bool(out["sources"])
+    if not out["subjects"] and not mirrored:
+        out["subjects"] = [out["name"]]
+    if out["duplicate_window"] == 0 and not mirrored:
+        out["duplicate_window"] = TWO_MINUTES if out["max_age"] == 0 else min(TWO_MINUTES, out["max_age"])
+    if out["subject_delete_marker_ttl"] > 0:
         # Delete markers are messages with a TTL that roll up their subject: the server needs both.
         for flag in ("allow_msg_ttl", "allow_rollup_hdrs"):
             if not f.has(flag):
-                flags[flag] = True
-    replicas = f.int_("num_replicas", 1, minimum=0) or 1
-    out: dict[str, Any] = {
-        "name": name,
-        "description": f.str_("description"),
-        "subjects": subjects,
-        "retention": f.enum("retention", RETENTION, "limits"),
-        "storage": f.enum("storage", STORAGE, "file"),
-        "discard": f.enum("discard", DISCARD, "old"),
-        "max_age": max_age,
-        "duplicate_window": duplicate_window,
-        "max_msgs": f.limit("max_msgs"),
-        "max_bytes": _unlimited(f.size("max_bytes")),
-        "max_msg_size": _unlimited(f.size("max_msg_size")),
-        "max_msgs_per_subject": f.limit("max_msgs_per_subject"),
-        "max_consumers": f.limit("max_consumers"),
-        "num_replicas": replicas,
-        "compression": f.enum("compression", COMPRESSION, "none"),
-        "subject_delete_marker_ttl": marker_ttl,
-        "metadata": f.str_map("metadata") if user else _drop_server_metadata(f.raw("metadata")),
-        "mirror": mirror,
-        "sources": sources,
-        "consumer_limits": _consumer_limits(f),
-    }
-    out.update(flags)
+                out[flag] = True
     return out
-
-
-def _unlimited(value: int) -> int:
-    return -1 if value == 0 else value
-
-
-def _drop_server_metadata(value: Any) -> dict[str, str]:
-    """The server adds ``_nats.ver``/``_nats.level``/``_nats.req.level``: never part of a diff."""
-    if not isinstance(value, Mapping):
-        return {}
-    return {str(k): str(v) for k, v in sorted(value.items()) if not str(k).startswith("_nats.")}
-
-
-def _source(f: Fields, path: str, value: Any) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        f.problems.add(f.path(path), f"{value!r} is not a map", "write {name: <origin stream>, ...}")
-        return {"name": ""}
-    sub = Fields(value, f.problems.file, SOURCE_FIELDS, prefix=f"{f.path(path)}.")
-    out: dict[str, Any] = {"name": sub.str_("name")}
-    if not out["name"]:
-        sub.problems.add(sub.path("name"), "the origin stream name is required", "set name")
-    if sub.str_("filter_subject"):
-        out["filter_subject"] = sub.str_("filter_subject")
-    if sub.int_("opt_start_seq", 0, minimum=0):
-        out["opt_start_seq"] = sub.int_("opt_start_seq", 0)
-    if sub.str_("opt_start_time"):
-        out["opt_start_time"] = sub.str_("opt_start_time")
-    external = sub.raw("external")
-    if isinstance(external, Mapping) and external:
-        out["external"] = {k: str(v) for k, v in sorted(external.items()) if v}
-    f.problems.items.extend(sub.problems.items)
-    return out
-
-
-def _sources(f: Fields) -> list[dict[str, Any]]:
-    value = f.raw("sources")
-    if not f.has("sources"):
-        return []
-    if not isinstance(value, (list, tuple)):
-        f.problems.add(f.path("sources"), f"{value!r} is not a list", "write a list of {name: ...}")
-        return []
-    return [_source(f, f"sources[{i}]", item) for i, item in enumerate(value)]
-
-
-def _consumer_limits(f: Fields) -> dict[str, int]:
-    value = f.raw("consumer_limits")
-    if not f.has("consumer_limits"):
-        return {}
-    if not isinstance(value, Mapping):
-        f.problems.add(f.path("consumer_limits"), f"{value!r} is not a map", "write {inactive_threshold, max_ack_pending}")
-        return {}
-    sub = Fields(value, f.problems.file, ("inactive_threshold", "max_ack_pending"), prefix="consumer_limits.")
-    out = {"inactive_threshold": sub.duration("inactive_threshold"), "max_ack_pending": sub.int_("max_ack_pending", 0, minimum=0)}
-    f.problems.items.extend(sub.problems.items)
-    return {k: v for k, v in out.items() if v}
 
 
 def _check(f: Fields, c: dict[str, Any]) -> None:
@@ -211,6 +119,38 @@ def _check(f: Fields, c: dict[str, Any]) -> None:
             p.add("sources", "a stream can not be a mirror and have sources", "use mirror or sources")
         if c["duplicate_window"]:
             p.add("duplicate_window", "a mirror does not deduplicate", "remove duplicate_window")
+    _check_rewrites(p, c)
+
+
+def _check_rewrites(p: Problems, c: dict[str, Any]) -> None:
+    """Transforms, republish and source filters: what the server refuses at create (10052, 10144)."""
+    transform = c["subject_transform"]
+    if transform is not None:
+        if not transform["dest"]:
+            p.add("subject_transform.dest", "a subject transform needs a destination", "set dest, e.g. 'new.$1'")
+        if transform["src"] and subject_problem(transform["src"]):
+            p.add("subject_transform.src", subject_problem(transform["src"]) or "", "use a valid subject")
+    republish = c["republish"]
+    if republish is not None:
+        dest = republish["dest"]
+        if not dest:
+            p.add("republish.dest", "republish needs a destination subject", "set dest, e.g. 'copies.>'")
+        elif subject_problem(dest):
+            p.add("republish.dest", subject_problem(dest) or "", "use a valid subject")
+        else:
+            for subject in c["subjects"]:
+                if not subject_problem(subject) and subjects_overlap(dest, subject):
+                    p.add("republish.dest", f"{dest!r} overlaps the stream's subject {subject!r}: the copies would "
+                          "be stored again (the server refuses the cycle)", "republish to subjects outside the stream")
+                    break
+        if subject_problem(republish["src"]):
+            p.add("republish.src", subject_problem(republish["src"]) or "", "use a valid subject")
+    origins = [("mirror", c["mirror"])] if c["mirror"] is not None else []
+    origins += [(f"sources[{i}]", s) for i, s in enumerate(c["sources"])]
+    for path, origin in origins:
+        if origin.get("filter_subject") and origin.get("subject_transforms"):
+            p.add(f"{path}.subject_transforms", "filter_subject and subject_transforms exclude each other",
+                  "move the filter into a transform's src")
 
 
 def overlapping_streams(streams: Mapping[str, Sequence[str]], where: str) -> list[SpecProblem]:

@@ -12,11 +12,11 @@ OBJ = ObjectStoreProvider()
 
 
 @pytest.mark.parametrize("settings,py_settings", [
-    ({}, {}),
+    ({}, {"direct": True}),  # direct gets on by default, as nats.go makes buckets
     ({"history": 5, "ttl": "1h", "max_bytes": "1MiB", "description": "cfg"},
-     {"history": 5, "ttl": 3600, "max_bytes": 1024**2, "description": "cfg"}),
-    ({"ttl": "30s", "storage": "memory", "direct": True, "max_value_size": 1024},
-     {"ttl": 30, "storage": "memory", "direct": True, "max_value_size": 1024}),
+     {"history": 5, "ttl": 3600, "max_bytes": 1024**2, "description": "cfg", "direct": True}),
+    ({"ttl": "30s", "storage": "memory", "direct": False, "max_value_size": 1024},
+     {"ttl": 30, "storage": "memory", "max_value_size": 1024}),
 ])
 def test_kv_bucket_matches_nats_py(server, settings, py_settings):
     bucket = unique("cfg_")

@@ -27,9 +27,33 @@ OBJ_O1 = json.loads("""{"name":"OBJ_O1","subjects":["$O.O1.C.>","$O.O1.M.>"],"re
 
 
 def test_kv_stream_equals_nats_py_bucket():
-    kv = validate_and_normalize_kv({"bucket": "B1", "history": 5.0, "ttl": "1h"}, "kv")
+    kv = validate_and_normalize_kv({"bucket": "B1", "history": 5.0, "ttl": "1h", "direct": False}, "kv")
     assert kv_stream_config(kv) == normalize_server_stream(KV_B1)
     assert normalize_server_kv(KV_B1) == kv
+
+
+def test_kv_direct_is_on_unless_turned_off():
+    kv = validate_and_normalize_kv({"bucket": "B1", "history": 5, "ttl": "1h"}, "kv")
+    assert kv["direct"] is True and kv_stream_config(kv)["allow_direct"] is True
+    assert kv_stream_config(kv) == normalize_server_stream({**KV_B1, "allow_direct": True})
+
+
+def test_kv_direct_default_is_an_update_in_place_for_an_old_bucket():
+    from components.model.jetstream.diff import diff_stream, replacements
+    old = kv_stream_config(validate_and_normalize_kv({"bucket": "B1", "direct": False}, "kv"))
+    new = kv_stream_config(validate_and_normalize_kv({"bucket": "B1"}, "kv"))
+    changes = diff_stream(old, new)
+    assert [c.field for c in changes] == ["allow_direct"] and replacements(changes) == []
+
+
+def test_bucket_compression_and_metadata_reach_the_stream():
+    kv = validate_and_normalize_kv({"bucket": "B", "compression": "s2", "metadata": {"team": "a"}}, "kv")
+    s = kv_stream_config(kv)
+    assert (s["compression"], s["metadata"]) == ("s2", {"team": "a"})
+    assert normalize_server_kv(s) == kv
+    obj = validate_and_normalize_object_store({"bucket": "O", "compression": "s2"}, "obj")
+    assert object_store_stream_config(obj)["compression"] == "s2"
+    assert normalize_server_object_store(object_store_stream_config(obj)) == obj
 
 
 def test_kv_short_ttl_shortens_duplicate_window():
@@ -48,7 +72,9 @@ def test_object_store_equals_nats_py_bucket():
     (validate_and_normalize_kv, {"bucket": "b", "history": 65}, "history"),
     (validate_and_normalize_kv, {"bucket": "b", "history": 0}, "history"),
     (validate_and_normalize_kv, {"bucket": "b", "ttl": "10ms"}, "ttl"),
-    (validate_and_normalize_kv, {"bucket": "b", "compression": "s2"}, "compression"),
+    (validate_and_normalize_kv, {"bucket": "b", "compression": "gzip"}, "compression"),
+    (validate_and_normalize_kv, {"bucket": "b", "metadata": {"_nats.x": "1"}}, "metadata._nats.x"),
+    (validate_and_normalize_object_store, {"bucket": "b", "history": 2}, "history"),
     (validate_and_normalize_object_store, {"bucket": "x y"}, "bucket"),
     (validate_and_normalize_object_store, {"bucket": "b", "max_bytes": "lots"}, "max_bytes"),
 ])
