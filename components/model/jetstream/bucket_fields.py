@@ -27,9 +27,13 @@ def _bucket(f: Fields, key: str, user: bool) -> str:
     return f.name(key, "bucket", BUCKET_RE, BUCKET_RULE)
 
 
-def _b(name: str, stream_field: str, type_: str, read: cat.Reader, default: str, description: str) -> Field:
+def _b(name: str, stream_field: str, type_: str, read: cat.Reader, default: str, description: str,
+       client_default: str = "") -> Field:
+    """``client_default``: what nats-py/nats.go make when the bucket's creator omits the field,
+    where that differs from the server's default for the stream field."""
     s = _STREAM[stream_field]
-    return Field(name, type_, read, default, s.server_default, s.update, description, stream_field=stream_field)
+    return Field(name, type_, read, default, client_default or s.server_default, s.update, description,
+                 stream_field=stream_field)
 
 
 _COMMON_HEAD = (
@@ -38,20 +42,22 @@ _COMMON_HEAD = (
     _b("description", "description", "string", cat.text(), '""', "Free text."),
 )
 _COMMON_TAIL = (
-    _b("storage", "storage", "file\\|memory", cat.choice(STORAGE, "file"), "file", "Where the data is stored."),
+    _b("storage", "storage", "file|memory", cat.choice(STORAGE, "file"), "file", "Where the data is stored."),
     _b("replicas", "num_replicas", "whole number 1..5", cat.whole(1, 1), "1", "Copies in a cluster."),
-    _b("compression", "compression", "none\\|s2", cat.choice(COMPRESSION, "none"), "none",
+    _b("compression", "compression", "none|s2", cat.choice(COMPRESSION, "none"), "none",
        "On-disk compression of the bucket's stream."),
     _b("metadata", "metadata", "map of strings", cat.metadata(), "{}", "Free key/values on the bucket's stream."),
 )
 
 KV_CATALOGUE: tuple[Field, ...] = _COMMON_HEAD + (
-    _b("history", "max_msgs_per_subject", "whole number 1..64", cat.whole(1, 1), "1", "Revisions kept per key."),
+    _b("history", "max_msgs_per_subject", "whole number 1..64", cat.whole(1, 1), "1", "Revisions kept per key.",
+       "1 (clients)"),
     _b("ttl", "max_age", "duration", cat.duration(), "0 (forever)", "Age after which a value expires."),
     _b("max_bytes", "max_bytes", "size", cat.size_limit(), "-1 (unlimited)",
        "Bucket size; counts against the account's quota times replicas."),
     _b("max_value_size", "max_msg_size", "size", cat.size_limit(), "-1 (unlimited)", "Largest value."),
-    _b("direct", "allow_direct", "bool", cat.flag(True), "true", "Reads as direct gets, as nats.go makes buckets."),
+    _b("direct", "allow_direct", "bool", cat.flag(True), "true", "Reads as direct gets, as nats.go makes buckets.",
+       "false (nats-py), true (nats.go)"),
     _b("limit_marker_ttl", "subject_delete_marker_ttl", "duration", cat.duration(), "0 (off)",
        "Leave a marker with this TTL when ttl expires a key (server 2.11+)."),
 ) + _COMMON_TAIL

@@ -123,7 +123,7 @@ def _check_priority(f: Fields, c: dict[str, Any], push: bool) -> None:
     for i, group in enumerate(groups):
         if not PRIORITY_GROUP_RE.match(group):
             p.add(f"priority_groups[{i}]", f"{group!r} is not a valid group name",
-                  "use 1-16 characters of A-Z a-z 0-9 - _ / = ) +")
+                  "use 1-16 characters of A-Z a-z 0-9 - _ / =")
     if len(set(groups)) != len(groups):
         p.add("priority_groups", "a group is listed twice", "list each group once")
     if c["priority_timeout"] and policy != "pinned_client":

@@ -26,8 +26,9 @@ ACK_WAIT_DEFAULT = 30 * 1_000_000_000
 PINNED_TTL_DEFAULT = 120 * 1_000_000_000
 MAX_ACK_PENDING_DEFAULT = 1000
 MAX_WAITING_DEFAULT = 512
-# The server's rule for priority group names (err 10162).
-PRIORITY_GROUP_RE = re.compile(r"^[A-Za-z0-9_/=)+-]{1,16}$")
+# Priority group names as nats-server 2.15.1 accepts them (err 10162). Its message lists
+# "-_/=)+", but ')' and '+' are refused: the text quotes the end of its regex, not allowed characters.
+PRIORITY_GROUP_RE = re.compile(r"^[A-Za-z0-9/_=-]{1,16}$")
 # RFC 3339 as Go writes it; the server keeps the offset it was given, so both sides are put in UTC.
 _TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})$")
 
@@ -143,7 +144,7 @@ CONSUMER_CATALOGUE: tuple[Field, ...] = (
     _f("max_expires", "duration", cat.duration(), "0 (no cap)", "0", IN_PLACE, "Pull only: longest request expiry."),
     _f("max_bytes", "size", cat.size_limit(0), "0 (no cap)", "0", IN_PLACE, "Pull only: largest request in bytes."),
     _f("priority_groups", "list of names", cat.string_list(), "[]", "[]", IN_PLACE,
-       "Pull only: group names (1-16 of A-Z a-z 0-9 - _ / = ) +); need a priority_policy."),
+       "Pull only: group names (1-16 of A-Z a-z 0-9 - _ / =); need a priority_policy."),
     _f("priority_policy", "|".join(PRIORITY), cat.choice(PRIORITY, "none"), "none", "none", IN_PLACE,
        "Pull only: how the groups share messages (overflow, pinned_client, prioritized)."),
     _f("priority_timeout", "duration", cat.duration(), "2m with pinned_client", "2m with pinned_client", IN_PLACE,

@@ -69,6 +69,13 @@ def stream_inputs(draw: st.DrawFn, name: str | None = None) -> dict[str, Any]:
         out["discard_new_per_subject"] = draw(st.booleans())
     if out.get("max_bytes") not in (None, -1, 0) and out.get("max_msg_size") not in (None, -1):
         out.pop("max_msg_size")
+    if draw(st.integers(0, 3)) == 0:
+        out["subject_transform"] = {"src": f"{name}.s0.>" if n_subjects else name, "dest": f"moved.{name}.>"
+                                    if n_subjects else f"moved.{name}"}
+    if draw(st.integers(0, 3)) == 0:
+        out["republish"] = {"dest": f"copy.{name}.>", "headers_only": draw(st.booleans())}
+        if draw(st.booleans()):
+            out["republish"]["src"] = ">"
     return out
 
 
@@ -87,11 +94,19 @@ def consumer_inputs(draw: st.DrawFn, stream: str, name: str) -> dict[str, Any]:
             out["flow_control"] = draw(st.booleans())
         if draw(st.booleans()):
             out["rate_limit_bps"] = draw(st.integers(1, 10**7))
+        if draw(st.booleans()):
+            out["deliver_group"] = draw(st.sampled_from(["workers", "q-1"]))
     else:
         for key, values in (("max_waiting", [1, 10, 512.0]), ("max_batch", [1, 100]), ("max_expires", ["1s", "30s"]),
                             ("max_bytes", ["1KiB", 4096])):
             if draw(st.booleans()):
                 out[key] = draw(st.sampled_from(values))
+        if draw(st.integers(0, 2)) == 0:
+            out["priority_groups"] = draw(st.lists(st.sampled_from(["jobs", "bulk", "a/b=c-_"]), min_size=1,
+                                                   max_size=2, unique=True))
+            out["priority_policy"] = draw(st.sampled_from(["overflow", "pinned_client", "prioritized"]))
+            if out["priority_policy"] == "pinned_client" and draw(st.booleans()):
+                out["priority_timeout"] = draw(st.sampled_from(["30s", "2m", 5 * SEC]))
     out["deliver_policy"] = draw(st.sampled_from(["all", "last", "new", "last_per_subject", "by_start_sequence"]))
     if out["deliver_policy"] == "by_start_sequence":
         out["opt_start_seq"] = draw(st.integers(1, 100))
@@ -127,4 +142,7 @@ def consumer_inputs(draw: st.DrawFn, stream: str, name: str) -> dict[str, Any]:
         out["metadata"] = {"team": draw(st.text(alphabet="abc", max_size=4))}
     if draw(st.booleans()):
         out["sample_freq"] = draw(st.sampled_from(["100%", "50%", "10"]))
+    if draw(st.integers(0, 3)) == 0:
+        out["pause_until"] = draw(st.sampled_from(["2030-01-01T00:00:00Z", "2031-06-01T12:30:00.25+02:00",
+                                                   "2020-01-01T00:00:00.123456789Z"]))
     return out
