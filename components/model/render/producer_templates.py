@@ -34,10 +34,14 @@ NATSCLI_FILE = "natscli-context.json"
 CLIENT_SCHEMES = ("nats", "tls")
 NATS_EXPORTER_MODULE = "github.com/synadia-io/opentelemetry-collector-nats/exporter/natsexporter"
 OTEL_SIGNALS = ("traces", "metrics", "logs")
-#: Every key natscli writes into a context file (its settings struct has no omitempty).
+#: Every key natscli v0.5.0 writes into a context file (jsm.go ``natscontext`` settings: no
+#: omitempty except ``name``, which is the file name).
 NATSCLI_KEYS = ("description", "url", "socks_proxy", "token", "user", "password", "creds", "nkey", "cert",
                 "key", "ca", "nsc", "jetstream_domain", "jetstream_api_prefix", "jetstream_event_prefix",
-                "inbox_prefix", "user_jwt", "color_scheme", "tls_first")
+                "inbox_prefix", "user_jwt", "user_seed", "color_scheme", "tls_first", "windows_cert_store",
+                "windows_cert_match_by", "windows_cert_match", "windows_ca_certs_match")
+#: Keys natscli reads as lists (every other key is a string, ``tls_first`` a boolean).
+_NATSCLI_LISTS = ("windows_ca_certs_match",)
 
 
 class SubjectRoots(Protocol):
@@ -73,8 +77,8 @@ class ProducerTarget:
 
 def validate(t: ProducerTarget) -> None:
     problems = Problems(f"producer templates for {t.tenant!r}")
-    if not TENANT_ID.match(t.tenant):
-        problems.add("tenant", f"{t.tenant!r} is not a tenant id", "a-z, 0-9 and '-', 1-63 characters")
+    if not NAME_TOKEN.match(t.tenant):   # the layout's id rule was checked with the environment
+        problems.add("tenant", f"{t.tenant!r} is not a tenant id", "one subject token: letters, digits, '_', '-'")
     for name in ("logs_root", "events_root", "otel_root"):
         root = getattr(t, name)
         if not root.endswith(".>") or t.tenant not in root.split("."):
@@ -156,13 +160,23 @@ def render_fluent_bit_output(t: ProducerTarget) -> str:
     return head + body
 
 
+def render_user_context(description: str, url: str, creds_path: str, jetstream_domain: str = "") -> str:
+    """A natscli context file: use it with ``nats --context <file>.json …`` (natscli loads a path
+    ending in ``.json`` directly), or save it as ``~/.config/nats/context/<name>.json``.
+
+    ``jetstream_domain`` makes natscli send JetStream requests to ``$JS.<domain>.API``; leave it
+    empty for clients in the servers' own domain, whose roles grant ``$JS.API`` only."""
+    doc: dict[str, Any] = {k: [] if k in _NATSCLI_LISTS else "" for k in NATSCLI_KEYS}
+    doc.update(description=description, url=url, creds=creds_path, jetstream_domain=jetstream_domain,
+               tls_first=False)
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
 def render_natscli_context(t: ProducerTarget) -> str:
     """Save as ``~/.config/nats/context/<tenant>.json``; select with ``nats context select <tenant>``."""
     validate(t)
-    doc: dict[str, Any] = {k: "" for k in NATSCLI_KEYS}
     who = "service user" if t.creds_path else "through the leaf node"
-    doc.update(description=f"tenant {t.tenant}: {who}", url=t.nats_url, creds=t.creds_path, tls_first=False)
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    return render_user_context(f"tenant {t.tenant}: {who}", t.nats_url, t.creds_path)
 
 
 def render_all(t: ProducerTarget) -> dict[str, str]:
