@@ -1,8 +1,9 @@
 """Checks across sections, run after every section was read: ports, derived names, subjects,
-tenant quotas against the servers' JetStream limits."""
+tenant quotas against the servers' JetStream limits, an account's objects against its quota."""
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 from components.model import spec_names as names
 from components.model.spec_model import (
@@ -19,7 +20,7 @@ def check_ports(r: Reader, servers: ServersSpec, monitoring: MonitoringSpec) -> 
     ports: list[tuple[str, str, int]] = []   # (field, who listens there, port)
     for ordinal in range(members):
         for key, port in member_ports(servers, ordinal).items():
-            who = f"servers.{key}" if ordinal == 0 else f"server {ordinal}'s {key} (servers.{key} + {ordinal})"
+            who = f"servers.{key}" if ordinal == 0 else f"server {ordinal}'s {key}, servers.{key} + {ordinal}"
             ports.append((f"servers.{key}", who, port))
     if monitoring.enabled:
         ports.append(("monitoring.port", "monitoring.port", monitoring.port))
@@ -96,3 +97,54 @@ def _check_overlaps(r: Reader, t: Tenant, tpath: str) -> None:
                           f"of stream {other_stream}",
                           "make the subjects of the tenant's live streams disjoint (one stream per subject)")
             seen.append((subject, d.live.name, where))
+
+
+@dataclass(frozen=True)
+class StorageClaim:
+    """What one stream, KV bucket or object store of an account reserves: neutral, so tenants and
+    named accounts are checked alike. ``max_bytes`` -1 (or 0) is unlimited; ``path`` is the field
+    path of the object in the environment file."""
+
+    name: str
+    storage: str
+    max_bytes: int
+    replicas: int
+    path: str
+
+
+def check_account_storage(r: Reader, account: str, claims: Sequence[StorageClaim], max_bytes: int,
+                          max_memory: int, quota_path: str) -> None:
+    """The server reserves ``max_bytes × replicas`` of every bounded stream against its account's
+    quota (file storage against ``max_bytes``, memory against ``max_memory``) and refuses the stream
+    that does not fit with 10047 (10028 for memory), even when each fits alone; an unlimited stream
+    needs one byte left when it is made (seen on nats-server 2.15.1). The servers make streams in
+    no fixed order, so the whole set must fit. A negative quota is unlimited."""
+    for storage, quota, key in (("file", max_bytes, "max_bytes"), ("memory", max_memory, "max_memory")):
+        mine = [c for c in claims if c.storage == storage]
+        if quota < 0 or not mine:
+            continue
+        bounded = [c for c in mine if c.max_bytes > 0]
+        reserved = sum(c.max_bytes * max(c.replicas, 1) for c in bounded)
+        unlimited = [c for c in mine if c.max_bytes <= 0]
+        needed = reserved + (1 if unlimited else 0)
+        if needed <= quota:
+            continue
+        parts = ", ".join(f"{c.name} {c.max_bytes}" + (f" × {c.replicas}" if c.replicas > 1 else "")
+                          for c in sorted(bounded, key=lambda c: -c.max_bytes * max(c.replicas, 1)))
+        also = f", and {len(unlimited)} unlimited one(s) need 1 byte left" if unlimited else ""
+        first_over = _first_over(bounded, quota)
+        where = f"; {first_over.name} ({first_over.path}) is the first that does not fit" if first_over else ""
+        r.add(child(quota_path, key),
+              f"account {account}'s {storage} streams, KV buckets and object stores reserve {reserved} bytes "
+              f"({parts}){also}, more than its {key} quota of {quota}{where}; the server refuses what does "
+              f"not fit ({'10047' if storage == 'file' else '10028'})",
+              f"raise {key} to at least {needed}, or lower those objects' max_bytes or replicas")
+
+
+def _first_over(bounded: Sequence[StorageClaim], quota: int) -> Optional[StorageClaim]:
+    total = 0
+    for c in bounded:
+        total += c.max_bytes * max(c.replicas, 1)
+        if total > quota:
+            return c
+    return None

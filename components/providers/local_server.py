@@ -17,6 +17,9 @@ previous one has caught up: a rolling restart keeps a quorum.
 
 ``process_env`` (a secret input) holds environment variables the config refers to, the JetStream
 store key; the process gets them, the config file on disk only names them.
+
+``sync_interval`` repeats the JetStream fsync setting of the (secret, hence hidden) config text as a
+plain input, so a preview shows a durability change in clear: ``sync_interval: "2m" => "always"``.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from components.providers import nats_process
 from components.providers.identity_common import is_unknown
 
 _INPUTS = ("server_name", "config_text", "data_dir", "host", "client_port", "monitor_port", "keep_store",
-           "extra_ports", "peer_monitor_urls", "process_env")
+           "extra_ports", "peer_monitor_urls", "process_env", "sync_interval")
 # Changing any of these needs a restart of the process (a new config file is read on start).
 _RESTART_FIELDS = ("config_text", "data_dir", "host", "client_port", "monitor_port", "extra_ports", "process_env")
 #: A member that joins running peers may have streams to catch up before it reports healthy.
@@ -191,6 +194,7 @@ class LocalServer(pulumi.dynamic.Resource, module="nats", name="LocalServer"):
         extra_ports: Optional[Mapping[str, int]] = None,
         peer_monitor_urls: Optional[list[str]] = None,
         process_env: Optional[pulumi.Input[Mapping[str, str]]] = None,
+        sync_interval: Optional[str] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         """``extra_ports``: other ports the config listens on (checked free before a start);
@@ -207,6 +211,8 @@ class LocalServer(pulumi.dynamic.Resource, module="nats", name="LocalServer"):
             optional["peer_monitor_urls"] = list(peer_monitor_urls)
         if process_env is not None:
             optional["process_env"] = pulumi.Output.secret(process_env)
+        if sync_interval is not None:
+            optional["sync_interval"] = sync_interval
         super().__init__(
             LocalServerProvider(),
             name,

@@ -84,6 +84,7 @@ class DevServer(pulumi.ComponentResource):
                 extra_ports=extra if clustered else None,
                 peer_monitor_urls=[u for i, u in enumerate(monitors) if i != ordinal] if clustered else None,
                 process_env=process_env,
+                sync_interval=env.jetstream.sync_interval,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else None),
             )
             self.servers.append(member)

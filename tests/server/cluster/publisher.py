@@ -134,3 +134,22 @@ async def stored_ids(urls: list[str], creds: str, stream: str, subject: str) -> 
         return out
     finally:
         await nc.close()
+
+
+async def drained_ids(urls: list[str], creds: str, stream: str, durable: str) -> list[int]:
+    """Every message of ``stream`` read through an existing pull consumer (for users that may bind
+    a durable but not create consumers), acked as it is read; the consumer must start at the
+    stream's first message and not have been used before."""
+    nc = await nats.connect(servers=urls, user_credentials=RawCredentials(creds))
+    try:
+        js = nc.jetstream()
+        total = (await js.stream_info(stream)).state.messages
+        sub = await js.pull_subscribe_bind(durable, stream)
+        out: list[int] = []
+        while len(out) < total:
+            for msg in await sub.fetch(min(200, total - len(out)), timeout=5):
+                out.append(int(msg.data))
+                await msg.ack()
+        return out
+    finally:
+        await nc.close()
