@@ -49,13 +49,19 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (plain YAML keeps the last one silently)."""
+    """SafeLoader that refuses duplicate keys (plain YAML keeps the last one silently). Anchors,
+    aliases and merge keys (``<<: *defaults``, ``<<: [*a, *b]``) work as in YAML 1.1: keys written
+    next to a merge key override the merged ones, which is not a duplicate; two ``<<`` in one
+    mapping are."""
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
+        key = "<<" if key_node.tag == _MERGE_TAG else loader.construct_object(key_node, deep=deep)
         line = key_node.start_mark.line + 1
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -67,9 +73,17 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+# Top-level keys with this prefix hold anchors for the rest of the file (``x-stream: &std {...}``),
+# as in Compose files; they are dropped after aliases are resolved, so they are never "unknown".
+EXTENSION_PREFIX = "x-"
+
+
 def parse_yaml(text: str, problems: Problems) -> Any:
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        if isinstance(doc, dict):
+            doc = {k: v for k, v in doc.items() if not (isinstance(k, str) and k.startswith(EXTENSION_PREFIX))}
+        return doc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

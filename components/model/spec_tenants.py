@@ -69,8 +69,7 @@ def read_tiers(r: Reader, value: Any, path: str) -> dict[str, Tier]:
         r.add(path, "missing", "declare at least one tier, e.g. 'tiers: {standard: {max_streams: 20, …}}'")
     for name, settings in raw.items():
         quotas = read_quotas(r, settings, child(path, name), None)
-        if quotas is not None:
-            tiers[name] = Tier(name, quotas)
+        tiers[name] = Tier(name, quotas or _UNLIMITED)  # a broken tier is reported once, never "unknown"
     return tiers
 
 
@@ -112,7 +111,7 @@ def _read_tenant(r: Reader, raw: Any, path: str, ctx: TenantContext) -> Optional
         read_quotas(r, m["quotas"], child(path, "quotas"), _UNLIMITED)
     # A bad id or tier does not stop the rest of the tenant from being checked: a stand-in id and
     # limits that never trigger let every other problem be reported in the same run.
-    usable = tid is not None and quotas is not None and tier_name is not None
+    usable = tid is not None and quotas is not None and tier is not None and tier.quotas is not _UNLIMITED
     tid_ = tid or "invalid"
     q = quotas or _UNLIMITED
     def root(token: str) -> str:
