@@ -187,3 +187,27 @@ def test_existing_bucket_gets_direct_gets_in_place(server):
         return kv._direct, (await kv.get("k")).value
     assert with_nats(server, app) == (True, b"v")
     KV.delete(made.id, outs)
+
+
+@pytest.mark.parametrize("settings", [
+    {"compression": "s2", "metadata": {"team": "config"}, "history": 5},
+    {"limit_marker_ttl": "1s", "ttl": "1h"},
+])
+def test_bucket_fields_round_trip(server, settings):
+    bucket = unique("kvcat_")
+    inputs = _checked(KV, {"bucket": bucket, **settings, **conn(server)})
+    made = KV.create(inputs)
+    live = _stream_info(server, f"KV_{bucket}")
+    assert normalize_server_stream(live) == made.outs["config"]
+    assert KV.create(inputs).id == made.id
+    read = KV.read(made.id, as_engine(made.outs))
+    assert not KV.diff(made.id, as_engine(read.outs), inputs).changes
+    for key, value in settings.items():
+        assert read.outs[key] == inputs[key], key
+
+    async def app(nc):
+        kv = await nc.jetstream().key_value(bucket)
+        await kv.put("k", b"v")
+        return (await kv.get("k")).value
+    assert with_nats(server, app) == b"v"
+    KV.delete(made.id, as_engine(read.outs))
