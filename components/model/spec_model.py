@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Optional
 
 from components.model import spec_names
+from components.model.data_loss import DataProtection
 
 
 class ServerMode(str, Enum):
@@ -320,6 +321,7 @@ class Environment:
     leafnodes: tuple[LeafNodeSpec, ...] = ()
     tls: Optional[TLSSpec] = None
     subject_prefix: Optional[str] = None
+    data_protection: DataProtection = DataProtection()   # which stored messages may be lost (data_loss)
 
     def tenant(self, tenant_id: str) -> Tenant:
         for t in self.tenants:

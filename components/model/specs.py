@@ -22,6 +22,7 @@ from components.model.spec_model import (  # re-exported: the public model
     ResourcesSpec, ServerMode, ServersSpec, ServiceType, StorageType, StreamClass, StreamClassKind,
     SubjectRoot, Tenant, TenantSubjects, Tier, TLSSpec, UserRole, UserSpec,
 )
+from components.model.spec_data_protection import read_data_protection
 from components.model.spec_names import ID_PATTERN
 from components.model.spec_platform import read_leafnodes, read_platform
 from components.model.spec_schema import Reader, parse_yaml
@@ -38,7 +39,7 @@ __all__ = [
 
 SUPPORTED_VERSIONS = (1,)
 TOP_KEYS = ("version", "servers", "jetstream", "tls", "monitoring", "subject_prefix", "tiers", "tenants",
-            "platform", "leafnodes")
+            "platform", "leafnodes", "data_protection")
 
 
 def load_environment(path: str, stack: Optional[str] = None) -> Environment:
@@ -87,6 +88,7 @@ def load_environment_text(text: str, file_label: str, stack: Optional[str] = Non
     tenants = read_tenants(r, top.get("tenants"), "tenants", TenantContext(prefix, servers, tiers))
     platform = read_platform(r, top.get("platform"), "platform", prefix)
     leafnodes = read_leafnodes(r, top.get("leafnodes"), "leafnodes", _declared_tenant_ids(top.get("tenants")))
+    data_protection = read_data_protection(r, top.get("data_protection"), "data_protection")
 
     if servers is not None:
         spec_checks.check_ports(r, servers, monitoring)
@@ -97,7 +99,8 @@ def load_environment_text(text: str, file_label: str, stack: Optional[str] = Non
     assert servers is not None and jetstream is not None and isinstance(version, int)
     return Environment(stack=stack, file=file_label, version=version, servers=servers, jetstream=jetstream,
                        monitoring=monitoring, tiers=tuple(tiers[k] for k in sorted(tiers)), tenants=tenants,
-                       platform=platform, leafnodes=leafnodes, tls=tls, subject_prefix=prefix)
+                       platform=platform, leafnodes=leafnodes, tls=tls, subject_prefix=prefix,
+                       data_protection=data_protection)
 
 
 _PREFIX = ID_PATTERN

@@ -21,7 +21,9 @@ from components.model.errors import SpecError
 from components.model.jetstream import diff as jsdiff
 from components.model.jetstream.stream import (normalize_server_stream, stream_wire_config,
                                                validate_and_normalize_stream)
+from components.providers import data_impact
 from components.providers import jetstream_client as jsc
+from components.providers import pre_loss_backup
 from components.providers.identity_common import integral
 
 CONNECTION_FIELDS = ("server_url", "creds", "account_label", "prevent_destroy")
@@ -45,7 +47,7 @@ def contains_unknown(value: Any) -> bool:
 def user_fields(props: Mapping[str, Any], connection: tuple[str, ...] = CONNECTION_FIELDS) -> dict[str, Any]:
     # Pulumi hands every number over as a float: whole floats become ints again before anything is
     # sent, since the server refuses 5.0 for an integer or duration field (err 10025).
-    skip = set(connection) | set(COMPUTED_FIELDS)
+    skip = set(connection) | set(COMPUTED_FIELDS) | {data_impact.FIELD}
     return {k: integral(v) for k, v in props.items() if not k.startswith("__") and k not in skip}
 
 
@@ -109,7 +111,7 @@ class StreamProvider(ResourceProvider):
             return CheckResult(news, [])
         if len(known) != len(user):
             return CheckResult(news, [])  # preview with unknowns: validated what we could
-        return CheckResult({**canonical, **connection(news)}, [])
+        return CheckResult({**canonical, **connection(news), **data_impact.as_input(news)}, [])
 
     def diff(self, _id: str, olds: Any, news: Any) -> DiffResult:
         old_cfg = olds.get("config") or self.to_stream_config(user_fields(olds))
@@ -122,8 +124,29 @@ class StreamProvider(ResourceProvider):
         replaces = self.input_names(jsdiff.replacements(changes), user_fields(news))
         if replaces and (news.get("prevent_destroy") or olds.get("prevent_destroy")):
             refuse_replacement(self.kind, self.stream_name(user_fields(news)), changes)
+        if replaces:
+            self.guard_replacement(_id or str(old_cfg.get("name")), olds, news)
         side = [k for k in CONNECTION_FIELDS if olds.get(k) != news.get(k) and not is_unknown(news.get(k))]
+        side += ["data_protection"] if data_impact.protection(olds) != data_impact.protection(news) else []
         return DiffResult(changes=bool(changes or side), replaces=replaces, delete_before_replace=True)
+
+    def guard_replacement(self, stream: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> None:
+        """Read what the stream holds (with the recorded connection) and refuse an unacknowledged loss."""
+        async def go(api: jsc.JetStreamApi) -> Optional[dict[str, Any]]:
+            return await api.stream_info(stream)
+
+        user = user_fields(olds)
+        name = str(user.get("bucket") or user.get("name") or stream)
+        try:
+            info: Any = self.run(olds, go)
+        except (jsc.JetStreamConnectError, jsc.JetStreamApiError) as exc:
+            info = exc
+        impact = data_impact.replacement_impact(self.kind, name, stream, connection(olds)["account_label"],
+                                                info, olds, news)
+        data_impact.report([impact])
+        not_recorded = data_impact.backup_not_recorded(olds, news, impact)
+        if not_recorded:
+            raise RuntimeError(not_recorded)
 
     def input_names(self, stream_fields: list[str], user: Mapping[str, Any]) -> list[str]:
         """Map changed stream-config fields to the input properties the engine should show."""
@@ -167,7 +190,8 @@ class StreamProvider(ResourceProvider):
         old_cfg = olds.get("config") or self.to_stream_config(user_fields(olds))
         new_cfg = self.to_stream_config(user_fields(news))
         if not jsdiff.diff_stream(old_cfg, new_cfg):
-            return UpdateResult({**dict(olds), **dict(news), "config": old_cfg})
+            kept = {k: v for k, v in {**dict(olds), **dict(news)}.items() if k != data_impact.FIELD}
+            return UpdateResult({**kept, "config": old_cfg, **data_impact.as_input(news)})
 
         async def go(api: jsc.JetStreamApi) -> dict[str, Any]:
             return await api.stream_update(stream_wire_config(new_cfg))
@@ -179,10 +203,26 @@ class StreamProvider(ResourceProvider):
             raise RuntimeError(f"{self.where(props)}: prevent_destroy is true, so it is not deleted; "
                                f"set prevent_destroy: false first")
 
+        self.backup_before_loss(id_, props)
+
         async def go(api: jsc.JetStreamApi) -> bool:
             return await api.stream_delete(id_)
 
         self.run(props, go)
+
+    def backup_before_loss(self, stream: str, props: Mapping[str, Any]) -> None:
+        """Snapshot a stream that holds messages into the recorded ``backup_dir`` (see data_impact)."""
+        backup_dir = data_impact.protection(props).get("backup_dir")
+        if not backup_dir:
+            return
+
+        async def go(api: jsc.JetStreamApi) -> Optional[dict[str, Any]]:
+            return await api.stream_info(stream)
+
+        info = self.run(props, go)
+        if info and int((info.get("state") or {}).get("messages", 0)) > 0:
+            c = connection(props)
+            pre_loss_backup.take(c["server_url"], c["creds"], stream, backup_dir)
 
     # -- helpers -------------------------------------------------------------------------------
     def run(self, props: Mapping[str, Any], fn: Callable[[jsc.JetStreamApi], Any]) -> Any:
@@ -202,6 +242,7 @@ class StreamProvider(ResourceProvider):
             "created": reply.get("created", ""),
             "messages": int(state.get("messages", 0)),
             "bytes": int(state.get("bytes", 0)),
+            **data_impact.as_input(props),
         }
 
 

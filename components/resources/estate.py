@@ -17,6 +17,7 @@ from components.model.specs import StackSettings
 from components.providers.operator_identity import Operator
 from components.resources.connection import Hub
 from components.resources.dev_exporter import DevExporter
+from components.resources.data_protection import data_guard, protection_transformation
 from components.resources.dev_server import DevServer
 from components.resources.leafnode_bundles import LeafNodeBundles
 from components.resources.platform import Platform
@@ -59,11 +60,18 @@ class Estate(pulumi.ComponentResource):
         hub = Hub(url=url, server_count=server_count, operator_seed=self.operator.operator_seed,
                   operator_public_key=self.operator.operator_public_key,
                   system_creds=self.operator.system_user_creds, depends_on=depends_on)
-        self.tenants = {t.id: Tenant(t, hub, env.subject_prefix, opts=pulumi.ResourceOptions(parent=self))
+        protect = [protection_transformation(env, project_dir)]   # data_protection inputs (docs/data-loss.md)
+        self.tenants = {t.id: Tenant(t, hub, env.subject_prefix, opts=pulumi.ResourceOptions(
+                            parent=self, transformations=protect))
                         for t in env.tenants}
         self.platform = Platform("platform", env, hub, {tid: t.account_public_key for tid, t in self.tenants.items()},
                                  {tid: t.account for tid, t in self.tenants.items()},
-                                 opts=pulumi.ResourceOptions(parent=self))
+                                 opts=pulumi.ResourceOptions(parent=self, transformations=protect))
+        # Diffs before the engine deletes anything removed from the environment (all deletes wait
+        # for the program to finish registering), and refuses an unacknowledged loss of data.
+        self.data_guard = data_guard(env, url, self.operator.system_user_creds, server_count,
+                                     {tid: t.account_public_key for tid, t in self.tenants.items()}, project_dir,
+                                     opts=pulumi.ResourceOptions(parent=self))
         self.leafnodes = LeafNodeBundles("leafnodes", env, self.tenants, project_dir,
                                          opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"nats_url": self.nats_url})

@@ -206,6 +206,7 @@ DEV_COUNTS = {
     DYN + "KvBucket": 3,
     DYN + "ObjectStore": 1,
     DYN + "LeafBundle": 1,
+    DYN + "DataGuard": 1,                       # refuses deleting stored data by surprise
     IDX + "Estate": 1,
     IDX + "DevServer": 1,
     IDX + "DevExporter": 1,
@@ -242,7 +243,8 @@ def test_dev_parents(dev: Built) -> None:
     assert _children(dev, estate) == {
         ("Operator", "operator"), ("DevServer", "dev-server"), ("DevExporter", "dev-metrics"),
         ("Tenant", "acme"), ("Tenant", "globex"),
-        ("Tenant", "initech"), ("Platform", "platform"), ("LeafNodeBundles", "leafnodes")}
+        ("Tenant", "initech"), ("Platform", "platform"), ("LeafNodeBundles", "leafnodes"),
+        ("DataGuard", "data-guard")}
     assert _children(dev, dev.rec.one(IDX + "DevServer")) == {("LocalServer", "dev-0")}
     assert _children(dev, dev.rec.one(IDX + "DevExporter")) == {("LocalExporter", "dev-exporter")}
     assert _children(dev, dev.rec.one(IDX + "LeafNodeBundles")) == {("LeafBundle", "leaf-acme-edge")}
@@ -287,6 +289,7 @@ SECRET_OUTPUTS = {
     "LocalServer": {"config_text"},
     "LocalExporter": set(),   # ports, paths and a PID: nothing secret
     "LeafBundle": set(),   # its creds is a secret input of the same name
+    "DataGuard": {"system_creds"},
 }
 # Inputs that must reach the engine as secrets (inputs are stored in the state too).
 SECRET_INPUTS = {
@@ -298,6 +301,7 @@ SECRET_INPUTS = {
     "LocalServer": {"config_text"},
     "LocalExporter": set(),
     "LeafBundle": {"creds"},
+    "DataGuard": {"system_creds"},
 }
 SECRET_LOOKING = ("seed", "creds", "config_text")
 
@@ -466,7 +470,7 @@ def test_prod_uses_the_cluster_and_no_local_server(prod: Built) -> None:
     assert {k: v for k, v in counts.items() if k.startswith(DYN)} == {
         DYN + "Operator": 1, DYN + "Nkey": 2 * 2 + 2, DYN + "Account": 2 + 2, DYN + "User": 2 * 4 + 2 * 2,
         DYN + "Stream": (3 + 1 + 2) + 2 * 3, DYN + "Consumer": (2 + 1) + 2 * 3,
-        DYN + "KvBucket": 2, DYN + "ObjectStore": 1, DYN + "LeafBundle": 1}
+        DYN + "KvBucket": 2, DYN + "ObjectStore": 1, DYN + "LeafBundle": 1, DYN + "DataGuard": 1}
     for account in prod.regs(DYN + "Account"):
         assert account.inputs["servers"] == [PROD_URL]
         assert account.inputs["expect_servers"] == 3                  # every replica acknowledges a push
@@ -523,7 +527,7 @@ def test_three_thousand_dynamic_resources(pulumi_mocks_for: Callable[[str], "Rec
     dynamic = b.dynamic()
     per_tenant = 2 + 1 + 4 + 3 * len(SCALE_DOMAINS) + 2 + 1   # keys, account, users, streams + consumers, buckets
     per_shard = 1 + 1 + 2 + 1 + 1             # key, account, users, ingest stream, consumer
-    assert len(dynamic) == SCALE_TENANTS * per_tenant + SCALE_SHARDS * per_shard + 1 + 1 + 1  # operator, server, bundle
+    assert len(dynamic) == SCALE_TENANTS * per_tenant + SCALE_SHARDS * per_shard + 1 + 1 + 1 + 1  # operator, server, bundle, data guard
     assert len(dynamic) >= 3000
     assert b.rec.registration_count() == len(b.rec.registrations())
     assert len(b.outputs["tenants"]) == SCALE_TENANTS

@@ -42,7 +42,11 @@ def test_kv_bucket_matches_nats_py(server, settings, py_settings):
     outs = as_engine(KV.update(made.id, read.outs, more).outs)
     assert outs["config"]["max_msgs_per_subject"] == 10
     other = "file" if check.inputs["storage"] == "memory" else "memory"
-    assert KV.diff(made.id, outs, {**more, "storage": other}).replaces == ["storage"]
+    # The bucket holds a value: the replacement is refused unless the loss is acknowledged.
+    with pytest.raises(RuntimeError, match=r"(?s)data loss refused.*holds 1 messages"):
+        KV.diff(made.id, outs, {**more, "storage": other})
+    acknowledged = {**more, "storage": other, "data_protection": {"allow_data_loss": True}}
+    assert KV.diff(made.id, outs, acknowledged).replaces == ["storage"]
     KV.delete(made.id, outs)
 
 

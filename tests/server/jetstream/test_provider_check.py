@@ -51,7 +51,10 @@ def test_kv_replacement_names_kv_inputs_and_respects_prevent_destroy():
     kv = KvBucketProvider()
     olds = kv.check({}, {"bucket": "cfg", **CONN}).inputs
     news = kv.check({}, {"bucket": "cfg", "storage": "memory", "history": 3, **CONN}).inputs
-    d = kv.diff("KV_cfg", olds, news)
+    # No server here: what the bucket holds is unknown, so only an acknowledged replacement passes.
+    with pytest.raises(RuntimeError, match="unknown number of messages"):
+        kv.diff("KV_cfg", olds, news)
+    d = kv.diff("KV_cfg", olds, {**news, "data_protection": {"allow_data_loss": True}})
     assert d.replaces == ["storage"]
     with pytest.raises(RuntimeError, match="prevent_destroy.*storage"):
         kv.diff("KV_cfg", olds, {**news, "prevent_destroy": True})

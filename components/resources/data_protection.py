@@ -1,0 +1,74 @@
+"""Wiring of the environment's ``data_protection`` section into the stack (see docs/data-loss.md).
+
+- ``protection_transformation``: gives each stream, KV bucket and object store the
+  ``data_protection`` input its provider's ``diff`` reads for a replacement (acknowledged? where to
+  back up?). A transformation on the tenants and the platform, so the JetStream resources are built
+  as before and objects the section does not name keep exactly their inputs.
+- ``data_guard``: the stack's ``DataGuard`` (``components.providers.data_guard``), which refuses
+  deleting objects removed from the environment.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Mapping, Optional
+
+import pulumi
+
+from components.model.data_inventory import declared_objects
+from components.model.data_loss import STREAM_PREFIX, DataProtection, Kind
+from components.model.spec_model import Environment
+from components.providers.data_guard import DataGuard
+
+_KIND_OF_TYPE = {"pulumi-python:dynamic/nats:Stream": Kind.STREAM,
+                 "pulumi-python:dynamic/nats:KvBucket": Kind.KV,
+                 "pulumi-python:dynamic/nats:ObjectStore": Kind.OBJECT_STORE}
+
+
+def backup_path(protection: DataProtection, project_dir: str) -> str:
+    if not protection.backup_before_loss:
+        return ""
+    return os.path.normpath(os.path.join(project_dir, protection.backup_before_loss))
+
+
+def protection_input(protection: DataProtection, kind: Kind, props: Mapping[str, Any], project_dir: str) -> dict[str, Any]:
+    name = props.get("bucket") if kind is not Kind.STREAM else props.get("name")
+    if not isinstance(name, str):
+        return {}
+    out: dict[str, Any] = {}
+    if protection.allows(name, f"{STREAM_PREFIX[kind]}{name}"):
+        out["allow_data_loss"] = True
+    if protection.backup_before_loss:
+        out["backup_dir"] = backup_path(protection, project_dir)
+    return out
+
+
+def protection_transformation(env: Environment, project_dir: str) -> Callable[..., Any]:
+    def transform(args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
+        kind = _KIND_OF_TYPE.get(args.type_)
+        if kind is None:
+            return None
+        extra = protection_input(env.data_protection, kind, args.props, project_dir)
+        if not extra:
+            return None
+        return pulumi.ResourceTransformationResult({**args.props, "data_protection": extra}, args.opts)
+
+    return transform
+
+
+def data_guard(env: Environment, url: pulumi.Input[str], system_creds: pulumi.Input[str], expect_servers: int,
+               account_keys: Mapping[str, pulumi.Input[str]], project_dir: str,
+               opts: Optional[pulumi.ResourceOptions] = None) -> DataGuard:
+    objects = [
+        {**o, "account_key": account_keys[tenant]}
+        for tenant, listed in declared_objects(env).items() for o in listed
+    ]
+    props = {
+        "server_url": url,
+        "system_creds": pulumi.Output.secret(system_creds),
+        "expect_servers": expect_servers,
+        "objects": objects,
+        "allow_data_loss": sorted(env.data_protection.allow_data_loss),
+        "backup_dir": backup_path(env.data_protection, project_dir),
+        "file": env.file,
+    }
+    return DataGuard("data-guard", props, opts)
