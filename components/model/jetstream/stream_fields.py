@@ -153,7 +153,7 @@ STREAM_CATALOGUE: tuple[Field, ...] = (
     Field("num_replicas", "whole number 1..5", lambda f, key, user: f.int_(key, 1, minimum=0) or 1, "1", "1",
           IN_PLACE, "Copies in a cluster (a single server holds only 1)."),
     Field("compression", "none|s2", cat.choice(COMPRESSION, "none"), "none", "none", IN_PLACE,
-          "On-disk compression of message blocks (file and memory storage)."),
+          "S2 compression of the stored message blocks (file storage; memory streams accept and keep the setting)."),
     Field("subject_delete_marker_ttl", "duration", cat.duration(), "0 (off)", "0", IN_PLACE,
           "Leave a delete marker with this TTL when max_age removes a subject's last message; at least 1s; "
           "turns on allow_msg_ttl and allow_rollup_hdrs."),
