@@ -2,8 +2,9 @@
 
 The canonical form is the server's wire config with every default filled in the way the server
 fills it (nats-server ``checkStreamCfg``), so ``STREAM.INFO`` of a stream created from it normalizes
-to an equal dict and a diff shows only what the user changed. Defaults live in ``_build`` and are
-shared by both directions; the cross-field rules in ``_check`` apply only to user input, because
+to an equal dict and a diff shows only what the user changed. Each field is a row of
+``stream_fields.STREAM_CATALOGUE`` (reader, defaults, update rule); the defaults that depend on
+several fields live in ``_build``, shared by both directions; the cross-field rules in ``_check`` apply only to user input, because
 what the server already holds is the truth to compare against.
 """
 from __future__ import annotations
