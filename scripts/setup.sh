@@ -4,7 +4,10 @@
 #   2. the Pulumi CLI, a Python language host and the dynamic-provider launcher, built from Go
 #      modules into .tools/pulumi-v<version>/bin (no binary is downloaded);
 #   3. the natscli `nats` command, built from Go modules into .tools/natscli-v<version>/bin;
-#   4. the Kubernetes provider plugin, built from Go modules when the module proxy serves it.
+#   4. the Kubernetes provider plugin, built from Go modules (tools/kubernetes) and installed into
+#      the project's PULUMI_HOME;
+#   5. a Kubernetes API server for tests: kube-apiserver, kube-controller-manager and kubectl from Go
+#      modules (tools/kube), and etcd from the distribution (apt-get install etcd-server, as root).
 # Every failure ends with one line that says how to fix it.
 set -euo pipefail
 
@@ -101,42 +104,71 @@ fi
 "$NATSCLI_BIN/nats" --version >/dev/null 2>&1 || die "the built nats CLI does not run: delete $NATSCLI_BIN and run setup again"
 
 # --- Kubernetes provider plugin -------------------------------------------------------------------
-# Built from github.com/pulumi/pulumi-kubernetes/provider/v4 when the module proxy serves it. That
-# module has no tags; the proxy reachable here refuses (HTTP 403) every version of it, so this step
-# records why and the prod stack runs in manifest-only mode (see README, "Kubernetes").
+# pulumi-resource-kubernetes v$KUBERNETES_VERSION (the version of the pulumi-kubernetes Python
+# package), built from the wrapper module tools/kubernetes: provider/v4 has no tags, so go.mod pins
+# the pseudo-version of the release commit and requires the tagged sdk/v4 instead of the provider's
+# `../sdk` replace. The module zip lacks the two files the command embeds; ./generate writes them
+# from the module's schema.json first. Installed into the project's PULUMI_HOME as well, so the CLI
+# finds it as an installed plugin (PULUMI_IGNORE_AMBIENT_PLUGINS=true) and not only on PATH.
 K8S_BIN="$TOOLS/kubernetes-v$KUBERNETES_VERSION/bin/pulumi-resource-kubernetes"
+k8s_pinned="$(sed -n 's#^\s*github.com/pulumi/pulumi-kubernetes/sdk/v4 \(v[^ ]*\).*#\1#p' "$ROOT/tools/kubernetes/go.mod")"
+[ "$k8s_pinned" = "v$KUBERNETES_VERSION" ] \
+  || die "tools/kubernetes/go.mod requires pulumi-kubernetes sdk/v4 $k8s_pinned but tools/versions.env says KUBERNETES_VERSION=$KUBERNETES_VERSION: make them the same (and requirements.txt)"
 if [ -x "$K8S_BIN" ]; then
-  step "kubernetes provider v$KUBERNETES_VERSION: cached"
-elif [ -f "$TOOLS/kubernetes-v$KUBERNETES_VERSION.unavailable" ]; then
-  step "kubernetes provider v$KUBERNETES_VERSION: unavailable ($(head -c 200 "$TOOLS/kubernetes-v$KUBERNETES_VERSION.unavailable"))"
+  step "kubernetes provider v$KUBERNETES_VERSION: cached ($K8S_BIN)"
 else
   need_go
-  step "kubernetes provider v$KUBERNETES_VERSION: resolving the module"
-  sdk_info="$(cd "$ROOT/tools/pulumi" && go mod download -json "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$KUBERNETES_VERSION" 2>&1 || true)"
-  commit="$(printf '%s' "$sdk_info" | sed -n 's/.*"Hash": "\([0-9a-f]*\)".*/\1/p' | head -1)"
-  provider_err=""
-  if [ -n "$commit" ]; then
-    provider_info="$(cd "$ROOT/tools/pulumi" && go mod download -json "github.com/pulumi/pulumi-kubernetes/provider/v4@$commit" 2>&1 || true)"
-    provider_err="$(printf '%s' "$provider_info" | sed -n 's/.*"Error": "\(.*\)".*/\1/p' | head -1)"
-    provider_dir="$(printf '%s' "$provider_info" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p' | head -1)"
+  step "kubernetes provider v$KUBERNETES_VERSION: building (a cold build takes about 10 minutes and 4.5 GB of RAM)"
+  start=$SECONDS
+  provider_dir="$(cd "$ROOT/tools/kubernetes" && go mod download -json github.com/pulumi/pulumi-kubernetes/provider/v4 \
+    | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  [ -n "$provider_dir" ] || die "the Go module proxy did not serve pulumi-kubernetes/provider/v4 (see tools/kubernetes/go.mod): check access to the proxy"
+  (cd "$ROOT/tools/kubernetes" && go run ./generate -module-dir "$provider_dir" -version "v$KUBERNETES_VERSION" -out plugin \
+    && go build -trimpath -o "$K8S_BIN.tmp" \
+      -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=v$KUBERNETES_VERSION" ./plugin) \
+    || die "building the kubernetes provider v$KUBERNETES_VERSION failed (see the go output above): check access to the Go module proxy and free memory (about 4.5 GB)"
+  mv "$K8S_BIN.tmp" "$K8S_BIN"
+  step "kubernetes provider v$KUBERNETES_VERSION: built in $((SECONDS - start))s"
+fi
+PROJECT_PULUMI_HOME="${PULUMI_HOME:-$TOOLS/pulumi-home}"
+if [ ! -x "$PROJECT_PULUMI_HOME/plugins/resource-kubernetes-v$KUBERNETES_VERSION/pulumi-resource-kubernetes" ]; then
+  PULUMI_HOME="$PROJECT_PULUMI_HOME" PULUMI_IGNORE_AMBIENT_PLUGINS=true PULUMI_SKIP_UPDATE_CHECK=true \
+    "$BIN/pulumi" plugin install resource kubernetes "v$KUBERNETES_VERSION" --file "$K8S_BIN" >/dev/null \
+    || die "pulumi plugin install of $K8S_BIN failed: delete $PROJECT_PULUMI_HOME/plugins and run setup again"
+fi
+step "kubernetes provider v$KUBERNETES_VERSION: installed in $PROJECT_PULUMI_HOME"
+
+# --- Kubernetes API server for tests ---------------------------------------------------------------
+# kube-apiserver, kube-controller-manager and kubectl from k8s.io/kubernetes (wrapper module
+# tools/kube: its staging modules are required at their own v0.x tags), and etcd from the
+# distribution (Debian's etcd-server), which the tests under tests/k8s start on loopback ports.
+# shellcheck source=../tools/kube/version.env
+source "$ROOT/tools/kube/version.env"
+KUBE_BIN="$TOOLS/kube-v$KUBE_VERSION/bin"
+if [ -x "$KUBE_BIN/kube-apiserver" ] && [ -x "$KUBE_BIN/kube-controller-manager" ] && [ -x "$KUBE_BIN/kubectl" ]; then
+  step "kube-apiserver v$KUBE_VERSION: cached ($KUBE_BIN)"
+else
+  need_go
+  step "kube-apiserver, kube-controller-manager, kubectl v$KUBE_VERSION: building (a cold build takes 5 to 11 minutes)"
+  start=$SECONDS
+  rm -rf "$KUBE_BIN.tmp"; mkdir -p "$KUBE_BIN.tmp"
+  kv=k8s.io/component-base/version
+  (cd "$ROOT/tools/kube" && go build -trimpath -o "$KUBE_BIN.tmp/" \
+      -ldflags "-s -w -X $kv.gitVersion=v$KUBE_VERSION -X $kv.gitMajor=${KUBE_VERSION%%.*} -X $kv.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2) -X $kv.gitTreeState=clean" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl) \
+    || die "building the Kubernetes test binaries v$KUBE_VERSION failed (see the go output above): check access to the Go module proxy"
+  rm -rf "$KUBE_BIN"; mv "$KUBE_BIN.tmp" "$KUBE_BIN"
+  step "kube-apiserver, kube-controller-manager, kubectl v$KUBE_VERSION: built in $((SECONDS - start))s"
+fi
+if ! command -v etcd >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "etcd: installing the distribution's etcd-server package"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server) >/dev/null \
+      || die "apt-get could not install etcd-server: check access to the Debian mirror"
   else
-    provider_err="no commit for sdk/v4@v$KUBERNETES_VERSION: $(printf '%s' "$sdk_info" | tr '\n' ' ' | head -c 300)"
-  fi
-  if [ -z "$provider_err" ] && [ -n "${provider_dir:-}" ]; then
-    # The module's go.mod points sdk/v4 at ../sdk; require the tagged sdk instead, then generate the
-    # embedded schema files that the module zip leaves out.
-    work="$TOOLS/kubernetes-build"; rm -rf "$work"; cp -r "$provider_dir" "$work"; chmod -R u+w "$work"
-    (cd "$work" && go mod edit -dropreplace github.com/pulumi/pulumi-kubernetes/sdk/v4 \
-        -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$KUBERNETES_VERSION" && GOFLAGS=-mod=mod go mod tidy \
-      && (cd cmd/pulumi-resource-kubernetes && VERSION="v$KUBERNETES_VERSION" GOFLAGS=-mod=mod go run -tags ignore generate.go)) \
-      || provider_err="preparing $work failed"
-    [ -n "$provider_err" ] || (cd "$work" && GOFLAGS=-mod=mod go build -o "$K8S_BIN" -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=v$KUBERNETES_VERSION" ./cmd/pulumi-resource-kubernetes) \
-      || provider_err="build failed in $work"
-  fi
-  if [ -n "$provider_err" ]; then
-    printf '%s\n' "$provider_err" > "$TOOLS/kubernetes-v$KUBERNETES_VERSION.unavailable"
-    step "kubernetes provider v$KUBERNETES_VERSION: NOT available: $provider_err"
+    step "etcd: not installed, the tests under tests/k8s will be skipped (install it: sudo apt-get install etcd-server)"
   fi
 fi
+command -v etcd >/dev/null 2>&1 && step "etcd $(etcd --version 2>/dev/null | head -1 | sed 's/^etcd Version: //')"
 
 step "toolchain ready in $BIN"
