@@ -57,7 +57,8 @@ def test_changes_preview_and_apply_exactly(project: PulumiProject, tmp_path) -> 
     steps = project.preview_steps()
     updates = sorted(_name(s["urn"]) for s in steps if s["op"] == "update")
     creates = [_name(s["urn"]) for s in steps if s["op"] == "create"]
-    assert updates == ["platform-ingest-0"], steps
+    # The data guard records the new tenant's streams and buckets (no server change).
+    assert updates == ["data-guard", "platform-ingest-0"], steps
     assert "hooli-account" in creates and all("hooli" in c.lower() for c in creates), creates
     project.up()
     out = project.outputs(show_secrets=True)
@@ -102,11 +103,13 @@ def test_changes_preview_and_apply_exactly(project: PulumiProject, tmp_path) -> 
 
     # 5. Offboarding: the preview lists the tenant's deletes; after up the account is gone and its
     #    users are refused.
-    project.write_environment(env(tenants=("acme", "globex"), connections={"acme": 7}))
+    # hooli's live stream is WORM-like (deny_delete, the class default): offboarding must name it.
+    acknowledged = "data_protection: {allow_data_loss: [HOOLI_ORDERS_LIVE]}\n"
+    project.write_environment(env(tenants=("acme", "globex"), connections={"acme": 7}) + acknowledged)
     steps = project.preview_steps()
     deletes = {_name(s["urn"]) for s in steps if s["op"] == "delete"}
     assert {"hooli-account", "hooli-service", "HOOLI_ORDERS_LIVE", "HOOLI_ORDERS_LIVE_WORKER"} <= deletes, deletes
-    assert [_name(s["urn"]) for s in steps if s["op"] == "update"] == ["platform-ingest-0"]
+    assert sorted(_name(s["urn"]) for s in steps if s["op"] == "update") == ["data-guard", "platform-ingest-0"]
     hooli = out["tenants"]["hooli"]
     project.up()
     assert lookup_account_jwt([url], out["system"]["creds"], hooli["account_public_key"]) is None
