@@ -1,6 +1,8 @@
-"""LeafBundle: a customer's leaf-node bundle written to disk (a directory and a ``.tar.gz``).
+"""Files the stack writes for people outside it: a customer's leaf-node bundle (``LeafBundle``) and
+a tenant's client files (``ClientFiles``: creds, natscli contexts, producer templates), each a
+directory and a ``.tar.gz``.
 
-The files are a side effect outside Pulumi state, so they are a resource of their own: create and
+The files are a side effect outside Pulumi state, so they are resources of their own: create and
 update write them, read notices when they were removed or edited (``pulumi refresh``), delete
 removes them. The creds inside are a secret input and never an output.
 """
@@ -17,6 +19,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 from components.model.render.bundle_files import write_bundle
 from components.model.render.leafnode import LeafBundle as LeafBundleSpec
 from components.model.render.leafnode import render_leaf_bundle
+from components.model.render.producer_templates import SubjectRoots, client_files
 
 _CONTENT = ("directory", "customer", "tenant", "account_public_key", "hub_urls", "creds", "listen_port", "subjects")
 
@@ -41,19 +44,22 @@ def _write(props: dict[str, Any]) -> dict[str, Any]:
     return {**props, "path": directory, "archive": archive, "archive_sha256": digest}
 
 
-class LeafBundleProvider(ResourceProvider):
+class _BundleProvider(ResourceProvider):
+    """Write on create/update, detect removed or edited archives on read, remove on delete."""
+
+    content: tuple[str, ...] = ()
+
+    def _write(self, props: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in _CONTENT if olds.get(k) != news.get(k)]
+        changed = [k for k in self.content if olds.get(k) != news.get(k)]
         if olds.get("archive_sha256") == "missing":
             changed.append("archive")
         return DiffResult(changes=bool(changed), replaces=["directory"] if "directory" in changed else [])
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = _write(props)
-        return CreateResult(str(props["customer"]), outs)
-
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(_write(news))
+        return UpdateResult(self._write(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outs = dict(props)
@@ -71,6 +77,58 @@ class LeafBundleProvider(ResourceProvider):
         archive = props.get("archive")
         if archive and os.path.exists(str(archive)):
             os.remove(str(archive))
+
+
+class _Roots:
+    def __init__(self, logs: str, events: str, otel: str):
+        self.logs, self.events, self.otel = logs, events, otel
+
+
+_CLIENT_CONTENT = ("directory", "tenant", "subjects", "nats_url", "creds", "jetstream_domain")
+
+
+class ClientFilesProvider(_BundleProvider):
+    content = _CLIENT_CONTENT
+
+    def _write(self, props: dict[str, Any]) -> dict[str, Any]:
+        logs, events, otel = props["subjects"]
+        roots: SubjectRoots = _Roots(str(logs), str(events), str(otel))
+        directory = os.path.abspath(str(props["directory"]))
+        files = client_files(str(props["tenant"]), roots, str(props["nats_url"]), dict(props["creds"]), directory,
+                             str(props.get("jetstream_domain") or ""))
+        path, archive = write_bundle(files, directory)
+        with open(archive, "rb") as f:
+            digest = _digest(f.read())
+        return {**props, "path": path, "archive": archive, "archive_sha256": digest}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(str(props["tenant"]), self._write(props))
+
+
+class ClientFiles(pulumi.dynamic.Resource, module="nats", name="ClientFiles"):
+    """A tenant's client files under ``directory`` (see ``producer_templates.client_files``)."""
+
+    path: pulumi.Output[str]
+    archive: pulumi.Output[str]
+
+    def __init__(self, name: str, *, directory: str, tenant: str, subjects: tuple[str, str, str],
+                 nats_url: pulumi.Input[str], creds: pulumi.Input[dict[str, str]], jetstream_domain: str = "",
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(ClientFilesProvider(), name, {
+            "directory": os.path.abspath(directory), "tenant": tenant, "subjects": list(subjects),
+            "nats_url": nats_url, "creds": pulumi.Output.secret(creds), "jetstream_domain": jetstream_domain,
+            "path": None, "archive": None, "archive_sha256": None,
+        }, opts)
+
+
+class LeafBundleProvider(_BundleProvider):
+    content = _CONTENT
+
+    def _write(self, props: dict[str, Any]) -> dict[str, Any]:
+        return _write(props)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(str(props["customer"]), _write(props))
 
 
 class LeafBundle(pulumi.dynamic.Resource, module="nats", name="LeafBundle"):

@@ -83,7 +83,8 @@ class Estate(pulumi.ComponentResource):
         return {
             "nats_url": self.nats_url,
             **metrics,
-            "tenants": {tid: t.output(self.nats_url) for tid, t in self.tenants.items()},
+            "tenants": {tid: {**t.output(self.nats_url), **self.leafnodes.tenant_files(tid, self.nats_url)}
+                        for tid, t in self.tenants.items()},
             "platform": self.platform.output(),
             "leafnodes": self.leafnodes.output(),
             "system": {

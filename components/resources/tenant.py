@@ -21,7 +21,6 @@ import pulumi
 
 from components.model.identity.account import account_claims_template
 from components.model.identity.user import user_claims_template
-from components.model.render.producer_templates import ProducerTarget, render_all
 from components.model.spec_model import Tenant as TenantSpec
 from components.model.tenant_plan import tenant_account_spec, tenant_user_specs
 from components.providers.account_jwt import Account
@@ -86,11 +85,8 @@ class Tenant(pulumi.ComponentResource):
     def output(self, nats_url: pulumi.Input[str]) -> dict[str, Any]:
         """This tenant's entry in the ``tenants`` stack output."""
         s = self.spec
-
-        def templates(url: str) -> dict[str, str]:
-            # Where the producer keeps the service creds is its own choice; this is the default.
-            return render_all(ProducerTarget.of(s.id, s.subjects, url, f"/etc/nats/{s.id}-service.creds"))
-
+        # Producer templates and natscli contexts are files the stack writes; their paths join this
+        # entry in Estate.outputs (LeafNodeBundles.tenant_files).
         return {
             "account_public_key": self.account_public_key,
             "subjects": {"logs": s.subjects.logs, "events": s.subjects.events, "otel": s.subjects.otel},
@@ -100,5 +96,4 @@ class Tenant(pulumi.ComponentResource):
             "object_stores": [o.bucket for o in s.object_stores],
             # Every user's creds but the provisioning user's, which only the stack's own resources use.
             "creds": {name: pulumi.Output.secret(c) for name, c in self.creds.items() if name != "provisioning"},
-            "producer_templates": pulumi.Output.from_input(nats_url).apply(templates),
         }

@@ -20,6 +20,7 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
+from components.model.identity.roles import JS_BACKUP
 from components.model.spec_model import Environment, ServerMode
 from components.model.specs import StackSettings, load_environment, load_environment_text, stack_settings
 
@@ -206,6 +207,7 @@ DEV_COUNTS = {
     DYN + "KvBucket": 3,
     DYN + "ObjectStore": 1,
     DYN + "LeafBundle": 1,
+    DYN + "ClientFiles": 3,                     # per tenant: creds, natscli contexts, producer templates
     DYN + "DataGuard": 1,                       # refuses deleting stored data by surprise
     IDX + "Estate": 1,
     IDX + "DevServer": 1,
@@ -247,7 +249,8 @@ def test_dev_parents(dev: Built) -> None:
         ("DataGuard", "data-guard")}
     assert _children(dev, dev.rec.one(IDX + "DevServer")) == {("LocalServer", "dev-0")}
     assert _children(dev, dev.rec.one(IDX + "DevExporter")) == {("LocalExporter", "dev-exporter")}
-    assert _children(dev, dev.rec.one(IDX + "LeafNodeBundles")) == {("LeafBundle", "leaf-acme-edge")}
+    assert _children(dev, dev.rec.one(IDX + "LeafNodeBundles")) == {("LeafBundle", "leaf-acme-edge")} | {
+        ("ClientFiles", f"client-files-{t}") for t in ("acme", "globex", "initech")}
 
     env = dev_env()
     for spec in env.tenants:
@@ -289,6 +292,7 @@ SECRET_OUTPUTS = {
     "LocalServer": {"config_text"},
     "LocalExporter": set(),   # ports, paths and a PID: nothing secret
     "LeafBundle": set(),   # its creds is a secret input of the same name
+    "ClientFiles": set(),  # likewise
     "DataGuard": {"system_creds"},
 }
 # Inputs that must reach the engine as secrets (inputs are stored in the state too).
@@ -301,6 +305,7 @@ SECRET_INPUTS = {
     "LocalServer": {"config_text"},
     "LocalExporter": set(),
     "LeafBundle": {"creds"},
+    "ClientFiles": {"creds"},
     "DataGuard": {"system_creds"},
 }
 SECRET_LOOKING = ("seed", "creds", "config_text")
@@ -419,6 +424,9 @@ def test_dev_stack_outputs(dev: Built, tmp_path: Path) -> None:
     templates = acme.pop("producer_templates")   # README: tenants.<id>.producer_templates
     assert templates and all(isinstance(v, str) and v for v in templates.values())
     assert not any(fake_seed("U", "acme-service") in v or "NKEY SEED" in v for v in templates.values())
+    files = tmp_path / ".state" / "dev" / "tenants" / "acme"
+    assert templates["otel-collector.yaml"] == str(files / "producers" / "otel-collector.yaml")
+    assert acme.pop("contexts") == {u: str(files / "contexts" / f"{u}.json") for u in ("service", "reader")}
     assert acme == {
         "account_public_key": fake_key("A", "acme-account-key"),
         "subjects": {"logs": "acme.logs.>", "events": "acme.events.>", "otel": "acme.otel.>"},
@@ -470,7 +478,8 @@ def test_prod_uses_the_cluster_and_no_local_server(prod: Built) -> None:
     assert {k: v for k, v in counts.items() if k.startswith(DYN)} == {
         DYN + "Operator": 1, DYN + "Nkey": 2 * 2 + 2, DYN + "Account": 2 + 2, DYN + "User": 2 * 4 + 2 * 2,
         DYN + "Stream": (3 + 1 + 2) + 2 * 3, DYN + "Consumer": (2 + 1) + 2 * 3,
-        DYN + "KvBucket": 2, DYN + "ObjectStore": 1, DYN + "LeafBundle": 1, DYN + "DataGuard": 1}
+        DYN + "KvBucket": 2, DYN + "ObjectStore": 1, DYN + "LeafBundle": 1, DYN + "ClientFiles": 2,
+        DYN + "DataGuard": 1}
     for account in prod.regs(DYN + "Account"):
         assert account.inputs["servers"] == [PROD_URL]
         assert account.inputs["expect_servers"] == 3                  # every replica acknowledges a push
@@ -525,7 +534,7 @@ def test_three_thousand_dynamic_resources(pulumi_mocks_for: Callable[[str], "Rec
     b = build(pulumi_mocks_for("dev"), env, stack_settings("dev", {}), tmp_path)
     elapsed = time.monotonic() - started
     dynamic = b.dynamic()
-    per_tenant = 2 + 1 + 4 + 3 * len(SCALE_DOMAINS) + 2 + 1   # keys, account, users, streams + consumers, buckets
+    per_tenant = 2 + 1 + 4 + 3 * len(SCALE_DOMAINS) + 2 + 1 + 1  # keys, account, users, streams + consumers, buckets, client files
     per_shard = 1 + 1 + 2 + 1 + 1             # key, account, users, ingest stream, consumer
     assert len(dynamic) == SCALE_TENANTS * per_tenant + SCALE_SHARDS * per_shard + 1 + 1 + 1 + 1  # operator, server, bundle, data guard
     assert len(dynamic) >= 3000
@@ -623,7 +632,7 @@ def test_extra_users_and_rotation_generations_reach_the_resources(pulumi_mocks_f
     assert etl.inputs["generation"] == 2 and ops.inputs["generation"] == 1
     assert etl.inputs["grace_period_s"] == 90 * 60
     assert "acme.>" in etl.inputs["claims"]["nats"]["pub"]["allow"]
-    assert ops.inputs["claims"]["nats"]["pub"]["allow"] == ["$JS.API.>", "$JS.SNAPSHOT.>"]
+    assert ops.inputs["claims"]["nats"]["pub"]["allow"] == list(JS_BACKUP)
     assert etl.inputs["claims"]["nats"]["issuer_account"] == fake_key("A", "acme-account-key")
     assert b.get(DYN + "Nkey", "acme-signing-key").inputs["generation"] == 3
     assert b.get(DYN + "Account", "acme-account").inputs["grace_period_s"] == 90 * 60

@@ -179,6 +179,10 @@ def render_natscli_context(t: ProducerTarget) -> str:
     return render_user_context(f"tenant {t.tenant}: {who}", t.nats_url, t.creds_path)
 
 
+#: The file names ``render_all`` returns, in the order the outputs list them.
+TEMPLATE_FILES = (OTEL_FILE, FLUENT_BIT_FILE, NATSCLI_FILE)
+
+
 def render_all(t: ProducerTarget) -> dict[str, str]:
     """``{file name: text}`` for one tenant."""
     return {
@@ -186,3 +190,32 @@ def render_all(t: ProducerTarget) -> dict[str, str]:
         FLUENT_BIT_FILE: render_fluent_bit_output(t),
         NATSCLI_FILE: render_natscli_context(t),
     }
+
+
+#: Folders of the files the stack writes per tenant (``.state/<stack>/tenants/<tenant>/``).
+PRODUCERS_DIR = "producers"
+CONTEXTS_DIR = "contexts"
+CREDS_DIR = "creds"
+
+
+def client_files(tenant: str, subjects: SubjectRoots, nats_url: str, creds: dict[str, str], directory: str,
+                 jetstream_domain: str = "") -> dict[str, str]:
+    """``{relative path: text}`` of what a tenant's applications start from, written under
+    ``directory`` by the stack: each user's creds (``creds/<user>.creds``), a natscli context per
+    user pointing at them (``contexts/<user>.json``: ``nats --context contexts/service.json …``),
+    and the producer templates aimed at the hub with the service user's creds (``producers/``).
+
+    ``creds``: user name -> creds text (secrets; the files get mode 0600). Hub clients use
+    ``$JS.API`` directly, so ``jetstream_domain`` stays empty unless the contexts are for clients
+    in another JetStream domain whose roles grant ``$JS.<domain>.API``."""
+    files: dict[str, str] = {}
+    for user in sorted(creds):
+        creds_path = f"{directory.rstrip('/')}/{CREDS_DIR}/{user}.creds"
+        files[f"{CREDS_DIR}/{user}.creds"] = creds[user]
+        files[f"{CONTEXTS_DIR}/{user}.json"] = render_user_context(
+            f"tenant {tenant}: {user} user", nats_url, creds_path, jetstream_domain)
+    service_creds = f"{directory.rstrip('/')}/{CREDS_DIR}/service.creds" if "service" in creds else ""
+    target = ProducerTarget.of(tenant, subjects, nats_url, service_creds or f"/etc/nats/{tenant}-service.creds")
+    files.update({f"{PRODUCERS_DIR}/{n}": text for n, text in render_all(target).items()})
+    return files
+

@@ -78,7 +78,7 @@ def test_target_from_an_environment_tenant() -> None:
 
 
 @pytest.mark.parametrize("change, field", [
-    ({"tenant": "Acme"}, "tenant"),
+    ({"tenant": "acme.corp"}, "tenant"),
     ({"otel_root": "globex.otel.>"}, "otel_root"),
     ({"nats_url": "http://x:4222"}, "nats_url"),
     ({"leaf_url": "127.0.0.1:4222"}, "leaf_url"),
