@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
 from nats.aio.client import Client, RawCredentials
 from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 
-from components.providers import nats_connections
+from components.providers import nats_connections, tls_client
 
 T = TypeVar("T")
 API = "$JS.API"
@@ -127,6 +127,9 @@ async def connect(url: str, creds: str, timeout: float = 5.0) -> Client:
     )
     if creds:
         options["user_credentials"] = RawCredentials(creds)
+    tls = tls_client.client_context()   # servers with TLS: CA and client certificate (tls_client)
+    if tls is not None:
+        options["tls"] = tls
     try:
         await asyncio.wait_for(nc.connect(**options), timeout * 2 + 1)
     except Exception as exc:  # nats-py raises several unrelated types here

@@ -202,8 +202,8 @@ class LocalServer(pulumi.dynamic.Resource, module="nats", name="LocalServer"):
         environment variables for the process, kept secret in state."""
         # The rendered config embeds the operator and system-account JWTs: public, but keep the whole
         # text secret so that a future config holding tokens or passwords can never leak into state.
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            additional_secret_outputs=["config_text", "process_env"]))
+        secret_outputs = ["config_text"] + (["process_env"] if process_env is not None else [])
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secret_outputs))
         optional: dict[str, Any] = {}
         if extra_ports:
             optional["extra_ports"] = dict(extra_ports)

@@ -34,7 +34,7 @@ from nats.aio.client import Client, RawCredentials
 from components.model.identity.jwt_codec import JwtError, issue, verify
 from components.model.identity.keys import keypair_from_seed
 from components.model.identity.operator import delete_accounts_claims
-from components.providers import nats_connections
+from components.providers import nats_connections, tls_client
 
 T = TypeVar("T")
 UPDATE_SUBJECT = "$SYS.REQ.CLAIMS.UPDATE"
@@ -72,6 +72,7 @@ async def _connect(servers: Sequence[str], creds: str, timeout: float) -> Client
             connect_timeout=timeout,
             error_cb=on_error,
             name="nats-tenancy-resolver",
+            tls=tls_client.client_context(),   # servers with TLS: CA and client certificate (tls_client)
         ), timeout=2 * timeout * len(servers) + 1)
     except (nats.errors.Error, OSError, asyncio.TimeoutError) as e:
         detail = "; ".join(dict.fromkeys(errors + [f"{type(e).__name__}: {e}".rstrip(": ")]))

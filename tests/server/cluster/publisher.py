@@ -90,10 +90,11 @@ class Publisher:
             self.exception = e
 
 
-async def create_stream(urls: list[str], creds: str, name: str, subject: str, replicas: int = 3) -> dict[str, Any]:
+async def create_stream(urls: list[str], creds: str, name: str, subject: str, replicas: int = 3,
+                        tls: Any = None) -> dict[str, Any]:
     """Waits out the moments after an account push in which JetStream is not yet enabled for it
-    on the server that answers (10039)."""
-    nc = await nats.connect(servers=urls, user_credentials=RawCredentials(creds))
+    on the server that answers (10039). ``tls``: an ``ssl.SSLContext`` for TLS servers."""
+    nc = await nats.connect(servers=urls, user_credentials=RawCredentials(creds), tls=tls)
     try:
         js = nc.jetstream()
         deadline = time.monotonic() + 15
