@@ -139,7 +139,7 @@ def preview_line(i: Impact) -> str:
     head = f"data impact: {_what(i)}: {_action(i)}, losing {_held(i.state)}"
     if i.worm:
         head += f"; WORM-protected ({_flags(i.state)})"
-    if i.backup_dir:
+    if i.backup_dir and i.state.messages > 0:   # an empty object has nothing to snapshot
         head += f"; a snapshot is written to {i.backup_dir}/{i.stream} first"
     if not i.needs_acknowledgement:
         return head + "; empty, allowed"

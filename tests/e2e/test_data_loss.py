@@ -156,13 +156,28 @@ def test_offboarding_with_data_is_refused_then_acknowledged(project: PulumiProje
     assert _messages(url, globex["creds"]["service"], "GLOBEX_ORDERS_LIVE")["messages"] == 3
     assert lookup_account_jwt([url], out["system"]["creds"], globex["account_public_key"]) is not None
 
-    # Acknowledged: the preview lists the loss, up deletes the tenant.
-    project.write_environment(_env(project, protection="{allow_data_loss: [GLOBEX_ORDERS_LIVE]}"))
+    # A backup asked for in the same change as the delete can't be taken (the delete sees only the
+    # recorded state): refused with that reason.
+    backups = ".state/backups"
+    both = f"{{allow_data_loss: [GLOBEX_ORDERS_LIVE], backup_before_loss: {backups}}}"
+    project.write_environment(_env(project, protection=both))
+    preview = project.preview(check=False)
+    assert preview.returncode != 0 and "backup_before_loss is new in this change" in preview.output
+
+    # Recorded first (an up with globex still there), then acknowledged: the preview lists the loss
+    # and the snapshot, up snapshots and deletes the tenant.
+    project.write_environment(_env(project, tenants=("globex",), protection=f"{{backup_before_loss: {backups}}}"))
+    project.up()
+    project.write_environment(_env(project, protection=both))
     preview = project.preview()
-    _show("acknowledged offboarding", preview.output)
+    _show("acknowledged offboarding with backup", preview.output)
     lines = _impact_lines(preview.output)
     assert any("GLOBEX_ORDERS_LIVE" in line and "losing 3 messages" in line and "acknowledged" in line
-               for line in lines), preview.output[-3000:]
+               and "snapshot is written to" in line for line in lines), preview.output[-3000:]
     assert any("globex_settings" in line and "empty, allowed" in line for line in lines), lines
     project.up()
     assert lookup_account_jwt([url], out["system"]["creds"], globex["account_public_key"]) is None
+    [snapshot] = glob.glob(os.path.join(project.project_dir, backups, "GLOBEX_ORDERS_LIVE", "*"))
+    with open(os.path.join(snapshot, "backup.json"), encoding="utf-8") as f:
+        assert json.load(f)["state"]["messages"] == 3
+    assert not glob.glob(os.path.join(project.project_dir, backups, "KV_globex_settings")), "empty: no snapshot"

@@ -51,6 +51,7 @@ def test_preview_lines():
     assert "no longer in the environment" in dl.preview_line(impact(loss=dl.Loss.DELETE, messages=2))
     assert dl.preview_line(impact(messages=2)).endswith("REFUSED")
     assert "nothing to lose" in dl.preview_line(impact(exists=False))
+    assert "snapshot" not in dl.preview_line(impact(backup="/b")), "nothing to snapshot when empty"
 
 
 def _load(doc):
