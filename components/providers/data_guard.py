@@ -91,7 +91,10 @@ def read_states(url: str, system_creds: str, expect: int, objects: list[Mapping[
         return {_key(o): dl.StoredState.unknown(f"{type(exc).__name__}: {exc}") for o in objects}
     states: dict[tuple[str, str], dl.StoredState] = {}
     for o in objects:
-        answers = [r for r in replies.get(str(o["account_key"]), []) if not r.get("error")]
+        # Only replies with a JSZ document count: a status message (no responders, empty body) or an
+        # error must never read as "nothing on the server".
+        answers = [r for r in replies.get(str(o["account_key"]), [])
+                   if isinstance(r.get("data"), dict) and not r.get("error")]
         if not answers:
             states[_key(o)] = dl.StoredState.unknown(f"no server answered for account {o['account']}")
             continue

@@ -85,6 +85,25 @@ def test_guard_refuses_an_empty_worm_stream_and_an_unreachable_server(acme):
         G.diff("data-guard", gone, _guard(acme))
 
 
+def test_guard_reads_an_account_the_server_has_not_loaded_since_a_restart(tmp_path):
+    """After a restart nothing of the account is loaded until asked for: the guard's request must
+    still see the stream's messages on disk, not an empty account."""
+    setup, server = OperatorSetup.create(str(tmp_path))
+    try:
+        account, _ = setup.add_account(AccountSpec(name="acme"))
+        acme = {"url": server.url, "system": setup.system_creds, "key": account.public_key,
+                "provisioning": setup.user_creds(account, tenant_provisioning_user("acme")),
+                "service": setup.user_creds(account, tenant_service_user("acme"))}
+        _stream(acme, "DURABLE", 2)
+        server.restart()
+        with pytest.raises(RuntimeError, match="holds 2 messages"):
+            G.diff("data-guard", _guard(acme, "DURABLE"), _guard(acme))
+        with pytest.raises(RuntimeError, match="unknown number of messages"):
+            G.diff("data-guard", {**_guard(acme, "DURABLE"), "system_creds": acme["service"]}, _guard(acme))
+    finally:
+        server.stop()
+
+
 def test_replacement_is_refused_with_the_count_then_allowed(acme):
     id_, outs = _stream(acme, "REPLACED", 6)
     news = P.check({}, {**{k: v for k, v in outs.items() if k not in ("config", "created", "messages", "bytes")},
