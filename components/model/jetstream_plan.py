@@ -36,6 +36,7 @@ def stream_inputs(sc: StreamClass) -> dict[str, Any]:
         value = getattr(sc, key)
         if value is not None:
             props[key] = value
+    props.update(dict(sc.extra))
     return props
 
 
@@ -72,6 +73,7 @@ def consumer_inputs(c: ConsumerSpec) -> dict[str, Any]:
         props["idle_heartbeat"] = "5s"
         if c.rate_limit_bps:
             props["rate_limit_bps"] = c.rate_limit_bps
+    props.update(dict(c.extra))
     return props
 
 
@@ -83,6 +85,8 @@ def kv_inputs(kv: KvSpec) -> dict[str, Any]:
         props["max_bytes"] = kv.max_bytes
     if kv.replicas > 1:   # 1 is the server default: left out so single-server stacks see no change
         props["replicas"] = kv.replicas
+    if not kv.direct:     # on is the catalogue's default
+        props["direct"] = False
     return props
 
 
@@ -112,12 +116,12 @@ def platform_stream_inputs(env: Environment) -> list[dict[str, Any]]:
         root = pc.filter_subject
         streams[pc.stream] = {
             "name": pc.stream,
-            "subjects": [_class_wildcard(pc, env)] if root else [],
+            "subjects": [pc.stream_subject] if root else [],
             "retention": "limits",
             "storage": "file",
             "max_age": "168h",
             "no_ack": True,
-            "description": f"All tenants' {pc.root.value} trees, as imported by the platform",
+            "description": f"All tenants' {pc.tree} trees, as imported by the platform",
         }
     return [streams[k] for k in sorted(streams)]
 
@@ -130,8 +134,3 @@ def platform_consumer_inputs(pc: PlatformConsumerSpec) -> dict[str, Any]:
         "filter_subject": pc.filter_subject,
         "max_ack_pending": 1000,
     }
-
-
-def _class_wildcard(pc: PlatformConsumerSpec, env: Environment) -> str:
-    prefix = f"{env.subject_prefix}." if env.subject_prefix else ""
-    return f"{prefix}*.{pc.root.value}.>"

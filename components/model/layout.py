@@ -38,6 +38,8 @@ DEFAULT_TREES = ("logs", "events", "otel")
 DELIVER_TREE = "deliver"
 """Where push consumers deliver unless a layout says otherwise: a tree of the tenant's own that no
 stream captures (a push consumer whose deliver subject its stream captures would feed itself)."""
+DELIVER_OUTSIDE = "_deliver.{root}"
+"""The default for a layout without trees, whose streams may capture the whole root."""
 
 
 class LegacyMode(str, Enum):
@@ -163,7 +165,13 @@ class Layout:
         return f"{self.root(tenant)}.{self.subjects.stored}" if self.subjects.stored else self.root(tenant)
 
     def deliver_root(self, tenant: str) -> str:
-        return f"{self.root(tenant)}.{self.subjects.deliver}"
+        """Where the tenant's push consumers deliver: ``subjects.deliver``, a tree below the root
+        (``acme.deliver``) or a template with ``{root}`` (``_deliver.{root}``, the default when the
+        tenant's streams may capture its whole root, so a push consumer never feeds its own stream)."""
+        deliver = self.subjects.deliver
+        if "{root}" in deliver:
+            return deliver.replace("{root}", self.root(tenant))
+        return f"{self.root(tenant)}.{deliver}"
 
     def publish_subjects(self, tenant: str) -> tuple[str, ...]:
         """What a tenant application may publish: the whole root, or with a schema exactly the
@@ -182,18 +190,27 @@ class Layout:
             return {}
         return {f"{t}.>": self.tree(tenant, t) for t in self.subjects.trees}
 
-    def check_subject(self, subject: str, tenant: Optional[str] = None) -> list[str]:
-        """Why a concrete subject breaks the layout (empty list: it conforms). ``tenant`` None means
-        any tenant id that follows the id rule."""
-        why = subject_problem(subject, allow_wildcards=False)
+    def check_subject(self, subject: str, tenant: Optional[str] = None, allow_wildcards: bool = False) -> list[str]:
+        """Why a subject breaks the layout (empty list: it conforms). ``tenant`` None means any
+        tenant id that follows the id rule; with ``allow_wildcards`` a ``*`` passes any token rule
+        and a ``>`` every remaining one (a subscription pattern)."""
+        why = subject_problem(subject, allow_wildcards=allow_wildcards)
         if why:
             return [why]
         tokens = subject.split(".")
         template = self.root("\x00").split(".")
-        if len(tokens) < len(template):
+        if len(tokens) < len(template) and not (allow_wildcards and ">" in subject.split(".")):
             return [f"{subject!r} is shorter than the tenant root {self.subjects.root!r}"]
         problems: list[str] = []
+        if allow_wildcards and ">" in tokens:
+            tokens = tokens[:tokens.index(">")]
+            template = template[:len(tokens)] if len(tokens) < len(template) else template
+            open_end = True
+        else:
+            open_end = False
         for want, got in zip(template, tokens):
+            if got == "*" and allow_wildcards:
+                continue
             if want == "\x00":
                 if tenant is not None and got != tenant:
                     problems.append(f"tenant token {got!r} is not {tenant!r}")
@@ -205,10 +222,14 @@ class Layout:
         rest = tokens[len(template):]
         schema = self.subjects.schema
         if schema:
+            if open_end:
+                schema = schema[:len(rest)]
             if len(rest) != len(schema):
                 problems.append(f"{subject!r} has {len(rest)} tokens below the root, the schema has {len(schema)} "
                                 f"({'.'.join(r.name for r in schema)})")
             for rule, token in zip(schema, rest):
+                if token == "*" and allow_wildcards:
+                    continue
                 why = rule.problem(token)
                 if why:
                     problems.append(why)

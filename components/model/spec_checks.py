@@ -1,11 +1,10 @@
-"""Checks across sections, run after every section was read: ports, derived names, subjects,
+"""Checks across sections, run after every section was read: ports, server capacity, account storage,
 tenant quotas against the servers' JetStream limits, an account's objects against its quota."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from components.model import spec_names as names
 from components.model.spec_model import (
     JetStreamSpec, MonitoringSpec, ServerMode, ServersSpec, Tenant,
 )
@@ -43,8 +42,8 @@ def check_server_capacity(r: Reader, servers: ServersSpec, js: JetStreamSpec) ->
 
 
 def check_tenants(r: Reader, tenants: tuple[Tenant, ...], js: Optional[JetStreamSpec]) -> None:
-    """Derived names unique and valid across all tenants; stream subjects of a tenant disjoint."""
-    owner: dict[str, str] = {}
+    """Tenant quotas against the servers' JetStream limits (names, collisions and subject overlaps
+    of every account: ``spec_estate_checks``)."""
     if js is not None:
         _check_reservations(r, tenants, js)
     for ti, t in enumerate(tenants):
@@ -56,22 +55,6 @@ def check_tenants(r: Reader, tenants: tuple[Tenant, ...], js: Optional[JetStream
                     r.add(child(tpath, f"quotas.{quota}"),
                           f"{value} bytes is more than the servers' jetstream.{'max_file' if quota == 'max_bytes' else quota} ({limit})",
                           f"lower the tenant's {quota} or raise the server limit")
-        derived: list[tuple[str, str]] = []
-        for d in t.domains:
-            for s in d.streams:
-                derived.append((s.name, child(child(tpath, "domains"), f"{d.name}.{s.kind.value}")))
-        if t.dead_letter_stream:
-            derived.append((t.dead_letter_stream, child(tpath, "domains")))
-        for name, where in derived:
-            if not names.valid_server_name(name):
-                r.add(where, f"derived stream name {name!r} is not valid (over {names.MAX_NAME_LENGTH} characters?)",
-                      "use shorter tenant and domain ids")
-            elif name in owner:
-                r.add(where, f"derived stream name {name} collides with the one of {owner[name]}",
-                      "rename the domain or the tenant so the joined names differ")
-            else:
-                owner[name] = where
-        _check_overlaps(r, t, tpath)
 
 
 def _check_reservations(r: Reader, tenants: tuple[Tenant, ...], js: JetStreamSpec) -> None:
@@ -84,19 +67,6 @@ def _check_reservations(r: Reader, tenants: tuple[Tenant, ...], js: JetStreamSpe
                   f"the tenants' {quota} quotas add up to {total} bytes, more than the servers' "
                   f"jetstream.{server_key} ({limit}); the server reserves each account's quota",
                   f"raise jetstream.{server_key} to at least {total} or lower tenants' {quota}")
-
-
-def _check_overlaps(r: Reader, t: Tenant, tpath: str) -> None:
-    seen: list[tuple[str, str, str]] = []
-    for d in t.domains:
-        for subject in d.live.subjects:
-            where = child(child(tpath, "domains"), f"{d.name}.live.subjects")
-            for other_subject, other_stream, _ in seen:
-                if names.subjects_overlap(subject, other_subject):
-                    r.add(where, f"stream {d.live.name} subject {subject!r} overlaps {other_subject!r} "
-                          f"of stream {other_stream}",
-                          "make the subjects of the tenant's live streams disjoint (one stream per subject)")
-            seen.append((subject, d.live.name, where))
 
 
 @dataclass(frozen=True)

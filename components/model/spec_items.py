@@ -37,7 +37,7 @@ def read_js_streams(r: Reader, value: Any, path: str, values: Mapping[str, str],
             continue
         consumers_raw = rendered.pop("consumers", None)
         inputs = {k: v for k, v in rendered.items()}
-        if not _catalogue_check(r, validate_and_normalize_stream, inputs, spath):
+        if not catalogue_check(r, validate_and_normalize_stream, inputs, spath):
             continue
         name = str(inputs["name"])
         consumers = _read_consumers(r, consumers_raw, child(spath, "consumers"), name,
@@ -83,13 +83,13 @@ def _read_consumers(r: Reader, value: Any, path: str, stream: str, captured: tup
             inputs["deliver_subject"] = f"{deliver_root}.{stream}.{name}"
         if dead_letter and "max_deliver" not in inputs:
             inputs["max_deliver"] = 5
-        if not _catalogue_check(r, validate_and_normalize_consumer, inputs, cpath):
+        if not catalogue_check(r, validate_and_normalize_consumer, inputs, cpath):
             continue
         out.append(JsConsumer(name=name, stream=stream, inputs=inputs, dead_letter=dead_letter))
     return tuple(out)
 
 
-def _catalogue_check(r: Reader, validate: Any, inputs: Mapping[str, Any], path: str) -> bool:
+def catalogue_check(r: Reader, validate: Any, inputs: Mapping[str, Any], path: str) -> bool:
     """Run the catalogue's validation; report its problems under this file's field path."""
     try:
         validate(inputs, "environment")
@@ -98,3 +98,20 @@ def _catalogue_check(r: Reader, validate: Any, inputs: Mapping[str, Any], path: 
             r.add(child(path, p.field) if p.field else path, p.reason, p.fix or "see docs/environments.md")
         return False
     return True
+
+
+#: Keys of a domain's stream class and of its consumers that the environment model reads itself
+#: (names, subjects, defaults from the tenant's quotas); every other catalogue field passes through.
+_OWN = {
+    "stream": ("name", "subjects", "sources", "mirror", "max_age", "max_bytes", "max_msgs", "max_msg_size",
+               "storage", "num_replicas", "duplicate_window", "discard", "deny_delete", "deny_purge", "retention"),
+    "consumer": ("name", "stream", "durable_name", "filter_subject", "filter_subjects", "ack_wait", "max_deliver",
+                 "max_ack_pending", "rate_limit_bps", "deliver_subject", "ack_policy"),
+}
+
+
+def catalogue_extras(kind: str) -> tuple[str, ...]:
+    """Catalogue fields a domain's stream class (``kind`` "stream") or consumer may set directly."""
+    from components.model.jetstream import consumer, stream  # the catalogue owns the field list
+    fields = stream.STREAM_FIELDS if kind == "stream" else consumer.CONFIG_FIELDS
+    return tuple(f for f in fields if f not in _OWN[kind])

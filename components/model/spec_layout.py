@@ -11,8 +11,9 @@ import re
 from typing import Any, Optional
 
 from components.model.layout import (
-    IdRule, Layout, LegacyMode, NameTemplates, SubjectLayout, TokenRule, template_problem,
+    DELIVER_OUTSIDE, IdRule, Layout, LegacyMode, NameTemplates, SubjectLayout, TokenRule, template_problem,
 )
+from components.model.subjects import subject_problem
 from components.model.spec_schema import Reader, child, item
 
 LAYOUT_KEYS = ("tenant_id", "subjects", "names", "every_tenant")
@@ -95,7 +96,12 @@ def _read_subjects(r: Reader, value: Any, path: str) -> SubjectLayout:
             r.add(child(path, "stored"), f"{stored!r} is not a tree name", "one token, or '' for domains right below the root")
         else:
             out = dataclasses.replace(out, stored=stored)
-    deliver = r.string(m, "deliver", path, default=out.deliver, pattern=_TREE, fix="one subject token")
+    default_deliver = out.deliver if out.trees else DELIVER_OUTSIDE
+    deliver = r.string(m, "deliver", path, default=default_deliver)
+    if deliver is not None and subject_problem(deliver.replace("{root}", "x"), allow_wildcards=False):
+        r.add(child(path, "deliver"), f"{deliver!r} is not a deliver tree",
+              "one token below the root (deliver), or a subject template with {root} (_deliver.{root})")
+        deliver = default_deliver
     legacy = r.choice(m, "legacy", path, LegacyMode, LegacyMode.PREFIXED) or LegacyMode.PREFIXED
     schema = tuple(rule for i, raw in enumerate(r.sequence(m.get("schema"), child(path, "schema")))
                    if (rule := _read_token(r, raw, item(child(path, "schema"), i))) is not None)

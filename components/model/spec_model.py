@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 from components.model import spec_names
 from components.model.data_loss import DataProtection
+from components.model.layout import Layout
 
 
 class ServerMode(str, Enum):
@@ -80,6 +81,8 @@ class ServersSpec:
     storage_size: Optional[int] = None
     resources: Optional[ResourcesSpec] = None
     service_type: Optional[ServiceType] = None
+    creds_namespace: Optional[str] = None       # kubernetes: tenant users' creds Secrets live here
+    await_ready: bool = True                    # kubernetes: up waits for the StatefulSet to be Ready
 
 
 @dataclass(frozen=True)
@@ -157,15 +160,12 @@ class ConsumerSpec:
     rate_limit_bps: Optional[int] = None
     dead_letter: bool = False
     deliver_subject: Optional[str] = None   # push only
+    extra: tuple[tuple[str, Any], ...] = ()   # other consumer catalogue fields, as written (deliver_policy, …)
 
     @property
     def dead_letter_subjects(self) -> tuple[str, ...]:
         """Advisories the tenant's dead-letter stream captures for this consumer."""
-        if not self.dead_letter:
-            return ()
-        tail = f"{self.stream}.{self.durable}"
-        return (f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{tail}",
-                f"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.{tail}")
+        return dead_letter_subjects(self.stream, self.durable) if self.dead_letter else ()
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,7 @@ class StreamClass:
     max_msgs: Optional[int] = None
     max_msg_size: Optional[int] = None
     consumers: tuple[ConsumerSpec, ...] = ()
+    extra: tuple[tuple[str, Any], ...] = ()   # other stream catalogue fields, as written (compression, …)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ class KvSpec:
     ttl_ns: Optional[int] = None
     max_bytes: Optional[int] = None
     replicas: int = 1
+    direct: bool = True       # reads as direct gets (as nats.go makes buckets); false turns it off
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,7 @@ class ObjectStoreSpec:
 @dataclass(frozen=True)
 class UserSpec:
     name: str
-    role: UserRole
+    role: str     # a built-in role (UserRole values) or one declared under ``roles``
 
 
 #: How long replaced creds and signing keys keep working unless the environment file says otherwise.
@@ -247,14 +249,47 @@ class CredentialsSpec:
 
 @dataclass(frozen=True)
 class TenantSubjects:
+    """The tenant's subjects under its layout. ``logs``/``events``/``otel`` are the three trees of the
+    default layout; a layout without such a tree gives the whole root there (``VENTURE.x.>``), so
+    producer templates still point somewhere the tenant may publish. ``trees`` is what the account
+    exports, by tree name (``""`` for the whole root)."""
+
     logs: str
     events: str
     otel: str
     deliver: str
+    root: str = ""
+    trees: tuple[tuple[str, str], ...] = ()
+    publish: tuple[str, ...] = ()          # what the tenant's applications may publish (schema applied)
+    mappings: tuple[tuple[str, str], ...] = ()   # account subject mappings (legacy spelling → prefixed)
 
     @property
-    def roots(self) -> tuple[str, str, str]:
-        return (self.logs, self.events, self.otel)
+    def roots(self) -> tuple[str, ...]:
+        return tuple(t for _, t in self.trees) if self.trees else (self.logs, self.events, self.otel)
+
+
+@dataclass(frozen=True)
+class JsConsumer:
+    """A consumer declared with JetStream fields of its own (``streams[].consumers[]``): ``inputs``
+    are the Consumer resource's inputs, checked against the consumer field catalogue."""
+
+    name: str
+    stream: str
+    inputs: Mapping[str, Any]
+    dead_letter: bool = False
+
+
+@dataclass(frozen=True)
+class JsStream:
+    """A stream declared with JetStream fields of its own (a tenant's or an account's ``streams``)."""
+
+    name: str
+    inputs: Mapping[str, Any]
+    consumers: tuple[JsConsumer, ...] = ()
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        return tuple(self.inputs.get("subjects") or ())
 
 
 @dataclass(frozen=True)
@@ -270,10 +305,26 @@ class Tenant:
     users: tuple[UserSpec, ...] = ()
     dead_letter_stream: Optional[str] = None
     credentials: CredentialsSpec = CredentialsSpec()
+    account_name: str = ""                 # the account JWT's name (layout.names.account)
+    js_streams: tuple[JsStream, ...] = ()  # streams declared with their own fields (tenant + every_tenant)
+    user_names: tuple[tuple[str, str], ...] = ()   # user key → name in the JWT (layout.names.user)
 
     @property
     def streams(self) -> tuple[StreamClass, ...]:
         return tuple(s for d in self.domains for s in d.streams)
+
+    @property
+    def stream_names(self) -> tuple[str, ...]:
+        """Every stream the tenant's account holds (domain classes, declared streams, dead letters)."""
+        dl = (self.dead_letter_stream,) if self.dead_letter_stream else ()
+        return tuple(s.name for s in self.streams) + tuple(s.name for s in self.js_streams) + dl
+
+    @property
+    def consumer_names(self) -> tuple[str, ...]:
+        return tuple(c.durable for c in self.consumers) + tuple(c.name for s in self.js_streams for c in s.consumers)
+
+    def user_name(self, key: str) -> str:
+        return dict(self.user_names).get(key, f"{self.id}-{key}")
 
     @property
     def consumers(self) -> tuple[ConsumerSpec, ...]:
@@ -281,16 +332,27 @@ class Tenant:
 
     @property
     def dead_letter_subjects(self) -> tuple[str, ...]:
-        return tuple(subj for c in self.consumers for subj in c.dead_letter_subjects)
+        declared = tuple(subj for s in self.js_streams for c in s.consumers if c.dead_letter
+                         for subj in dead_letter_subjects(s.name, c.name))
+        return tuple(subj for c in self.consumers for subj in c.dead_letter_subjects) + declared
+
+
+def dead_letter_subjects(stream: str, consumer: str) -> tuple[str, str]:
+    """The advisories a dead-letter stream captures for one consumer (max deliveries, terminated)."""
+    tail = f"{stream}.{consumer}"
+    return (f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{tail}",
+            f"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.{tail}")
 
 
 @dataclass(frozen=True)
 class PlatformConsumerSpec:
     name: str
-    root: SubjectRoot
+    root: Any                         # SubjectRoot for the default trees, else the tree name
     filter_subject: str               # absolute, e.g. "*.logs.>" or "plat.*.logs.>"
-    stream: str                       # derived: PLATFORM_<ROOT>
+    stream: str                       # derived: layout.names.platform_stream (PLATFORM_<TREE>)
     durable: str
+    tree: str = ""                    # the layout tree it reads ("all": the whole root)
+    stream_subject: str = ""          # what its stream captures: the tree over every tenant
 
 
 @dataclass(frozen=True)
@@ -308,6 +370,74 @@ class LeafNodeSpec:
 
 
 @dataclass(frozen=True)
+class RoleSpec:
+    """A permission set users are bound to (``roles`` in the environment file, or a built-in role).
+
+    Subjects may use ``{root}``, ``{tenant}``, ``{account}`` and ``{stack}``; an entry that is exactly
+    ``{publish}`` stands for the layout's publish subjects of the tenant (the schema spelled out),
+    ``{trees}`` for its exported trees. An omitted direction allows nothing (least privilege: in
+    NATS an empty allow list would allow everything, so it is written as ``deny: [">"]``)."""
+
+    name: str
+    publish: tuple[str, ...] = ()
+    publish_deny: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+    subscribe_deny: tuple[str, ...] = ()
+    responses: Optional[tuple[int, int]] = None   # (max replies, ttl ns)
+    connection_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccountUser:
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class AccountExport:
+    subject: str
+    type: str = "stream"
+
+
+@dataclass(frozen=True)
+class AccountImport:
+    """``account`` names the exporter: a declared account, or ``tenants`` for every tenant (then
+    ``subject`` and ``local_subject`` are templates with ``{root}``/``{tenant}``)."""
+
+    account: str
+    subject: str
+    local_subject: Optional[str] = None
+    type: str = "stream"
+
+
+@dataclass(frozen=True)
+class AccountJetStream:
+    max_bytes: int
+    max_memory: int
+    max_streams: int = -1
+    max_consumers: int = -1
+    max_ack_pending: int = -1
+
+
+@dataclass(frozen=True)
+class NamedAccount:
+    """An account that is not a tenant (``accounts`` in the environment file): a platform, an app,
+    a monitor, an environment such as PROD or STAGING."""
+
+    name: str
+    description: str = ""
+    jetstream: Optional[AccountJetStream] = None
+    max_connections: int = -1
+    users: tuple[AccountUser, ...] = ()
+    exports: tuple[AccountExport, ...] = ()
+    imports: tuple[AccountImport, ...] = ()
+    mappings: tuple[tuple[str, str], ...] = ()
+    streams: tuple[JsStream, ...] = ()
+    kv_buckets: tuple["KvSpec", ...] = ()
+    object_stores: tuple["ObjectStoreSpec", ...] = ()
+
+
+@dataclass(frozen=True)
 class Environment:
     stack: str
     file: str
@@ -321,7 +451,16 @@ class Environment:
     leafnodes: tuple[LeafNodeSpec, ...] = ()
     tls: Optional[TLSSpec] = None
     subject_prefix: Optional[str] = None
+    layout: Layout = Layout()
+    roles: tuple[RoleSpec, ...] = ()
+    accounts: tuple[NamedAccount, ...] = ()
     data_protection: DataProtection = DataProtection()   # which stored messages may be lost (data_loss)
+
+    def role(self, name: str) -> RoleSpec:
+        for r in self.roles:
+            if r.name == name:
+                return r
+        raise KeyError(name)
 
     def tenant(self, tenant_id: str) -> Tenant:
         for t in self.tenants:

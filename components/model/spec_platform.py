@@ -12,7 +12,18 @@ from urllib.parse import urlparse
 
 from components.model import spec_names as names
 from components.model.spec_model import LeafNodeSpec, Platform, PlatformConsumerSpec, SubjectRoot
+from components.model.layout import Layout, render
 from components.model.spec_schema import Reader, child, did_you_mean, item
+
+WHOLE_ROOT = "all"
+
+
+def _tree(tree: str) -> SubjectRoot | str:
+    """The enum member for the default trees (kept for the metrics labels), else the tree name."""
+    try:
+        return SubjectRoot(tree)
+    except ValueError:
+        return tree
 
 PLATFORM_KEYS = ("shards", "consumers")
 PLATFORM_CONSUMER_KEYS = ("name", "class", "filter")
@@ -21,11 +32,16 @@ HUB_SCHEMES = ("nats", "tls", "nats-leaf", "ws", "wss")
 MAX_SHARDS = 64
 
 
-def read_platform(r: Reader, value: Any, path: str, prefix: Optional[str]) -> Platform:
+def read_platform(r: Reader, value: Any, path: str, layout: Layout) -> Platform:
+    """``shards: 0`` means no platform ingest account (a layout whose platform is a declared account,
+    or that has none). A consumer's ``class`` is one of the layout's trees (``all`` for a layout that
+    exports the whole root)."""
     m = r.mapping({} if value is None else value, path, PLATFORM_KEYS)
     if m is None:
         return Platform()
-    shards = r.integer(m, "shards", path, default=1, minimum=1, maximum=MAX_SHARDS) or 1
+    shards = r.integer(m, "shards", path, default=1, minimum=0, maximum=MAX_SHARDS)
+    shards = 1 if shards is None else shards
+    trees = layout.subjects.trees or (WHOLE_ROOT,)
     consumers: list[PlatformConsumerSpec] = []
     seen: set[tuple[SubjectRoot, str]] = set()
     cpath = child(path, "consumers")
@@ -35,25 +51,33 @@ def read_platform(r: Reader, value: Any, path: str, prefix: Optional[str]) -> Pl
         if c is None:
             continue
         name = r.string(c, "name", ipath, pattern=names.ID_PATTERN, fix=names.ID_FIX)
-        root = r.choice(c, "class", ipath, SubjectRoot)
-        if name is None or root is None:
+        tree = r.string(c, "class", ipath)
+        if tree is not None and tree not in trees:
+            r.add(child(ipath, "class"), f"{tree!r} is not a tree of the layout", f"use one of {', '.join(trees)}")
+            tree = None
+        if name is None or tree is None:
             continue
-        whole = f"*.{root.value}.>"
+        root = _tree(tree)
+        whole = layout.all_tenants_tree("" if tree == WHOLE_ROOT else tree)
         rel = r.string(c, "filter", ipath, default=whole)
         if rel is None:
             continue
+        if layout.prefix and not rel.startswith(f"{layout.prefix}."):
+            rel = f"{layout.prefix}.{rel}"   # filters are written without the subject prefix
         if not names.valid_subject(rel) or not names.subject_within(rel, whole):
             r.add(child(ipath, "filter"), f"{rel!r} is not a subject under {whole}",
-                  f"use a filter inside the {root.value} root, e.g. {whole} or acme.{root.value}.>")
+                  f"use a filter inside the {tree} tree, e.g. {whole}")
             continue
-        if (root, name) in seen:
-            r.add(child(ipath, "name"), f"duplicate platform consumer {name!r} for class {root.value}",
+        if (tree, name) in seen:
+            r.add(child(ipath, "name"), f"duplicate platform consumer {name!r} for class {tree}",
                   "give every platform consumer of a class its own name")
             continue
-        seen.add((root, name))
-        stream = names.platform_stream_name(root.value)
-        consumers.append(PlatformConsumerSpec(name=name, root=root, filter_subject=names.join_subject(prefix, rel),
-                                              stream=stream, durable=names.consumer_name(stream, name)))
+        seen.add((tree, name))
+        stream = render(layout.names.platform_stream, tree=tree, stack=layout.stack)
+        consumers.append(PlatformConsumerSpec(
+            name=name, root=root, filter_subject=rel, stream=stream,
+            durable=render(layout.names.platform_consumer, stream=stream, consumer=name, tree=tree),
+            tree=tree, stream_subject=whole))
     return Platform(shards=shards, consumers=tuple(consumers))
 
 

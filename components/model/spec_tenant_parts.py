@@ -3,40 +3,47 @@ and extra users. Each reader checks values against the tenant's quotas (passed i
 can never declare more than its account will be allowed to hold."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+import re
+from typing import Any, Mapping, Optional, Sequence
 
 from components.model import spec_names as names
 from components.model.spec_model import (
     DEFAULT_GRACE_PERIOD_NS, ConsumerKind, ConsumerSpec, CredentialsSpec, KvSpec, ObjectStoreSpec, Quotas,
-    StreamClassKind, UserRole, UserSpec,
+    StreamClassKind, UserSpec,
 )
+from components.model.layout import Layout, render
+from components.model.spec_items import catalogue_extras
 from components.model.spec_schema import Reader, child, item
 from components.model.spec_units import SECOND
 
 CONSUMER_KEYS = ("name", "kind", "filter", "ack_wait", "max_deliver", "max_ack_pending",
                  "rate_limit", "dead_letter")
-KV_KEYS = ("name", "history", "ttl", "max_bytes")
-OBJECT_KEYS = ("name", "max_bytes", "ttl")
+KV_KEYS = ("name", "history", "ttl", "max_bytes", "replicas", "direct")
+OBJECT_KEYS = ("name", "max_bytes", "ttl", "replicas")
 USER_KEYS = ("name", "role")
 CREDENTIALS_KEYS = ("grace_period", "signing_key", "users")
 RESERVED_USERS = ("service", "reader", "leaf", "provisioning")
 DEFAULT_ACK_WAIT = 30 * SECOND
 DEAD_LETTER_MAX_DELIVER = 5
 KV_MAX_HISTORY = 64
+#: Names of consumers, buckets and users below a tenant: one token, '_' allowed (seed 004 writes
+#: ``artifact_worker``, ``service_user``), since the layout's templates decide how they are joined.
+ITEM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+ITEM_NAME_FIX = "use 1-63 letters, digits, '_' or '-', starting with a letter or digit"
 
 
-def read_consumers(r: Reader, value: Any, path: str, prefix: Optional[str], tid: str, dname: str,
+def read_consumers(r: Reader, value: Any, path: str, layout: Layout, tid: str, dname: str,
                    kind: StreamClassKind, stream: str, captured: tuple[str, ...],
                    quotas: Quotas) -> tuple[ConsumerSpec, ...]:
     out: list[ConsumerSpec] = []
     seen: set[str] = set()
-    tenant_base = names.join_subject(prefix, tid)
+    tenant_base = layout.root(tid)
     for i, raw in enumerate(r.sequence(value, path)):
         cpath = item(path, i)
-        m = r.mapping(raw, cpath, CONSUMER_KEYS, required=("name",))
+        m = r.mapping(raw, cpath, CONSUMER_KEYS + catalogue_extras("consumer"), required=("name",))
         if m is None:
             continue
-        cname = r.string(m, "name", cpath, pattern=names.ID_PATTERN, fix=names.ID_FIX)
+        cname = r.string(m, "name", cpath, pattern=ITEM_NAME, fix=ITEM_NAME_FIX)
         ckind = r.choice(m, "kind", cpath, ConsumerKind, ConsumerKind.PULL) or ConsumerKind.PULL
         filt: Optional[str] = None
         rel = r.string(m, "filter", cpath)
@@ -70,18 +77,32 @@ def read_consumers(r: Reader, value: Any, path: str, prefix: Optional[str], tid:
                   "give every consumer of a stream its own name")
             continue
         seen.add(cname)
-        durable = names.consumer_name(stream, cname)
+        durable = render(layout.names.consumer, tenant=tid, stream=stream, consumer=cname, domain=dname,
+                         **{"class": kind.value})
         deliver = None
         if ckind is ConsumerKind.PUSH:
-            deliver = names.join_subject(tenant_base, names.DELIVER_ROOT, dname, kind.value, cname)
+            deliver = names.join_subject(layout.deliver_root(tid), dname, kind.value, cname)
         out.append(ConsumerSpec(name=cname, durable=durable, stream=stream, kind=ckind, filter_subject=filt,
                                 ack_wait_ns=ack_wait or DEFAULT_ACK_WAIT, max_deliver=max_deliver,
                                 max_ack_pending=pending or quotas.max_ack_pending, rate_limit_bps=rate,
-                                dead_letter=dead_letter, deliver_subject=deliver))
+                                dead_letter=dead_letter, deliver_subject=deliver,
+                                extra=tuple((k, m[k]) for k in catalogue_extras("consumer") if k in m)))
     return tuple(out)
 
 
-def read_kv(r: Reader, value: Any, path: str, tid: str, quotas: Quotas) -> tuple[KvSpec, ...]:
+def read_replicas(r: Reader, m: Mapping[str, Any], path: str, server_replicas: int) -> Optional[int]:
+    """Replicas of a bucket or stream: as many as the servers run, at most 3, unless given; never
+    more than the servers, since the server refuses a stream it cannot place on that many peers."""
+    replicas = r.integer(m, "replicas", path, default=min(server_replicas, 3), minimum=1, maximum=5)
+    if replicas is not None and replicas > server_replicas:
+        r.add(child(path, "replicas"), f"{replicas} replicas but the servers run {server_replicas}",
+              f"use at most {server_replicas} replicas")
+        return None
+    return replicas
+
+
+def read_kv(r: Reader, value: Any, path: str, tid: str, quotas: Quotas,
+            server_replicas: int = 1, template: str = "{tenant}_{name}") -> tuple[KvSpec, ...]:
     out: list[KvSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(r.sequence(value, path)):
@@ -89,21 +110,24 @@ def read_kv(r: Reader, value: Any, path: str, tid: str, quotas: Quotas) -> tuple
         m = r.mapping(raw, kpath, KV_KEYS, required=("name",))
         if m is None:
             continue
-        name = r.string(m, "name", kpath, pattern=names.ID_PATTERN, fix=names.ID_FIX)
+        name = r.string(m, "name", kpath, pattern=ITEM_NAME, fix=ITEM_NAME_FIX)
         history = r.integer(m, "history", kpath, default=1, minimum=1, maximum=KV_MAX_HISTORY)
         ttl = r.duration(m, "ttl", kpath)
         max_bytes = _bounded_size(r, m, kpath, quotas)
-        if name is None or history is None:
+        replicas = read_replicas(r, m, kpath, server_replicas)
+        if name is None or history is None or replicas is None:
             continue
         if name in seen:
             r.add(child(kpath, "name"), f"duplicate KV bucket {name!r}", "give every KV bucket its own name")
             continue
         seen.add(name)
-        out.append(KvSpec(name, names.bucket_name(tid, name), history, ttl, max_bytes))
+        out.append(KvSpec(name, render(template, tenant=tid, name=name), history, ttl, max_bytes, replicas,
+                          direct=r.boolean(m, "direct", kpath, True)))
     return tuple(out)
 
 
-def read_objects(r: Reader, value: Any, path: str, tid: str, quotas: Quotas) -> tuple[ObjectStoreSpec, ...]:
+def read_objects(r: Reader, value: Any, path: str, tid: str, quotas: Quotas,
+                 server_replicas: int = 1, template: str = "{tenant}_{name}") -> tuple[ObjectStoreSpec, ...]:
     out: list[ObjectStoreSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(r.sequence(value, path)):
@@ -111,16 +135,17 @@ def read_objects(r: Reader, value: Any, path: str, tid: str, quotas: Quotas) -> 
         m = r.mapping(raw, opath, OBJECT_KEYS, required=("name",))
         if m is None:
             continue
-        name = r.string(m, "name", opath, pattern=names.ID_PATTERN, fix=names.ID_FIX)
+        name = r.string(m, "name", opath, pattern=ITEM_NAME, fix=ITEM_NAME_FIX)
         ttl = r.duration(m, "ttl", opath)
         max_bytes = _bounded_size(r, m, opath, quotas)
-        if name is None:
+        replicas = read_replicas(r, m, opath, server_replicas)
+        if name is None or replicas is None:
             continue
         if name in seen:
             r.add(child(opath, "name"), f"duplicate object store {name!r}", "give every object store its own name")
             continue
         seen.add(name)
-        out.append(ObjectStoreSpec(name, names.bucket_name(tid, name), max_bytes, ttl))
+        out.append(ObjectStoreSpec(name, render(template, tenant=tid, name=name), max_bytes, ttl, replicas))
     return tuple(out)
 
 
@@ -132,7 +157,10 @@ def _bounded_size(r: Reader, m: Mapping[str, Any], path: str, quotas: Quotas) ->
     return n
 
 
-def read_users(r: Reader, value: Any, path: str) -> tuple[UserSpec, ...]:
+def read_users(r: Reader, value: Any, path: str, roles: Sequence[str] = ("service", "reader", "backup"),
+               ) -> tuple[UserSpec, ...]:
+    """Extra users of a tenant, each bound to a role: a built-in one (service, reader, backup) or
+    one declared under ``roles``."""
     out: list[UserSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(r.sequence(value, path)):
@@ -140,8 +168,11 @@ def read_users(r: Reader, value: Any, path: str) -> tuple[UserSpec, ...]:
         m = r.mapping(raw, upath, USER_KEYS, required=("name",))
         if m is None:
             continue
-        name = r.string(m, "name", upath, pattern=names.ID_PATTERN, fix=names.ID_FIX)
-        role = r.choice(m, "role", upath, UserRole, UserRole.SERVICE)
+        name = r.string(m, "name", upath, pattern=ITEM_NAME, fix=ITEM_NAME_FIX)
+        role = r.string(m, "role", upath, default="service")
+        if role is not None and role not in roles:
+            r.add(child(upath, "role"), f"unknown role {role!r}", f"use one of {', '.join(roles)} or declare it under 'roles'")
+            role = None
         if name is None or role is None:
             continue
         if name in RESERVED_USERS or name in seen:

@@ -16,15 +16,24 @@ from typing import Any, Mapping, Optional
 
 from components.model import spec_names as names
 from components.model.spec_model import (
-    QUOTA_FIELDS, DiscardPolicy, Domain, Quotas, ServersSpec, StorageType, StreamClass, StreamClassKind,
-    Tenant, TenantSubjects, Tier,
+    QUOTA_FIELDS, DiscardPolicy, Domain, JsStream, KvSpec, ObjectStoreSpec, Quotas, ServersSpec, StorageType,
+    StreamClass, StreamClassKind, Tenant, TenantSubjects, Tier, UserSpec,
 )
 from components.model.spec_schema import Reader, child, did_you_mean, item
-from components.model.spec_tenant_parts import read_consumers, read_credentials, read_kv, read_objects, read_users
+from components.model.identity.role_sets import BINDABLE_BUILTINS
+from components.model.layout import Layout, render
+from components.model import jetstream_plan as plan
+from components.model.jetstream.consumer import validate_and_normalize_consumer
+from components.model.jetstream.stream import validate_and_normalize_stream
+from components.model.spec_items import catalogue_check, catalogue_extras, read_js_streams
+from components.model.spec_layout import id_problem
+from components.model.spec_tenant_parts import (
+    RESERVED_USERS, read_consumers, read_credentials, read_kv, read_objects, read_users,
+)
 from components.model.spec_units import HOUR, MINUTE, format_duration
 
 TIER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-TENANT_KEYS = ("id", "name", "tier", "quotas", "domains", "kv_buckets", "object_stores", "users",
+TENANT_KEYS = ("id", "name", "tier", "quotas", "domains", "streams", "kv_buckets", "object_stores", "users",
                "credentials")
 DOMAIN_KEYS = ("live", "replay")
 CLASS_KEYS = ("max_age", "max_bytes", "max_msgs", "max_msg_size", "storage", "replicas",
@@ -42,6 +51,12 @@ class TenantContext:
     prefix: Optional[str]
     servers: Optional[ServersSpec]
     tiers: Mapping[str, Tier]
+    layout: Layout = Layout()
+    every_tenant: Optional[Mapping[str, Any]] = None   # layout.every_tenant, merged into each tenant
+    roles: tuple[str, ...] = BINDABLE_BUILTINS
+
+
+EVERY_TENANT_KEYS = ("streams", "kv_buckets", "object_stores", "users")
 
 
 def read_quotas(r: Reader, value: Any, path: str, base: Optional[Quotas]) -> Optional[Quotas]:
@@ -94,7 +109,10 @@ def _read_tenant(r: Reader, raw: Any, path: str, ctx: TenantContext) -> Optional
     m = r.mapping(raw, path, TENANT_KEYS, required=("id", "tier"))
     if m is None:
         return None
-    tid = r.string(m, "id", path, pattern=names.ID_PATTERN, fix=names.ID_FIX)
+    tid = r.string(m, "id", path)
+    if tid is not None and (why := id_problem(ctx.layout, tid)):
+        r.add(child(path, "id"), why, ctx.layout.tenant_id.fix)
+        tid = None
     display = r.string(m, "name", path, default=tid)
     tier_name = r.string(m, "tier", path)
     tier = ctx.tiers.get(tier_name) if tier_name else None
@@ -114,43 +132,98 @@ def _read_tenant(r: Reader, raw: Any, path: str, ctx: TenantContext) -> Optional
     usable = tid is not None and quotas is not None and tier is not None and tier.quotas is not _UNLIMITED
     tid_ = tid or "invalid"
     q = quotas or _UNLIMITED
-    def root(token: str) -> str:
-        return names.tenant_root(ctx.prefix, tid_, token) + ".>"
-
-    subjects = TenantSubjects(logs=root("logs"), events=root("events"), otel=root("otel"),
-                              deliver=root(names.DELIVER_ROOT))
+    subjects = tenant_subjects(ctx.layout, tid_)
     domains: list[Domain] = []
     dpath = child(path, "domains")
     for dname, draw in r.named_map(m.get("domains"), dpath, names.ID_PATTERN, names.ID_FIX).items():
         domain = _read_domain(r, draw, child(dpath, dname), ctx, tid_, dname, q)
         if domain is not None:
             domains.append(domain)
-    kvs = read_kv(r, m.get("kv_buckets"), child(path, "kv_buckets"), tid_, q)
-    objects = read_objects(r, m.get("object_stores"), child(path, "object_stores"), tid_, q)
-    users = read_users(r, m.get("users"), child(path, "users"))
+    server_replicas = ctx.servers.replicas if ctx.servers else 1
+    lay = ctx.layout
+    account = render(lay.names.account, tenant=tid_, stack=lay.stack)
+    values = {"tenant": tid_, "root": subjects.root, "account": account, "stack": lay.stack}
+    parts = _with_every_tenant(r, m, ctx, values)
+    js_streams: tuple[JsStream, ...] = ()
+    kvs: tuple[KvSpec, ...] = ()
+    objects: tuple[ObjectStoreSpec, ...] = ()
+    users: tuple[UserSpec, ...] = ()
+    for source, part in parts:
+        spath = path if source is None else source
+        js_streams += read_js_streams(r, part.get("streams"), child(spath, "streams"), values,
+                                      deliver_root=lay.deliver_root(tid_))
+        kvs += read_kv(r, part.get("kv_buckets"), child(spath, "kv_buckets"), tid_, q, server_replicas,
+                       template=lay.names.kv)
+        objects += read_objects(r, part.get("object_stores"), child(spath, "object_stores"), tid_, q,
+                                server_replicas, template=lay.names.object_store)
+        users += read_users(r, part.get("users"), child(spath, "users"), ctx.roles)
     credentials = read_credentials(r, m.get("credentials"), child(path, "credentials"), users)
     if not usable:
         return None
-    any_dead_letter = any(c.dead_letter for d in domains for s in d.streams for c in s.consumers)
+    any_dead_letter = any(c.dead_letter for d in domains for s in d.streams for c in s.consumers) or any(
+        c.dead_letter for s in js_streams for c in s.consumers)
+    user_keys = (*RESERVED_USERS, *(u.name for u in users))
     tenant = Tenant(id=tid_, name=display or tid_, tier=str(tier_name), quotas=q, subjects=subjects,
                     domains=tuple(domains), kv_buckets=kvs, object_stores=objects, users=users,
-                    dead_letter_stream=names.dead_letter_stream_name(tid_) if any_dead_letter else None,
-                    credentials=credentials)
+                    dead_letter_stream=render(lay.names.dead_letter, tenant=tid_, stack=lay.stack)
+                    if any_dead_letter else None,
+                    credentials=credentials, account_name=account, js_streams=js_streams,
+                    user_names=tuple((k, render(lay.names.user, tenant=tid_, user=k, account=account))
+                                     for k in user_keys))
     _check_quota_counts(r, tenant, path)
+    _check_catalogue(r, tenant, path)
     return tenant
 
 
+def _check_catalogue(r: Reader, t: Tenant, path: str) -> None:
+    """The inputs each domain stream and consumer will get, through the JetStream catalogue now, so a
+    bad field is reported with the file before a preview ever runs."""
+    for d in t.domains:
+        for sc in d.streams:
+            cpath = child(child(path, "domains"), f"{d.name}.{sc.kind.value}")
+            catalogue_check(r, validate_and_normalize_stream, plan.stream_inputs(sc), cpath)
+            for c in sc.consumers:
+                catalogue_check(r, validate_and_normalize_consumer, plan.consumer_inputs(c),
+                                child(cpath, f"consumers.{c.name}"))
+
+
+def tenant_subjects(layout: Layout, tid: str) -> TenantSubjects:
+    """The tenant's subjects under ``layout`` (see ``TenantSubjects``)."""
+    trees = layout.trees(tid)
+    whole = layout.tree(tid, "")
+
+    def tree(name: str) -> str:
+        return trees.get(name, whole)
+
+    return TenantSubjects(logs=tree("logs"), events=tree("events"), otel=tree("otel"),
+                          deliver=f"{layout.deliver_root(tid)}.>", root=layout.root(tid),
+                          trees=tuple(trees.items()), publish=layout.publish_subjects(tid),
+                          mappings=tuple(layout.legacy_mappings(tid).items()))
+
+
+def _with_every_tenant(r: Reader, m: Mapping[str, Any], ctx: TenantContext,
+                       values: Mapping[str, str]) -> list[tuple[Optional[str], Mapping[str, Any]]]:
+    """The tenant's own parts, then those every tenant gets (``layout.every_tenant``), each with the
+    path problems are reported under (None: the tenant's own)."""
+    parts: list[tuple[Optional[str], Mapping[str, Any]]] = [(None, m)]
+    if ctx.every_tenant:
+        parts.append(("layout.every_tenant", ctx.every_tenant))
+    return parts
+
+
 def _check_quota_counts(r: Reader, t: Tenant, path: str) -> None:
-    streams = len(t.streams) + len(t.kv_buckets) + len(t.object_stores) + (1 if t.dead_letter_stream else 0)
+    streams = (len(t.streams) + len(t.js_streams) + len(t.kv_buckets) + len(t.object_stores)
+               + (1 if t.dead_letter_stream else 0))
     if streams > t.quotas.max_streams:
         r.add(child(path, "quotas.max_streams"),
               f"the tenant needs {streams} streams (domains, KV buckets, object stores, dead letters) "
               f"but max_streams is {t.quotas.max_streams}",
               f"raise quotas.max_streams to at least {streams} or use a larger tier")
-    if len(t.consumers) > t.quotas.max_consumers:
+    consumers = len(t.consumer_names)
+    if consumers > t.quotas.max_consumers:
         r.add(child(path, "quotas.max_consumers"),
-              f"the tenant declares {len(t.consumers)} consumers but max_consumers is {t.quotas.max_consumers}",
-              f"raise quotas.max_consumers to at least {len(t.consumers)} or use a larger tier")
+              f"the tenant declares {consumers} consumers but max_consumers is {t.quotas.max_consumers}",
+              f"raise quotas.max_consumers to at least {consumers} or use a larger tier")
 
 
 def _read_domain(r: Reader, raw: Any, path: str, ctx: TenantContext, tid: str, dname: str,
@@ -170,7 +243,7 @@ def _read_domain(r: Reader, raw: Any, path: str, ctx: TenantContext, tid: str, d
 
 def _read_class(r: Reader, raw: Any, path: str, ctx: TenantContext, tid: str, dname: str,
                 kind: StreamClassKind, quotas: Quotas, live: Optional[StreamClass]) -> Optional[StreamClass]:
-    m = r.mapping({} if raw is None else raw, path, CLASS_KEYS)
+    m = r.mapping({} if raw is None else raw, path, CLASS_KEYS + catalogue_extras("stream"))
     if m is None:
         return None
     cap = quotas.retention_days * 24 * HOUR
@@ -199,10 +272,11 @@ def _read_class(r: Reader, raw: Any, path: str, ctx: TenantContext, tid: str, dn
         which = "max_memory" if storage is StorageType.MEMORY else "max_bytes"
         r.add(child(path, "max_bytes"), f"{max_bytes} bytes is more than the tenant's {which} ({limit})",
               f"use at most {limit} bytes or raise quotas.{which}")
-    name = names.stream_name(tid, dname, kind.value)
+    lay = ctx.layout
+    name = render(lay.names.stream, tenant=tid, domain=dname, stack=lay.stack, **{"class": kind.value})
     subjects: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
-    events_root = names.tenant_root(ctx.prefix, tid, "events")
+    events_root = lay.stored_root(tid)
     if kind is StreamClassKind.LIVE:
         subjects = (f"{events_root}.{dname}.>",)
         if "subjects" in m:
@@ -211,9 +285,10 @@ def _read_class(r: Reader, raw: Any, path: str, ctx: TenantContext, tid: str, dn
         if "subjects" in m:
             r.add(child(path, "subjects"), "a replay stream has no subjects of its own: it sources the live stream",
                   "remove 'subjects' here and set them on the domain's live class")
-        sources = (names.stream_name(tid, dname, StreamClassKind.LIVE.value),)
+        sources = (render(lay.names.stream, tenant=tid, domain=dname, stack=lay.stack,
+                          **{"class": StreamClassKind.LIVE.value}),)
     captured = subjects if live is None else live.subjects
-    consumers = read_consumers(r, m.get("consumers"), child(path, "consumers"), ctx.prefix, tid, dname, kind,
+    consumers = read_consumers(r, m.get("consumers"), child(path, "consumers"), lay, tid, dname, kind,
                                 name, captured, quotas)
     return StreamClass(
         kind=kind, name=name, subjects=subjects, sources=sources, max_age_ns=max_age,
@@ -222,7 +297,8 @@ def _read_class(r: Reader, raw: Any, path: str, ctx: TenantContext, tid: str, dn
         deny_delete=r.boolean(m, "deny_delete", path, True),
         deny_purge=r.boolean(m, "deny_purge", path, False),
         max_bytes=max_bytes, max_msgs=r.integer(m, "max_msgs", path, minimum=1),
-        max_msg_size=r.size(m, "max_msg_size", path), consumers=consumers)
+        max_msg_size=r.size(m, "max_msg_size", path), consumers=consumers,
+        extra=tuple((k, m[k]) for k in catalogue_extras("stream") if k in m))
 
 
 def _read_relative_subjects(r: Reader, value: Any, path: str, root: str) -> tuple[str, ...]:

@@ -27,7 +27,10 @@ from components.model.spec_names import ID_PATTERN
 from components.model.spec_platform import read_leafnodes, read_platform
 from components.model.spec_schema import Reader, parse_yaml
 from components.model.spec_servers import read_jetstream, read_monitoring, read_servers, read_tls
-from components.model.spec_tenants import TenantContext, read_tenants, read_tiers
+from components.model.spec_accounts import bindable_roles, check_imports, read_accounts, read_roles
+from components.model.spec_estate_checks import check_estate, platform_account_names
+from components.model.spec_layout import read_layout
+from components.model.spec_tenants import EVERY_TENANT_KEYS, TenantContext, read_tenants, read_tiers
 
 __all__ = [
     "ConsumerKind", "ConsumerSpec", "DiscardPolicy", "Domain", "Environment", "JetStreamSpec", "KvSpec",
@@ -38,8 +41,8 @@ __all__ = [
 ]
 
 SUPPORTED_VERSIONS = (1,)
-TOP_KEYS = ("version", "servers", "jetstream", "tls", "monitoring", "subject_prefix", "tiers", "tenants",
-            "platform", "leafnodes", "data_protection")
+TOP_KEYS = ("version", "servers", "jetstream", "tls", "monitoring", "subject_prefix", "layout", "roles", "tiers",
+            "tenants", "accounts", "platform", "leafnodes", "data_protection")
 
 
 def load_environment(path: str, stack: Optional[str] = None) -> Environment:
@@ -69,7 +72,12 @@ def load_environment_text(text: str, file_label: str, stack: Optional[str] = Non
     problems.raise_if_any()
     if doc is None:
         doc = {}
-    top = r.mapping(doc, "", TOP_KEYS, required=("version", "servers", "tiers"))
+    if isinstance(doc, dict):
+        # "x-" keys hold YAML anchors to reuse below (as in compose files); they are not settings.
+        doc = {k: v for k, v in doc.items() if not (isinstance(k, str) and k.startswith("x-"))}
+    # Tiers are required only where tenants use them: an estate of declared accounts has none.
+    needs_tiers = ("tiers",) if isinstance(doc, dict) and doc.get("tenants") else ()
+    top = r.mapping(doc, "", TOP_KEYS, required=("version", "servers", *needs_tiers))
     if top is None:  # not a mapping: nothing else can be read
         raise SpecError(problems.items)
 
@@ -84,9 +92,17 @@ def load_environment_text(text: str, file_label: str, stack: Optional[str] = Non
     monitoring = read_monitoring(r, top.get("monitoring"), "monitoring", mode)
     prefix = r.string(top, "subject_prefix", "", pattern=_PREFIX,
                       fix="use one token of lower-case letters, digits or '-', e.g. 'acme-platform'")
+    layout = read_layout(r, top.get("layout"), "layout", stack, prefix)
+    roles = read_roles(r, top.get("roles"), "roles")
+    every = _every_tenant(r, top.get("layout"))
     tiers = read_tiers(r, top.get("tiers"), "tiers") if "tiers" in top else {}
-    tenants = read_tenants(r, top.get("tenants"), "tenants", TenantContext(prefix, servers, tiers))
-    platform = read_platform(r, top.get("platform"), "platform", prefix)
+    tenants = read_tenants(r, top.get("tenants"), "tenants",
+                           TenantContext(prefix, servers, tiers, layout, every, bindable_roles(roles)))
+    server_replicas = servers.replicas if servers else 1
+    accounts = read_accounts(r, top.get("accounts"), "accounts", roles, layout, server_replicas)
+    check_imports(r, accounts, tenants, layout)
+    platform = read_platform(r, top.get("platform"), "platform", layout)
+    check_estate(r, tenants, accounts, platform, platform_account_names(platform, layout), jetstream)
     leafnodes = read_leafnodes(r, top.get("leafnodes"), "leafnodes", _declared_tenant_ids(top.get("tenants")))
     data_protection = read_data_protection(r, top.get("data_protection"), "data_protection")
 
@@ -99,8 +115,16 @@ def load_environment_text(text: str, file_label: str, stack: Optional[str] = Non
     assert servers is not None and jetstream is not None and isinstance(version, int)
     return Environment(stack=stack, file=file_label, version=version, servers=servers, jetstream=jetstream,
                        monitoring=monitoring, tiers=tuple(tiers[k] for k in sorted(tiers)), tenants=tenants,
-                       platform=platform, leafnodes=leafnodes, tls=tls, subject_prefix=prefix,
+                       platform=platform, leafnodes=leafnodes, tls=tls, subject_prefix=prefix, layout=layout,
+                       roles=tuple(roles[k] for k in sorted(roles)), accounts=accounts,
                        data_protection=data_protection)
+
+
+def _every_tenant(r: Reader, layout: Any) -> Optional[Mapping[str, Any]]:
+    """``layout.every_tenant``: streams, buckets and users each tenant gets, as templates."""
+    if not isinstance(layout, dict) or layout.get("every_tenant") is None:
+        return None
+    return r.mapping(layout["every_tenant"], "layout.every_tenant", EVERY_TENANT_KEYS)
 
 
 _PREFIX = ID_PATTERN
@@ -124,7 +148,9 @@ def _declared_tenant_ids(value: Any) -> set[str]:
 # -- stack settings (Pulumi.<stack>.yaml) ----------------------------------------------------------
 
 CONFIG_NAMESPACE = "nats-tenancy"
-SETTING_KEYS = ("environment", "natsUrl", "operatorSeed", "renderYamlToDirectory")
+SETTING_KEYS = ("environment", "natsUrl", "operatorSeed", "renderYamlToDirectory", "jetstreamKey")
+#: Shortest accepted JetStream store key: the key is all that protects the store files at rest.
+MIN_STORE_KEY_LENGTH = 32
 URL_SCHEMES = ("nats", "tls", "ws", "wss")
 
 
@@ -134,6 +160,7 @@ class StackSettings:
     environment_path: str
     nats_url: Optional[str] = None
     operator_seed: Optional[str] = field(default=None, repr=False)   # secret: adopt an nsc operator
+    jetstream_key: Optional[str] = field(default=None, repr=False)   # secret: JetStream store encryption key
     render_yaml_to_directory: Optional[str] = None   # kubernetes: write manifests instead of applying them
 
 
@@ -164,8 +191,8 @@ def stack_settings(stack: str, values: Mapping[str, Any], mode: Optional[ServerM
     env_path = ours.get("environment", f"environments/{stack}.yaml")
     url = ours.get("natsUrl")
     if url is not None:
-        parsed = urlparse(url)
-        if parsed.scheme not in URL_SCHEMES or not parsed.hostname:
+        # A cluster's servers may be listed comma-separated, as the nats CLI takes them.
+        if any(urlparse(u).scheme not in URL_SCHEMES or not urlparse(u).hostname for u in url.split(",")):
             problems.add(f"config.{CONFIG_NAMESPACE}:natsUrl", f"{url!r} is not a NATS URL",
                          f"use {'|'.join(URL_SCHEMES)}://host:port, e.g. tls://nats.example.com:4222")
     elif stack == "prod" or mode is ServerMode.KUBERNETES:
@@ -174,4 +201,29 @@ def stack_settings(stack: str, values: Mapping[str, Any], mode: Optional[ServerM
     problems.raise_if_any()
     return StackSettings(stack=stack, environment_path=env_path, nats_url=url,
                          operator_seed=ours.get("operatorSeed"),
-                         render_yaml_to_directory=ours.get("renderYamlToDirectory"))
+                         render_yaml_to_directory=ours.get("renderYamlToDirectory"),
+                         jetstream_key=ours.get("jetstreamKey"))
+
+
+def check_store_key(settings: StackSettings, env: Environment) -> None:
+    """``jetstream.cipher`` needs the secret setting ``jetstreamKey`` (and nothing else uses it).
+
+    The key stays out of the environment file on purpose: that file is committed, the stack's
+    config secret is encrypted with the stack's passphrase and reaches the servers only through
+    their process environment (``server_conf.jetstream_key_env``). The servers cannot read a store
+    whose key changed, so the key is set once and kept."""
+    problems = Problems(f"Pulumi.{settings.stack}.yaml")
+    field_path = f"config.{CONFIG_NAMESPACE}:jetstreamKey"
+    key = settings.jetstream_key
+    set_it = (f"pulumi config set --secret {CONFIG_NAMESPACE}:jetstreamKey \"$(openssl rand -hex 32)\" "
+              f"--stack {settings.stack}")
+    if env.jetstream.cipher and not key:
+        problems.add(field_path, f"missing: {env.file} sets jetstream.cipher: {env.jetstream.cipher}",
+                     f"{set_it}, and keep it: the store cannot be read with another key")
+    elif key and not env.jetstream.cipher:
+        problems.add(field_path, "set, but the environment file does not encrypt the store",
+                     f"add jetstream.cipher: aes (or chachapoly) to {env.file}, or remove the setting")
+    elif key and len(key) < MIN_STORE_KEY_LENGTH:
+        problems.add(field_path, f"{len(key)} characters is too short for a store key",
+                     f"use at least {MIN_STORE_KEY_LENGTH}: {set_it}")
+    problems.raise_if_any()

@@ -10,15 +10,23 @@ from typing import Mapping, Optional
 
 from components.model.identity import roles
 from components.model.identity.account import AccountLimits, AccountSpec, JetStreamLimits
-from components.model.identity.tenancy import platform_imports, tenant_exports
+from components.model.identity.exports import Export, Import
+from components.model.identity.permissions import Permission, UserPermissions
+from components.model.identity.role_sets import RoleScope, builtin_roles, user_for_role
+from components.model.identity.tenancy import platform_imports
 from components.model.identity.user import UserSpec
-from components.model.spec_model import Environment, Tenant, UserRole
+from components.model.spec_model import Environment, NamedAccount, RoleSpec, Tenant
+
+TENANTS = "tenants"   # an import from every tenant (see spec_accounts)
 
 TENANT_USER_ROLES = ("service", "reader", "leaf", "provisioning")
 PLATFORM_USER_ROLES = ("consumer", "provisioning")
 
 
-def tenant_account_spec(tenant: Tenant, prefix: Optional[str]) -> AccountSpec:
+def tenant_account_spec(tenant: Tenant, prefix: Optional[str] = None) -> AccountSpec:
+    """The tenant's account: its quotas as limits, its trees exported as streams (names and subjects
+    from the layout), legacy subject mappings where the layout keeps unprefixed publishers working.
+    ``prefix`` is unused: the tenant's subjects already carry it."""
     q = tenant.quotas
     limits = AccountLimits(
         conn=q.max_connections,
@@ -31,53 +39,153 @@ def tenant_account_spec(tenant: Tenant, prefix: Optional[str]) -> AccountSpec:
         ),
     )
     return AccountSpec(
-        name=tenant.id,
+        name=tenant.account_name or tenant.id,
         limits=limits,
-        exports=tuple(tenant_exports(tenant.id, prefix)),
+        exports=tuple(Export(subject=subject, type="stream", name=f"{tenant.id}-{tree}" if tree else tenant.id)
+                      for tree, subject in _trees(tenant)),
         description=tenant.name,
         tags=(f"tier:{tenant.tier}",),
+        mappings=tenant.subjects.mappings,
     )
 
 
-def tenant_user_specs(tenant: Tenant, prefix: Optional[str]) -> dict[str, UserSpec]:
+def _trees(tenant: Tenant) -> tuple[tuple[str, str], ...]:
+    s = tenant.subjects
+    return s.trees or (("logs", s.logs), ("events", s.events), ("otel", s.otel))
+
+
+def tenant_role_scope(tenant: Tenant, stack: str = "") -> RoleScope:
+    """What the tenant's roles are filled with: its root, publish subjects (schema and legacy
+    spellings), exported trees and deliver tree."""
+    s = tenant.subjects
+    legacy = tuple(src for src, _ in s.mappings)
+    return RoleScope(account=tenant.account_name or tenant.id, stack=stack, tenant=tenant.id,
+                     root=s.root or tenant.id, publish=(*(s.publish or (f"{s.root or tenant.id}.>",)), *legacy),
+                     trees=tuple(t for _, t in _trees(tenant)), deliver=(s.deliver,))
+
+
+def tenant_user_specs(tenant: Tenant, prefix: Optional[str] = None,
+                      role_specs: Optional[Mapping[str, RoleSpec]] = None) -> dict[str, UserSpec]:
     """The four users every tenant has, then the extra users its environment entry declares
-    (``users: [{name, role}]``), keyed by the name used in the file."""
-    users = {
-        "service": roles.tenant_service_user(tenant.id, prefix),
-        "reader": roles.tenant_reader_user(tenant.id, prefix),
-        "leaf": roles.tenant_leaf_user(tenant.id, prefix),
-        "provisioning": roles.tenant_provisioning_user(tenant.id),
-    }
-    make = {UserRole.SERVICE: roles.tenant_service_user, UserRole.READER: roles.tenant_reader_user,
-            UserRole.BACKUP: roles.tenant_backup_user}
+    (``users: [{name, role}]``), keyed by the name used in the file; JWT names from the layout.
+    ``role_specs``: the environment's roles (built-ins when None)."""
+    known = dict(builtin_roles()) if role_specs is None else dict(role_specs)
+    scope = tenant_role_scope(tenant)
+    users = {key: user_for_role(known[key], tenant.user_name(key), scope) for key in TENANT_USER_ROLES}
     for extra in tenant.users:
-        users[extra.name] = make[extra.role](tenant.id, prefix, name=f"{tenant.id}-{extra.name}")
+        users[extra.name] = user_for_role(known[extra.role], tenant.user_name(extra.name), scope)
     return users
 
 
 def shard_members(env: Environment) -> dict[int, list[str]]:
     """Tenant ids per platform shard, in the environment's order."""
     members: dict[int, list[str]] = {i: [] for i in range(env.platform.shards)}
+    if not members:   # shards: 0, no platform ingest account
+        return members
     for t in env.tenants:
         members[env.shard_of(t.id)].append(t.id)
     return members
 
 
-def platform_account_spec(shard: int, tenant_pubs: Mapping[str, str], prefix: Optional[str]) -> AccountSpec:
-    """The ingest account of one shard: JetStream on (its platform streams), imports of its tenants."""
+def platform_account_spec(shard: int, tenant_pubs: Mapping[str, str], prefix: Optional[str] = None,
+                          tenants: Optional[Mapping[str, Tenant]] = None, name: Optional[str] = None) -> AccountSpec:
+    """The ingest account of one shard: JetStream on (its platform streams), imports of its tenants'
+    exported trees, subjects unchanged (``tenants`` gives each tenant's trees; without it the
+    default layout's trees under ``prefix``)."""
     imports = []
     for tenant_id in sorted(tenant_pubs):
-        imports.extend(platform_imports(tenant_id, tenant_pubs[tenant_id], prefix))
+        if tenants is not None:
+            imports.extend(Import(subject=subject, account=tenant_pubs[tenant_id], type="stream")
+                           for _, subject in _trees(tenants[tenant_id]))
+        else:
+            imports.extend(platform_imports(tenant_id, tenant_pubs[tenant_id], prefix))
     return AccountSpec(
-        name=f"platform-ingest-{shard}",
+        name=name or f"platform-ingest-{shard}",
         limits=AccountLimits(),
         imports=tuple(imports),
         description=f"Platform ingest shard {shard}",
     )
 
 
-def platform_user_specs(shard: int, prefix: Optional[str]) -> dict[str, UserSpec]:
-    return {
-        "consumer": roles.platform_consumer_user(prefix, name=f"platform-consumer-{shard}"),
-        "provisioning": roles.provisioning_user(f"platform-provisioning-{shard}"),
-    }
+def platform_user_specs(shard: int, prefix: Optional[str] = None, env: Optional[Environment] = None
+                        ) -> dict[str, UserSpec]:
+    """The shard's consumer (reads every tenant's trees, may not publish into them) and provisioning users."""
+    if env is None:
+        return {
+            "consumer": roles.platform_consumer_user(prefix, name=f"platform-consumer-{shard}"),
+            "provisioning": roles.provisioning_user(f"platform-provisioning-{shard}"),
+        }
+    lay = env.layout
+    trees = tuple(lay.all_tenants_tree(t) for t in lay.subjects.trees) or (lay.all_tenants_tree(""),)
+    consumer = UserSpec(
+        name=f"platform-consumer-{shard}",
+        permissions=UserPermissions(
+            pub=Permission(allow=(roles.JS_API, roles.JS_ACK, roles.JS_FC), deny=trees),
+            sub=Permission(allow=(*trees, roles.INBOX)),
+        ),
+    )
+    return {"consumer": consumer, "provisioning": roles.provisioning_user(f"platform-provisioning-{shard}")}
+
+
+def named_account_spec(account: NamedAccount, account_pubs: Mapping[str, str],
+                       tenants: Mapping[str, Tenant]) -> AccountSpec:
+    """A declared account (``accounts:``): its JetStream limits (off when not given), exports,
+    imports and mappings. ``account_pubs``: public keys of every account by name (declared accounts
+    and tenant ids); an import from ``tenants`` becomes one import per tenant, with ``{root}`` and
+    ``{tenant}`` filled for each."""
+    js = account.jetstream
+    limits = AccountLimits(conn=account.max_connections)
+    if js is not None:
+        limits = AccountLimits(conn=account.max_connections, jetstream=JetStreamLimits(
+            mem_storage=js.max_memory, disk_storage=js.max_bytes, streams=js.max_streams,
+            consumer=js.max_consumers, max_ack_pending=js.max_ack_pending))
+    imports: list[Import] = []
+    for imp in account.imports:
+        if imp.account == TENANTS:
+            for tid in sorted(tenants):
+                t = tenants[tid]
+                values = {"root": t.subjects.root, "tenant": tid}
+                imports.append(Import(subject=imp.subject.format_map(values), account=account_pubs[tid], type=imp.type,
+                                      local_subject=imp.local_subject.format_map(values) if imp.local_subject else None))
+        else:
+            imports.append(Import(subject=imp.subject, account=account_pubs[imp.account], type=imp.type,
+                                  local_subject=imp.local_subject))
+    return AccountSpec(
+        name=account.name,
+        limits=limits,
+        exports=tuple(Export(subject=e.subject, type=e.type) for e in account.exports),  # type: ignore[arg-type]
+        imports=tuple(imports),
+        description=account.description or None,
+        mappings=account.mappings,
+    )
+
+
+def named_account_users(account: NamedAccount, role_specs: Mapping[str, RoleSpec], stack: str = "") -> dict[str, UserSpec]:
+    """The declared users of a named account, plus a provisioning user when it has JetStream (the
+    stack's own resources create its streams and buckets with it)."""
+    scope = RoleScope(account=account.name, stack=stack)
+    users = {u.name: user_for_role(role_specs[u.role], u.name, scope) for u in account.users}
+    if account.jetstream is not None:
+        users.setdefault("provisioning", roles.provisioning_user(f"{account.name}-provisioning"))
+    return users
+
+
+def account_order(accounts: tuple[NamedAccount, ...]) -> tuple[NamedAccount, ...]:
+    """Declared accounts with every exporter before its importers (a server meeting an import of an
+    account it does not know yet looks it up before it answers the push). Cycles keep file order."""
+    by_name = {a.name: a for a in accounts}
+    done: list[NamedAccount] = []
+    seen: set[str] = set()
+
+    def visit(a: NamedAccount, path: tuple[str, ...]) -> None:
+        if a.name in seen or a.name in path:
+            return
+        for imp in a.imports:
+            if imp.account in by_name:
+                visit(by_name[imp.account], (*path, a.name))
+        seen.add(a.name)
+        done.append(a)
+
+    for a in accounts:
+        visit(a, ())
+    return tuple(done)

@@ -20,6 +20,8 @@ from components.resources.dev_exporter import DevExporter
 from components.resources.data_protection import data_guard, protection_transformation
 from components.resources.dev_server import DevServer
 from components.resources.leafnode_bundles import LeafNodeBundles
+from components.model.tenant_plan import account_order
+from components.resources.named_account import NamedAccount
 from components.resources.platform import Platform
 from components.resources.tenant import Tenant
 
@@ -40,7 +42,9 @@ class Estate(pulumi.ComponentResource):
         self.exporter: Optional[DevExporter] = None
         if env.servers.mode is ServerMode.LOCAL:
             self.server = DevServer(f"{env.stack}-server", env, self.operator, project_dir,
-                                    opts=pulumi.ResourceOptions(parent=self))
+                                    opts=pulumi.ResourceOptions(parent=self),
+                                    jetstream_key=pulumi.Output.secret(settings.jetstream_key)
+                                    if settings.jetstream_key else None)
             if env.monitoring.enabled:
                 # After the server (and stopped before it on destroy); nothing else waits for it.
                 self.exporter = DevExporter(f"{env.stack}-metrics", env, project_dir, self.server,
@@ -60,21 +64,62 @@ class Estate(pulumi.ComponentResource):
         hub = Hub(url=url, server_count=server_count, operator_seed=self.operator.operator_seed,
                   operator_public_key=self.operator.operator_public_key,
                   system_creds=self.operator.system_user_creds, depends_on=depends_on)
+        roles = {r.name: r for r in env.roles}
         protect = [protection_transformation(env, project_dir)]   # data_protection inputs (docs/data-loss.md)
         self.tenants = {t.id: Tenant(t, hub, env.subject_prefix, opts=pulumi.ResourceOptions(
-                            parent=self, transformations=protect))
+                            parent=self, transformations=protect), roles=roles)
                         for t in env.tenants}
+        self.accounts = self._named_accounts(env, hub, roles, protect)
         self.platform = Platform("platform", env, hub, {tid: t.account_public_key for tid, t in self.tenants.items()},
                                  {tid: t.account for tid, t in self.tenants.items()},
                                  opts=pulumi.ResourceOptions(parent=self, transformations=protect))
         # Diffs before the engine deletes anything removed from the environment (all deletes wait
         # for the program to finish registering), and refuses an unacknowledged loss of data.
         self.data_guard = data_guard(env, url, self.operator.system_user_creds, server_count,
-                                     {tid: t.account_public_key for tid, t in self.tenants.items()}, project_dir,
+                                     {**{tid: t.account_public_key for tid, t in self.tenants.items()},
+                                      **{name: a.public_key for name, a in self.accounts.items()}}, project_dir,
                                      opts=pulumi.ResourceOptions(parent=self))
         self.leafnodes = LeafNodeBundles("leafnodes", env, self.tenants, project_dir,
                                          opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"nats_url": self.nats_url})
+
+    def _named_accounts(self, env: Environment, hub: Hub, roles: dict[str, Any],
+                        protect: list[Any]) -> dict[str, NamedAccount]:
+        """Declared accounts, every exporter before its importers (``tenant_plan.account_order``)."""
+        pubs: dict[str, pulumi.Output[str]] = {tid: t.account_public_key for tid, t in self.tenants.items()}
+        resources: dict[str, pulumi.Resource] = {tid: t.account for tid, t in self.tenants.items()}
+        tenants = {t.id: t for t in env.tenants}
+        out: dict[str, NamedAccount] = {}
+        for spec in account_order(env.accounts):
+            sources = {i.account for i in spec.imports}
+            deps = [resources[n] for n in sorted(sources) if n in resources]
+            if "tenants" in sources:
+                deps += [t.account for t in self.tenants.values()]
+            account = NamedAccount(spec, hub, roles, pubs, tenants, deps, stack=env.stack,
+                                   opts=pulumi.ResourceOptions(parent=self, transformations=protect))
+            pubs[spec.name], resources[spec.name] = account.public_key, account.account
+            out[spec.name] = account
+        return out
+
+    def monitor_url(self) -> pulumi.Input[str]:
+        """The servers' HTTP monitoring base URL (``/healthz``, ``/jsz``, ``/accountz``)."""
+        if self.server is not None:
+            return self.server.monitor_url
+        s = self.env.servers
+        return f"http://nats.{s.namespace}.svc:{s.monitor_port}"
+
+    def accounts_output(self) -> dict[str, Any]:
+        """Every account by its JWT name: public key and, as secrets, the creds of its users."""
+        out: dict[str, Any] = {}
+        for t in self.tenants.values():
+            out[t.spec.account_name or t.spec.id] = {
+                "public_key": t.account_public_key,
+                "creds": {t.spec.user_name(k): pulumi.Output.secret(c) for k, c in t.creds.items() if k != "provisioning"}}
+        for name, a in self.accounts.items():
+            out[name] = a.output()
+        for name, entry in self.platform.accounts_output().items():
+            out[name] = entry
+        return out
 
     def outputs(self) -> dict[str, Any]:
         """The stack-output contract (see README, "Stack outputs"); ``metrics_url`` only when the stack
@@ -87,6 +132,8 @@ class Estate(pulumi.ComponentResource):
                         for tid, t in self.tenants.items()},
             "platform": self.platform.output(),
             "leafnodes": self.leafnodes.output(),
+            "monitor_url": self.monitor_url(),
+            "accounts": self.accounts_output(),
             "system": {
                 "account_public_key": self.operator.system_account_public_key,
                 "operator_public_key": self.operator.operator_public_key,

@@ -14,6 +14,7 @@ import pulumi
 
 from components.model.identity.account import account_claims_template
 from components.model.identity.user import user_claims_template
+from components.model.layout import render
 from components.model.spec_model import Environment
 from components.model.tenant_plan import platform_account_spec, platform_user_specs, shard_members
 from components.providers.account_jwt import Account
@@ -31,16 +32,20 @@ class Platform(pulumi.ComponentResource):
         it does not know goes looking for it before it answers the push."""
         super().__init__("nats-tenancy:index:Platform", name, None, opts)
         prefix = env.subject_prefix
-        self.shard_of = {t.id: env.shard_of(t.id) for t in env.tenants}
+        tenants = {t.id: t for t in env.tenants}
+        self.shard_of = {t.id: env.shard_of(t.id) for t in env.tenants} if env.platform.shards else {}
         self.accounts: list[Account] = []
+        self.account_names: list[str] = []
         self.keys: list[Nkey] = []
         self.users: list[dict[str, User]] = []
         for shard, members in sorted(shard_members(env).items()):
             member_pubs = pulumi.Output.all(**{t: tenant_pubs[t] for t in members}) if members \
                 else pulumi.Output.from_input({})
 
-            def claims(pubs: dict[str, str], shard: int = shard) -> dict[str, Any]:
-                return account_claims_template(platform_account_spec(shard, pubs, prefix),
+            account_name = render(env.layout.names.platform_account, shard=str(shard), stack=env.stack)
+
+            def claims(pubs: dict[str, str], shard: int = shard, account_name: str = account_name) -> dict[str, Any]:
+                return account_claims_template(platform_account_spec(shard, pubs, prefix, tenants, account_name),
                                                source=f"platform shard {shard}")
 
             key = Nkey(f"platform-ingest-{shard}-key", role="account", opts=pulumi.ResourceOptions(parent=self))
@@ -55,7 +60,7 @@ class Platform(pulumi.ComponentResource):
                 opts=hub.opts(self, depends_on=[tenant_accounts[t] for t in members]),
             )
             users = {}
-            for role, user_spec in platform_user_specs(shard, prefix).items():
+            for role, user_spec in platform_user_specs(shard, prefix, env).items():
                 users[role] = User(
                     f"platform-{role}-{shard}",
                     claims=key.public_key.apply(
@@ -70,9 +75,16 @@ class Platform(pulumi.ComponentResource):
             PlatformStreams(f"platform-{shard}", env, url=hub.url, creds=users["provisioning"].creds,
                             opts=pulumi.ResourceOptions(parent=self, depends_on=[account, users["provisioning"]]))
             self.accounts.append(account)
+            self.account_names.append(account_name)
             self.keys.append(key)
             self.users.append(users)
         self.register_outputs({})
+
+    def accounts_output(self) -> dict[str, Any]:
+        """The shards' entries of the ``accounts`` output, by account name."""
+        return {name: {"public_key": key.public_key,
+                       "creds": {f"platform-consumer-{shard}": pulumi.Output.secret(users["consumer"].creds)}}
+                for shard, (name, key, users) in enumerate(zip(self.account_names, self.keys, self.users))}
 
     def output(self) -> dict[str, Any]:
         return {

@@ -15,13 +15,13 @@ grace period.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import pulumi
 
 from components.model.identity.account import account_claims_template
 from components.model.identity.user import user_claims_template
-from components.model.spec_model import Tenant as TenantSpec
+from components.model.spec_model import RoleSpec, Tenant as TenantSpec
 from components.model.tenant_plan import tenant_account_spec, tenant_user_specs
 from components.providers.account_jwt import Account
 from components.providers.nkey import Nkey
@@ -35,7 +35,8 @@ class Tenant(pulumi.ComponentResource):
     creds: dict[str, pulumi.Output[str]]
 
     def __init__(self, spec: TenantSpec, hub: Hub, prefix: Optional[str],
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 opts: Optional[pulumi.ResourceOptions] = None, roles: Optional[Mapping[str, RoleSpec]] = None):
+        """``roles``: the environment's roles (built-in and declared) the tenant's users are bound to."""
         super().__init__("nats-tenancy:index:Tenant", spec.id, None, opts)
         self.spec = spec
         self.key = Nkey(f"{spec.id}-account-key", role="account", opts=pulumi.ResourceOptions(parent=self))
@@ -59,7 +60,7 @@ class Tenant(pulumi.ComponentResource):
         )
         self.account_public_key = self.key.public_key
         self.users: dict[str, User] = {}
-        for role, user_spec in tenant_user_specs(spec, prefix).items():
+        for role, user_spec in tenant_user_specs(spec, prefix, roles).items():
             self.users[role] = User(
                 f"{spec.id}-{role}",
                 claims=self.key.public_key.apply(
@@ -90,8 +91,8 @@ class Tenant(pulumi.ComponentResource):
         return {
             "account_public_key": self.account_public_key,
             "subjects": {"logs": s.subjects.logs, "events": s.subjects.events, "otel": s.subjects.otel},
-            "streams": [st.name for st in s.streams] + ([s.dead_letter_stream] if s.dead_letter_stream else []),
-            "consumers": [c.durable for c in s.consumers],
+            "streams": list(s.stream_names),
+            "consumers": list(s.consumer_names),
             "kv_buckets": [kv.bucket for kv in s.kv_buckets],
             "object_stores": [o.bucket for o in s.object_stores],
             # Every user's creds but the provisioning user's, which only the stack's own resources use.

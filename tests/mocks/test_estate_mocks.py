@@ -416,7 +416,15 @@ def test_dev_exporter_reads_the_dev_server(dev: Built, tmp_path: Path) -> None:
 
 def test_dev_stack_outputs(dev: Built, tmp_path: Path) -> None:
     out = dev.outputs
-    assert set(out) == {"nats_url", "metrics_url", "tenants", "platform", "leafnodes", "system"}
+    assert set(out) == {"nats_url", "metrics_url", "tenants", "platform", "leafnodes", "system", "monitor_url",
+                        "accounts"}
+    assert out["monitor_url"] == "http://127.0.0.1:18222"
+    # Every account by its JWT name; users under the names their JWTs carry.
+    assert set(out["accounts"]) == {"acme", "globex", "initech", "platform-ingest-0"}
+    assert out["accounts"]["acme"]["public_key"] == fake_key("A", "acme-account-key")
+    assert out["accounts"]["acme"]["creds"] == {f"acme-{role}": fake_creds(f"acme-{role}")
+                                                for role in ("service", "reader", "leaf")}
+    assert out["accounts"]["platform-ingest-0"]["creds"] == {"platform-consumer-0": fake_creds("platform-consumer-0")}
     assert out["nats_url"] == "nats://127.0.0.1:14222"
     assert out["metrics_url"] == "http://127.0.0.1:17777/metrics"
     assert set(out["tenants"]) == {"acme", "globex", "initech"}
@@ -451,7 +459,9 @@ def test_dev_stack_outputs(dev: Built, tmp_path: Path) -> None:
     # exactly the creds are secret: public keys, names and paths stay readable for other stacks
     assert dev.secret_paths == {f"tenants.{t}.creds.{role}" for t in ("acme", "globex", "initech")
                                 for role in ("service", "reader", "leaf")} | {
-        "platform.creds.consumer[0]", "system.creds"}
+        f"accounts.{t}.creds.{t}-{role}" for t in ("acme", "globex", "initech")
+        for role in ("service", "reader", "leaf")} | {
+        "platform.creds.consumer[0]", "accounts.platform-ingest-0.creds.platform-consumer-0", "system.creds"}
 
 
 def test_adopted_operator_seed_is_a_secret_input(pulumi_mocks_for: Callable[[str], "Recorder"],

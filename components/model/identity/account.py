@@ -132,6 +132,9 @@ class AccountSpec:
     default_permissions: Optional[UserPermissions] = None
     description: Optional[str] = None
     tags: tuple[str, ...] = ()
+    #: Subject mappings inside the account (``events.>`` → ``acme.events.>``), each to one
+    #: destination with weight 100: the server applies them before permissions and stream capture.
+    mappings: tuple[tuple[str, str], ...] = ()
 
 
 def _check_limit(value: object, path: str, problems: Problems) -> None:
@@ -206,6 +209,11 @@ def validate_account(spec: AccountSpec, source: str = "") -> Problems:
                 problems.add(f"{path}.local_subject", "subject and local_subject must both end in '>' or neither",
                              f"e.g. local_subject ending in '>' for {imp.subject!r}")
 
+    for i, (src, dst) in enumerate(spec.mappings):
+        for which, subject in (("from", src), ("to", dst)):
+            why = subject_problem(subject)
+            if why:
+                problems.add(f"mappings[{i}].{which}", why, "a subject; '*' and '>' only as whole tokens")
     for i, key in enumerate(spec.signing_keys):
         pub = key.key if isinstance(key, ScopedSigningKey) else key
         if not is_public_key(pub, "A"):
@@ -246,6 +254,8 @@ def account_claims_template(spec: AccountSpec, source: str = "") -> dict[str, An
         nats["revocations"] = {k: int(spec.revocations[k]) for k in sorted(spec.revocations)}
     if spec.default_permissions is not None:
         nats["default_permissions"] = spec.default_permissions.to_claims()
+    if spec.mappings:
+        nats["mappings"] = {src: [{"subject": dst, "weight": 100}] for src, dst in spec.mappings}
     if spec.description:
         nats["description"] = spec.description
     if spec.tags:
