@@ -100,3 +100,26 @@ def test_guard_finds_removed_objects_and_merges_server_replies():
                {"data": {"stream_detail": [{"name": "A", "state": {"messages": 4}}, {"name": "B"}]}}]
     merged = merge_stream_details(replies)
     assert merged["A"]["state"]["messages"] == 4 and set(merged) == {"A", "B"}
+
+
+def test_transformation_adds_data_protection_only_where_the_section_applies():
+    from types import SimpleNamespace
+
+    from components.resources.data_protection import protection_transformation
+
+    doc = base()
+    doc["data_protection"] = {"allow_data_loss": ["ACME_BILLING_LIVE", "KV_acme_carts"]}
+    transform = protection_transformation(_load(doc), "/srv/project")
+
+    def props_after(typ, props):
+        result = transform(SimpleNamespace(type_=f"pulumi-python:dynamic/nats:{typ}", props=props, opts=None))
+        return None if result is None else result.props
+
+    assert props_after("Stream", {"name": "ACME_BILLING_LIVE"})["data_protection"] == {"allow_data_loss": True}
+    assert props_after("KvBucket", {"bucket": "acme_carts"})["data_protection"] == {"allow_data_loss": True}
+    assert props_after("Stream", {"name": "ACME_BILLING_REPLAY"}) is None, "unnamed objects keep their inputs"
+    assert props_after("Consumer", {"name": "ACME_BILLING_LIVE"}) is None
+
+    doc["data_protection"] = {"backup_before_loss": ".state/backups"}
+    transform = protection_transformation(_load(doc), "/srv/project")
+    assert props_after("ObjectStore", {"bucket": "x"})["data_protection"] == {"backup_dir": "/srv/project/.state/backups"}
