@@ -5,13 +5,14 @@ SHELL := /bin/bash
 STACK ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: setup up preview refresh destroy outputs test test-fast test-slow bench
+.PHONY: setup up preview refresh destroy outputs test test-fast test-slow bench lint-subjects
 
 setup:
 	@bash scripts/setup.sh
 
 up: setup
-	@scripts/pulumi.sh dev up --yes --skip-preview
+	@scripts/pulumi.sh dev up --yes --skip-preview --suppress-outputs
+	@scripts/pulumi.sh dev stack output --json | .venv/bin/python -m components.ops.summary dev
 
 preview: setup
 	@scripts/pulumi.sh $(STACK) preview --diff
@@ -36,3 +37,10 @@ test-slow: setup
 
 bench: setup
 	@.venv/bin/python benchmarks/run.py --tenants 10,100 --floor --skip-checkpoints
+
+# Subjects in code against an environment's layout (schema, tenant ids):
+#   make lint-subjects ENV=environments/examples/xorb.yaml PATHS=src/
+ENV ?= environments/$(STACK).yaml
+PATHS ?= .
+lint-subjects: setup
+	@.venv/bin/python -m components.ops.subject_lint --env $(ENV) --paths $(PATHS)
