@@ -76,6 +76,23 @@ def test_guard_refuses_removing_a_stream_with_data_until_acknowledged(acme, capf
     assert not G.diff("data-guard", _guard(acme, "GUARDED"), _guard(acme, "GUARDED")).changes
 
 
+def test_guard_refuses_removing_a_kv_bucket_with_a_value(acme):
+    from components.providers.kv_bucket import KvBucketProvider
+
+    kv = KvBucketProvider()
+    made = kv.create(kv.check({}, {"bucket": "acme_carts", "server_url": acme["url"], "creds": acme["provisioning"],
+                                   "account_label": "acme", "prevent_destroy": False}).inputs)
+    bucket = {"account": "acme", "account_key": acme["key"], "kind": "key-value bucket", "name": "acme_carts",
+              "stream": made.id}
+    olds = {**_guard(acme), "objects": [bucket]}
+    # Empty, and deny_delete like every bucket: the removal passes (and is recorded).
+    assert G.diff("data-guard", olds, _guard(acme)).changes
+    asyncio.run(js_request(acme["url"], acme["service"], "$KV.acme_carts.cart-1", b"{}"))
+    with pytest.raises(RuntimeError, match=r"(?s)key-value bucket acme_carts \(account acme\).*holds 1 messages"):
+        G.diff("data-guard", olds, _guard(acme))
+    assert G.diff("data-guard", olds, _guard(acme, allow=("KV_acme_carts",))).changes
+
+
 def test_guard_refuses_an_empty_worm_stream_and_an_unreachable_server(acme):
     _stream(acme, "EVIDENCE", 0, deny_delete=True)
     with pytest.raises(RuntimeError, match=r"(?s)WORM-protected \(deny_delete\) and holds 0 messages"):
