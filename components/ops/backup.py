@@ -27,6 +27,11 @@ Protocol (nats-server 2.15, server/jetstream_api.go):
 
 Pulumi stays the source of truth for configuration: restore never replaces an existing stream
 unless ``--replace`` is given.
+
+``nats stream backup``/``restore`` (natscli) use the same snapshot API. This tool stays for what
+natscli does not do: a manifest (size, SHA-256, message count, sequence range) checked before a
+restore, ``--replace``, and the backups the stack takes itself before a data loss. Its backups also
+carry natscli's files, so ``nats stream restore`` reads them, and it restores natscli's backups.
 """
 from __future__ import annotations
 
@@ -47,6 +52,10 @@ SNAPSHOT_FILE = "snapshot.bin"
 CONFIG_FILE = "config.json"
 STATE_FILE = "state.json"
 MANIFEST_FILE = "manifest.json"
+#: The layout of ``nats stream backup`` (natscli 0.5 against servers from 2.15 on): the snapshot
+#: API's ``{"config", "state"}`` and the server's snapshot bytes, untouched.
+NATSCLI_META_FILE = "backup.json"
+NATSCLI_DATA_FILE = "stream.arc.s2"
 DEFAULT_CHUNK = 128 * 1024
 #: The server waits 5 s for the next chunk or ack; stay well inside it per step.
 STEP_TIMEOUT = 10.0
@@ -120,8 +129,12 @@ def write_json(path: str, doc: Any) -> None:
         f.write("\n")
 
 
-async def backup(nc: Client, errors: list[str], stream: str, out_dir: str, chunk_size: int = DEFAULT_CHUNK) -> Manifest:
-    """Snapshot ``stream`` into ``out_dir/<stream>/``; the snapshot file is written as it arrives."""
+async def backup(nc: Client, errors: list[str], stream: str, out_dir: str, chunk_size: int = DEFAULT_CHUNK,
+                 natscli_files: bool = False) -> Manifest:
+    """Snapshot ``stream`` into ``out_dir/<stream>/``; the snapshot file is written as it arrives.
+
+    ``natscli_files``: also write ``backup.json`` and ``stream.arc.s2`` (a hard link to the same
+    bytes), so ``nats stream restore out_dir/<stream>`` restores this backup as well."""
     target = os.path.join(out_dir, stream)
     os.makedirs(target, exist_ok=True)
     inbox = nc.new_inbox()
@@ -162,21 +175,34 @@ async def backup(nc: Client, errors: list[str], stream: str, out_dir: str, chunk
     manifest = Manifest(stream, size, chunks, digest.hexdigest(), int(state.get("messages", 0)),
                         int(state.get("first_seq", 0)), int(state.get("last_seq", 0)))
     write_json(os.path.join(target, MANIFEST_FILE), asdict(manifest))
+    if natscli_files:
+        write_json(os.path.join(target, NATSCLI_META_FILE), {"config": reply.get("config") or {}, "state": state})
+        data_file = os.path.join(target, NATSCLI_DATA_FILE)
+        if os.path.exists(data_file):
+            os.remove(data_file)
+        os.link(os.path.join(target, SNAPSHOT_FILE), data_file)
     return manifest
+
+
+def _is_backup(path: str) -> bool:
+    """A backup of this tool (manifest) or of ``nats stream backup`` (backup.json + stream.arc.s2)."""
+    return os.path.exists(os.path.join(path, MANIFEST_FILE)) or (
+        os.path.exists(os.path.join(path, NATSCLI_META_FILE)) and os.path.exists(os.path.join(path, NATSCLI_DATA_FILE)))
 
 
 def backup_dir(from_dir: str, stream: Optional[str]) -> str:
     """The one stream backup meant by ``--from`` (itself a backup, or a parent of several)."""
     if not os.path.isdir(from_dir):
         raise BackupError(f"{from_dir} is not a directory")
-    if os.path.exists(os.path.join(from_dir, MANIFEST_FILE)):
+    if _is_backup(from_dir):
         return from_dir
     if stream:
         path = os.path.join(from_dir, stream)
-        if not os.path.exists(os.path.join(path, MANIFEST_FILE)):
-            raise BackupError(f"no backup of stream {stream!r} in {from_dir} (expected {path}/{MANIFEST_FILE})")
+        if not _is_backup(path):
+            raise BackupError(f"no backup of stream {stream!r} in {from_dir} (expected {path}/{MANIFEST_FILE}, "
+                              f"or {NATSCLI_META_FILE} and {NATSCLI_DATA_FILE} from nats stream backup)")
         return path
-    found = sorted(d for d in os.listdir(from_dir) if os.path.exists(os.path.join(from_dir, d, MANIFEST_FILE)))
+    found = sorted(d for d in os.listdir(from_dir) if _is_backup(os.path.join(from_dir, d)))
     if len(found) != 1:
         raise BackupError(f"{from_dir} holds backups of {found or 'no streams'}: choose one with --stream")
     return os.path.join(from_dir, found[0])
@@ -188,6 +214,11 @@ def _read_json(path: str) -> Any:
 
 
 def load_backup(path: str) -> tuple[Manifest, dict[str, Any], dict[str, Any], bytes]:
+    """Config, state and snapshot bytes of a backup, checked against its manifest. A backup made by
+    ``nats stream backup`` has no manifest (natscli records no checksum): its bytes are taken as
+    they are and the server's restore is the only check."""
+    if not os.path.exists(os.path.join(path, MANIFEST_FILE)):
+        return _load_natscli_backup(path)
     try:
         manifest = Manifest(**_read_json(os.path.join(path, MANIFEST_FILE)))
     except (ValueError, TypeError) as exc:
@@ -197,6 +228,20 @@ def load_backup(path: str) -> tuple[Manifest, dict[str, Any], dict[str, Any], by
     if len(data) != manifest.bytes or hashlib.sha256(data).hexdigest() != manifest.sha256:
         raise BackupError(f"{path}/{SNAPSHOT_FILE} does not match its manifest (size or SHA-256): refusing to restore")
     return manifest, _read_json(os.path.join(path, CONFIG_FILE)), _read_json(os.path.join(path, STATE_FILE)), data
+
+
+def _load_natscli_backup(path: str) -> tuple[Manifest, dict[str, Any], dict[str, Any], bytes]:
+    try:
+        meta = _read_json(os.path.join(path, NATSCLI_META_FILE))
+        config, state = dict(meta["config"]), dict(meta.get("state") or {})
+        name = str(config["name"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise BackupError(f"{path}/{NATSCLI_META_FILE} is not a nats stream backup: {exc}") from exc
+    with open(os.path.join(path, NATSCLI_DATA_FILE), "rb") as f:
+        data = f.read()
+    manifest = Manifest(name, len(data), 0, hashlib.sha256(data).hexdigest(), int(state.get("messages", 0)),
+                        int(state.get("first_seq", 0)), int(state.get("last_seq", 0)))
+    return manifest, config, state, data
 
 
 async def restore(nc: Client, errors: list[str], path: str, stream: Optional[str] = None, replace: bool = False,
@@ -259,7 +304,7 @@ async def _run(args: argparse.Namespace) -> str:
     nc = await connect(args.url, _read_creds(args.creds) if args.creds else "", errors)
     try:
         if args.command == "backup":
-            m = await backup(nc, errors, args.stream, args.out, args.chunk_size)
+            m = await backup(nc, errors, args.stream, args.out, args.chunk_size, natscli_files=True)
             return (f"backed up stream {m.stream}: {m.messages} messages (seq {m.first_seq}..{m.last_seq}), "
                     f"{m.bytes} bytes in {m.chunks} chunks -> {os.path.join(args.out, m.stream)}")
         info = await restore(nc, errors, path, args.stream, args.replace, args.chunk_size)

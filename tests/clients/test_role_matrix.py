@@ -109,6 +109,19 @@ def pub_sub_own_tree(t: Tenancy, client: str, who: str = "acme.service", sub_who
             listener.stop()
 
 
+def check_connection(t: Tenancy, client: str) -> None:
+    """A message through the client's own inbox, as ``nats server check connection`` does."""
+    if client == "nats-py":
+        async def go(c: Client) -> None:
+            inbox = c.nc.new_inbox()
+            sub = await c.nc.subscribe(inbox)
+            await c.nc.publish(inbox, b"ping")
+            assert (await sub.next_msg(timeout=5)).data == b"ping" and not c.errors, c.errors
+        run(session(t, "acme.service", go))
+    else:
+        assert "OK Connection" in cli_ok(t, "acme.service", "server", "check", "connection")
+
+
 def request_reply(t: Tenancy, client: str) -> None:
     subject = f"acme.events.svc{token()}.echo"
     if client == "nats-py":
@@ -600,6 +613,7 @@ def _as(who: str, fn: Callable[..., None]) -> Callable[[Tenancy, str], None]:
 ROWS = [
     Row("service", "pub/sub own tree", "allow", pub_sub_own_tree),
     Row("service", "request/reply", "allow", request_reply),
+    Row("service", "server check connection", "allow", check_connection),
     Row("service", "js publish Nats-Msg-Id dedup", "allow", js_publish_dedup),
     Row("service", "stream info", "allow", stream_info),
     Row("service", "account info", "allow", account_info),

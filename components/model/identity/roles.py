@@ -122,12 +122,16 @@ def tenant_service_user(tenant: str, prefix: Optional[str] = None, name: Optiona
 
     It cannot create, change or delete streams, nor create consumers except ordered/ephemeral
     readers on the listed buckets' streams. Push consumers deliver inside the tenant's tree, so
-    the subscribe permission covers them."""
+    the subscribe permission covers them.
+
+    It may publish on ``_INBOX.>``: ``nats server check connection`` sends a message to the
+    client's own inbox and waits for it. Inboxes are per account, so
+    this reaches only the tenant's own clients; replies to requests still work through ``resp``."""
     base = f"{tenant_base(tenant, prefix)}.>"
     spec = UserSpec(
         name=name or f"{tenant}-service",
         permissions=UserPermissions(
-            pub=Permission(allow=(base, *JS_USE, *bucket_subjects(kv_buckets, object_stores))),
+            pub=Permission(allow=(base, INBOX, *JS_USE, *bucket_subjects(kv_buckets, object_stores))),
             sub=Permission(allow=(base, INBOX)),
             resp=ResponsePermission(max=1, ttl_ns=0),
         ),

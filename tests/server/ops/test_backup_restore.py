@@ -68,7 +68,8 @@ def test_backup_delete_restore_is_identical(estate: Estate, filled: list[dict[st
     res = _backup(estate, str(tmp_path))
     assert res.returncode == 0, res.stderr
     folder = tmp_path / STREAM
-    assert sorted(os.listdir(folder)) == ["config.json", "manifest.json", "snapshot.bin", "state.json"]
+    assert sorted(os.listdir(folder)) == ["backup.json", "config.json", "manifest.json", "snapshot.bin", "state.json",
+                                          "stream.arc.s2"]   # the last two: what nats stream restore reads
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["chunks"] > 1 and manifest["messages"] == TOTAL - len(DELETED)
     assert json.loads((folder / "config.json").read_text())["name"] == STREAM

@@ -125,7 +125,7 @@ def test_role_user_jwts_fit_the_control_line(spec):
 
 def test_roles_are_least_privilege():
     svc = roles.tenant_service_user("acme")
-    assert svc.permissions.pub.allow == ("acme.>", *roles.JS_USE)
+    assert svc.permissions.pub.allow == ("acme.>", roles.INBOX, *roles.JS_USE)
     # uses JetStream but cannot manage it: no create/update/delete API subjects
     assert not any(s.startswith("$JS.API.") and any(w in s for w in ("CREATE", "UPDATE", "DELETE", "PURGE"))
                    for s in svc.permissions.pub.allow)
