@@ -16,10 +16,21 @@ Why the inputs are what they are (nats-server 2.15):
   when the limit is a positive number, because "used / unlimited" has no meaning.
 - ``num_redelivered`` is a gauge (messages delivered more than once and still unacknowledged),
   not a counter, so it is exported as a gauge too.
+- ``delivered.consumer_seq`` is the consumer's own delivery sequence: every delivery, redeliveries
+  included, since the consumer was created (it starts again at 0 when the consumer is recreated).
+- ``num_subscriptions`` of ``/accstatz`` counts every subscription the server holds in the
+  account, its own internal ones (JetStream API, service imports) included: an account with no
+  client connected still shows a few.
+
+Labels: ``tenant`` is the tenant id. The stack knows each tenant's account JWT name (a layout may
+name accounts ``xorb-t-qa`` or ``TENANT_acme_corp``) and hands the exporter ``tenant_ids`` (JWT
+name -> tenant id); an account that is no tenant keeps its JWT name as ``tenant``, as before
+layouts. ``account_name`` (the JWT name itself) is available to every account series but only
+exported when an environment's series mapping asks for it (``metrics_series``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional
 
 #: Accounts the server creates for itself; they are never tenants.
@@ -28,9 +39,15 @@ GLOBAL_ACCOUNT = "$G"
 
 @dataclass(frozen=True)
 class MetricDef:
+    """``labels`` are exported by default, ``extra`` only when a series mapping names them.
+    ``combine`` says how samples are merged when a mapping drops labels that told them apart:
+    counts add up; a ratio keeps the largest (the fullest quota)."""
+
     name: str
     help: str
     labels: tuple[str, ...]
+    extra: tuple[str, ...] = ("account_name",)
+    combine: str = "sum"
 
 
 TENANT = ("tenant", "account")
@@ -47,7 +64,17 @@ METRICS: tuple[MetricDef, ...] = (
     MetricDef("nats_tenant_consumer_num_redelivered",
               "Unacknowledged messages that were delivered more than once.", CONSUMER),
     MetricDef("nats_tenant_consumer_num_waiting", "Pull requests waiting at the consumer.", CONSUMER),
+    MetricDef("nats_tenant_consumer_delivered",
+              "Deliveries made by the consumer since it was created, redeliveries included.", CONSUMER),
+    MetricDef("nats_tenant_platform_consumer_num_pending",
+              "Messages of one tenant in a shared platform stream not yet delivered to the platform "
+              "consumer.", CONSUMER),
+    MetricDef("nats_tenant_platform_consumer_unacked",
+              "Messages of one tenant in a shared platform stream above the platform consumer's ack "
+              "floor (not yet acknowledged).", CONSUMER),
     MetricDef("nats_tenant_connections", "Client connections of the tenant's account.", TENANT),
+    MetricDef("nats_tenant_subscriptions",
+              "Subscriptions in the account, the server's internal ones included.", TENANT),
     MetricDef("nats_tenant_leafnode_connections", "Leaf node connections bound to the account.", TENANT),
     MetricDef("nats_tenant_jetstream_storage_bytes", "File storage used by the account's streams.", TENANT),
     MetricDef("nats_tenant_jetstream_memory_bytes", "Memory storage used by the account's streams.", TENANT),
@@ -56,8 +83,9 @@ METRICS: tuple[MetricDef, ...] = (
     MetricDef("nats_tenant_quota_limit",
               "Account limit from the account JWT (only limits that bind: > 0).", (*TENANT, "resource")),
     MetricDef("nats_tenant_quota_used_ratio",
-              "Use of an account limit: used / limit (1 = full).", (*TENANT, "resource")),
+              "Use of an account limit: used / limit (1 = full).", (*TENANT, "resource"), combine="max"),
 )
+METRIC_BY_NAME: dict[str, MetricDef] = {m.name: m for m in METRICS}
 METRIC_NAMES = frozenset(m.name for m in METRICS)
 
 #: resource label -> key of the limit in the account JWT (also the key of the usage figures below)
@@ -71,9 +99,13 @@ QUOTA_RESOURCES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Sample:
+    """``labels`` are the metric's default labels in order; ``extra`` the ones only a series
+    mapping exports."""
+
     name: str
     labels: tuple[tuple[str, str], ...]
     value: float
+    extra: tuple[tuple[str, str], ...] = ()
 
     def label(self, key: str) -> str:
         return dict(self.labels)[key]
@@ -84,14 +116,25 @@ class AccountName:
     """Resolves an account public key to the tenant label."""
 
     names: Mapping[str, str]
+    tenant_ids: Mapping[str, str] = field(default_factory=dict)
+    overrides: Mapping[str, str] = field(default_factory=dict)
 
     def __call__(self, key: str) -> str:
+        """The ``tenant`` label: an override by key, else the tenant id of the JWT name, else the
+        JWT name (else the key)."""
+        if key in self.overrides:
+            return self.overrides[key]
+        jwt_name = self.jwt_name(key)
+        return self.tenant_ids.get(jwt_name, jwt_name)
+
+    def jwt_name(self, key: str) -> str:
         return self.names.get(key) or key
 
 
 def account_names(jsz: Mapping[str, Any], accstatz: Mapping[str, Any],
                   details: Mapping[str, Mapping[str, Any]],
-                  overrides: Optional[Mapping[str, str]] = None) -> AccountName:
+                  overrides: Optional[Mapping[str, str]] = None,
+                  tenant_ids: Optional[Mapping[str, str]] = None) -> AccountName:
     """Key -> tenant from every document that carries a name; explicit ``overrides`` win."""
     names: dict[str, str] = {}
     for acc in jsz.get("account_details") or ():
@@ -101,8 +144,7 @@ def account_names(jsz: Mapping[str, Any], accstatz: Mapping[str, Any],
     for key, detail in details.items():
         decoded = detail.get("decoded_jwt") or {}
         _set_name(names, key, decoded.get("name") or detail.get("name_tag"))
-    names.update(overrides or {})
-    return AccountName(names)
+    return AccountName(names, dict(tenant_ids or {}), dict(overrides or {}))
 
 
 def _set_name(names: dict[str, str], key: Any, name: Any) -> None:
@@ -141,37 +183,42 @@ def _labels(**kv: str) -> tuple[tuple[str, str], ...]:
 
 def samples(jsz: Mapping[str, Any], accstatz: Mapping[str, Any],
             details: Mapping[str, Mapping[str, Any]], system_account: str = "",
-            overrides: Optional[Mapping[str, str]] = None) -> list[Sample]:
+            overrides: Optional[Mapping[str, str]] = None,
+            tenant_ids: Optional[Mapping[str, str]] = None) -> list[Sample]:
     """Every sample of the contract, sorted by name and labels so output is deterministic.
 
     ``jsz`` is ``/jsz?accounts=true&streams=true&consumers=true`` (all pages merged into
     ``account_details``), ``accstatz`` is ``/accstatz?unused=true``, ``details`` maps account key
-    to the ``account_detail`` object of ``/accountz?acc=<key>``.
+    to the ``account_detail`` object of ``/accountz?acc=<key>``; ``tenant_ids`` maps account JWT
+    names to tenant ids (see the module docstring).
     """
-    name = account_names(jsz, accstatz, details, overrides)
+    name = account_names(jsz, accstatz, details, overrides, tenant_ids)
     out: list[Sample] = []
     usage: dict[str, dict[str, int]] = {}
+
+    def add(metric: str, value: Any, key: str, **labels: str) -> None:
+        out.append(Sample(metric, _labels(tenant=name(key), account=key, **labels), float(value or 0),
+                          _labels(account_name=name.jwt_name(key))))
 
     for acc in jsz.get("account_details") or ():
         key = str(acc.get("id") or acc.get("name") or "")
         if not is_tenant_account(key, system_account):
             continue
-        tenant = name(key)
         streams = list(acc.get("stream_detail") or ())
         consumers = 0
         for st in streams:
             sname = str(st.get("name", ""))
             state = st.get("state") or {}
-            sl = _labels(tenant=tenant, account=key, stream=sname)
-            out.append(Sample("nats_tenant_stream_messages", sl, float(state.get("messages", 0))))
-            out.append(Sample("nats_tenant_stream_bytes", sl, float(state.get("bytes", 0))))
+            add("nats_tenant_stream_messages", state.get("messages", 0), key, stream=sname)
+            add("nats_tenant_stream_bytes", state.get("bytes", 0), key, stream=sname)
             consumers += int(state.get("consumer_count", len(st.get("consumer_detail") or ())))
             for con in st.get("consumer_detail") or ():
-                cl = _labels(tenant=tenant, account=key, stream=sname, consumer=str(con.get("name", "")))
-                out.append(Sample("nats_tenant_consumer_num_pending", cl, float(con.get("num_pending", 0))))
-                out.append(Sample("nats_tenant_consumer_num_ack_pending", cl, float(con.get("num_ack_pending", 0))))
-                out.append(Sample("nats_tenant_consumer_num_redelivered", cl, float(con.get("num_redelivered", 0))))
-                out.append(Sample("nats_tenant_consumer_num_waiting", cl, float(con.get("num_waiting", 0))))
+                cl = dict(stream=sname, consumer=str(con.get("name", "")))
+                add("nats_tenant_consumer_num_pending", con.get("num_pending", 0), key, **cl)
+                add("nats_tenant_consumer_num_ack_pending", con.get("num_ack_pending", 0), key, **cl)
+                add("nats_tenant_consumer_num_redelivered", con.get("num_redelivered", 0), key, **cl)
+                add("nats_tenant_consumer_num_waiting", con.get("num_waiting", 0), key, **cl)
+                add("nats_tenant_consumer_delivered", (con.get("delivered") or {}).get("consumer_seq", 0), key, **cl)
         usage[key] = {
             "disk_storage": int(acc.get("storage", 0)),
             "mem_storage": int(acc.get("memory", 0)),
@@ -183,25 +230,22 @@ def samples(jsz: Mapping[str, Any], accstatz: Mapping[str, Any],
         key = str(acc.get("acc", ""))
         if not is_tenant_account(key, system_account):
             continue
-        tl = _labels(tenant=name(key), account=key)
-        out.append(Sample("nats_tenant_connections", tl, float(acc.get("conns", 0))))
-        out.append(Sample("nats_tenant_leafnode_connections", tl, float(acc.get("leafnodes", 0))))
+        add("nats_tenant_connections", acc.get("conns", 0), key)
+        add("nats_tenant_leafnode_connections", acc.get("leafnodes", 0), key)
+        add("nats_tenant_subscriptions", acc.get("num_subscriptions", 0), key)
 
     for key in sorted(set(usage) | {k for k in details if is_tenant_account(k, system_account)}):
-        tenant = name(key)
         used = usage.get(key, {"disk_storage": 0, "mem_storage": 0, "streams": 0, "consumer": 0})
-        tl = _labels(tenant=tenant, account=key)
-        out.append(Sample("nats_tenant_jetstream_storage_bytes", tl, float(used["disk_storage"])))
-        out.append(Sample("nats_tenant_jetstream_memory_bytes", tl, float(used["mem_storage"])))
-        out.append(Sample("nats_tenant_streams", tl, float(used["streams"])))
-        out.append(Sample("nats_tenant_consumers", tl, float(used["consumer"])))
+        add("nats_tenant_jetstream_storage_bytes", used["disk_storage"], key)
+        add("nats_tenant_jetstream_memory_bytes", used["mem_storage"], key)
+        add("nats_tenant_streams", used["streams"], key)
+        add("nats_tenant_consumers", used["consumer"], key)
         limits = jwt_limits(details.get(key, {}))
         for resource, limit_key in QUOTA_RESOURCES.items():
             if limit_key not in limits:
                 continue
-            rl = _labels(tenant=tenant, account=key, resource=resource)
-            out.append(Sample("nats_tenant_quota_limit", rl, float(limits[limit_key])))
-            out.append(Sample("nats_tenant_quota_used_ratio", rl, used[limit_key] / limits[limit_key]))
+            add("nats_tenant_quota_limit", limits[limit_key], key, resource=resource)
+            add("nats_tenant_quota_used_ratio", used[limit_key] / limits[limit_key], key, resource=resource)
 
     return sorted(out, key=lambda s: (s.name, s.labels))
 

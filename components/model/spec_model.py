@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional
 from components.model import spec_names
 from components.model.data_loss import DataProtection
 from components.model.layout import Layout
+from components.model.metrics_series import SeriesMapping
 
 
 class ServerMode(str, Enum):
@@ -122,6 +123,7 @@ class MonitoringSpec:
     enabled: bool = False
     port: int = 7777
     exporter_image: Optional[str] = None
+    metrics: SeriesMapping = SeriesMapping()   # series names and labels (monitoring.metrics)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any, Optional
 from components.model.spec_model import (
     JetStreamSpec, MonitoringSpec, ResourcesSpec, ServerMode, ServersSpec, ServiceType, TLSSpec,
 )
+from components.model.spec_metrics import read_metrics
 from components.model.spec_schema import Reader, child
 from components.model.spec_units import format_duration, parse_duration, parse_size
 
@@ -40,7 +41,7 @@ DEFAULT_SYNC_INTERVAL = "2m"
 DURABLE_SYNC_INTERVAL = "always"
 REPLICA_COUNTS = (1, 3, 5)
 TLS_VERSIONS = ("1.2", "1.3")
-MONITORING_KEYS = ("enabled", "port", "exporter_image")
+MONITORING_KEYS = ("enabled", "port", "exporter_image", "metrics")
 EXPORTER_DOCKERFILE = "deploy/exporter/Dockerfile"
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -299,4 +300,5 @@ def read_monitoring(r: Reader, value: Any, path: str, mode: Optional[ServerMode]
     elif mode is ServerMode.LOCAL and m.get("exporter_image") is not None:
         r.add(child(path, "exporter_image"), "'exporter_image' does not apply to mode local",
               "remove it: in local mode the stack runs the exporter from this checkout")
-    return MonitoringSpec(enabled=enabled, port=port, exporter_image=image)
+    metrics = read_metrics(r, m.get("metrics"), child(path, "metrics"))
+    return MonitoringSpec(enabled=enabled, port=port, exporter_image=image, metrics=metrics)

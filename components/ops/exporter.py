@@ -6,12 +6,15 @@ Everything is read on scrape: a custom collector fetches the server's monitoring
 Prometheus asks, so there is no cache that can go stale and no background thread. The HTTP server
 runs on the main thread; SIGTERM and SIGINT end it between requests and the process exits 0.
 The metric names and labels are a contract: ``docs/metrics.md``, mapped in
-``components.model.ops_metrics``.
+``components.model.ops_metrics``; an environment may rename and relabel them (``--series FILE``,
+written by the stack, see ``components.model.exporter_config``). With ``--platform-creds`` it also
+reports per-tenant lag of the shared platform consumers (``components.model.platform_lag``).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -27,7 +30,8 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from components.model import ops_metrics
+from components.model import exporter_config, metrics_series, ops_metrics
+from components.model.exporter_config import ExporterConfig
 
 #: /jsz pages hold at most this many accounts (the server's own default and maximum page).
 JSZ_PAGE = 1024
@@ -99,11 +103,13 @@ def fetch_documents(client: MonitorClient, leader_only: bool = False) -> Documen
 
 @dataclass(eq=False)  # the registry keys collectors by identity: keep them hashable
 class TenantCollector(Collector):
-    """Builds the gauges of ``ops_metrics.METRICS`` on every scrape."""
+    """Builds the gauges of ``ops_metrics.METRICS``, named as ``config.mapping`` says, on every scrape."""
 
     client: MonitorClient
     tenant_names: Mapping[str, str] = field(default_factory=dict)
     leader_only: bool = False
+    config: ExporterConfig = field(default_factory=ExporterConfig)
+    lag: Optional[Any] = None   # a components.ops.lag_probe.LagProber (needs nats-py, loaded only then)
 
     def describe(self) -> Iterable[Any]:
         # Empty: the registry must not call collect() (and hit the server) at registration.
@@ -120,19 +126,41 @@ class TenantCollector(Collector):
             ok.add_metric([], 0.0)
             yield ok
             return
-        found = ops_metrics.samples(docs.jsz, docs.accstatz, docs.details, docs.system_account, self.tenant_names)
-        grouped = ops_metrics.by_name(found)
-        for metric in ops_metrics.METRICS:
-            family = GaugeMetricFamily(metric.name, metric.help, labels=list(metric.labels))
-            for sample in grouped[metric.name]:
-                family.add_metric([v for _, v in sample.labels], sample.value)
+        found = ops_metrics.samples(docs.jsz, docs.accstatz, docs.details, docs.system_account, self.tenant_names,
+                                    dict(self.config.tenant_ids))
+        lag_ok = self._lag(docs, found)
+        for fam in metrics_series.families(self.config.mapping, found):
+            family = GaugeMetricFamily(fam.name, fam.help, labels=list(fam.labels))
+            for values, value in fam.samples:
+                family.add_metric(list(values), value)
             yield family
         ok.add_metric([], 1.0)
         yield ok
+        if lag_ok is not None:
+            lag = GaugeMetricFamily("nats_tenant_exporter_platform_lag_success",
+                                    "1 if the per-tenant platform consumer lag was read on this scrape, else 0.")
+            lag.add_metric([], 1.0 if lag_ok else 0.0)
+            yield lag
         took = GaugeMetricFamily("nats_tenant_exporter_scrape_duration_seconds",
                                  "Time spent reading the monitoring endpoints for this scrape.")
         took.add_metric([], time.monotonic() - start)
         yield took
+
+
+    def _lag(self, docs: Documents, found: list[ops_metrics.Sample]) -> Optional[bool]:
+        """Adds the platform lag samples to ``found``; None when no lag is configured."""
+        if self.lag is None or not self.config.platform_lag:
+            return None
+        names = ops_metrics.account_names(docs.jsz, docs.accstatz, docs.details)
+        keys = {name: key for key, name in names.names.items()}
+        from components.ops.lag_probe import LagError
+
+        try:
+            found.extend(self.lag.samples(self.config.platform_lag, keys))
+        except LagError as exc:
+            print(f"platform lag failed: {exc}", file=sys.stderr, flush=True)
+            return False
+        return True
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -202,14 +230,46 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--tenant-map", help="JSON file: {account key: tenant} or the 'tenants' stack output")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per monitoring request")
     parser.add_argument("--leader-only", action="store_true", help="report streams only where this server leads them")
+    parser.add_argument("--series", help="JSON file written by the stack: series names and labels, tenant ids, "
+                                         "platform consumers (components.model.exporter_config)")
+    parser.add_argument("--nats-url", help="NATS client URL for the platform lag probes, e.g. nats://127.0.0.1:4222")
+    parser.add_argument("--platform-creds", action="append", default=[], type=parse_creds, metavar="ACCOUNT=FILE",
+                        help="creds file of a user with the JetStream API of platform account ACCOUNT (repeatable)")
     args = parser.parse_args(argv)
     names: dict[str, str] = {}
     if args.tenant_map:
         with open(args.tenant_map, encoding="utf-8") as f:
             names = ops_metrics.tenant_map(json.load(f))
+    config = ExporterConfig()
+    if args.series:
+        try:
+            with open(args.series, encoding="utf-8") as f:
+                config = exporter_config.from_document(json.load(f), args.series)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--series {args.series}: {exc}")
+    creds = dict(args.platform_creds)
+    if creds and not args.nats_url:
+        parser.error("--platform-creds needs --nats-url")
+    for account, path in creds.items():
+        if not os.path.isfile(path):
+            parser.error(f"--platform-creds {account}=…: no such file (fix: give the path of a creds file)")
+    lag = None
+    if creds:
+        # Only here: the exporter image ships prometheus-client alone, the probes also need nats-py.
+        from components.ops.lag_probe import LagProber
+
+        lag = LagProber(args.nats_url, creds, args.timeout)
     host, port = args.listen
-    serve(TenantCollector(MonitorClient(args.monitor_url, args.timeout), names, args.leader_only), host, port)
+    serve(TenantCollector(MonitorClient(args.monitor_url, args.timeout), names, args.leader_only, config, lag),
+          host, port)
     return 0
+
+
+def parse_creds(value: str) -> tuple[str, str]:
+    account, sep, path = value.partition("=")
+    if not sep or not account or not path:
+        raise argparse.ArgumentTypeError("expected ACCOUNT=FILE (the platform account's JWT name and a creds file)")
+    return account, path
 
 
 if __name__ == "__main__":

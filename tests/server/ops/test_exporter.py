@@ -139,3 +139,161 @@ def test_unreachable_server_gives_scrape_success_zero_and_sigterm_stops(estate: 
         code = exp.stop()
     assert code == 0
     assert not pid_alive(exp.proc.pid)
+
+
+# -- per-tenant lag on a shared platform consumer ----------------------------------------------
+
+#: Publish order on the shared stream: sequence i+1 belongs to TENANT_ORDER[i].
+TENANT_ORDER = ("acme", "acme", "globex", "acme", "globex", "initech", "acme", "globex", "acme", "initech")
+SHARED_FETCHED = 6     # sequences 1-6 delivered to the shared consumer
+SHARED_ACKED = 3       # of those, 1-3 acknowledged (ack floor 3)
+
+
+def _platform_estate(estate: Estate, workdir: str) -> tuple[str, str]:
+    """A platform account as the serviceradar example builds it: the stream ``events`` on
+    ``*.events.>`` and its consumer user (the same permissions the stack gives it); returns the
+    consumer's and a publisher's creds files. Two consumers at most: the durable and one probe."""
+    from components.model.identity.account import AccountLimits, AccountSpec, JetStreamLimits
+    from components.model.specs import load_environment
+    from components.model.tenant_plan import platform_user_specs
+    from components.model.identity.permissions import Permission, UserPermissions
+    from components.model.identity.user import UserSpec
+
+    env = load_environment(os.path.join(ROOT, "environments", "examples", "serviceradar.yaml"), "serviceradar")
+    kp, _ = estate.setup.add_account(AccountSpec(name="platform", limits=AccountLimits(jetstream=JetStreamLimits(
+        disk_storage=10_000_000, mem_storage=1_000_000, streams=2, consumer=2))))
+    consumer = platform_user_specs(0, env=env)["consumer"]
+    publisher = UserSpec(name="collector", permissions=UserPermissions(
+        pub=Permission(allow=("*.events.>", "$JS.API.>")), sub=Permission(allow=("_INBOX.>",))))
+    paths = []
+    for user in (consumer, publisher):
+        path = os.path.join(workdir, f"{user.name}.creds")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(estate.setup.user_creds(kp, user))
+        os.chmod(path, 0o600)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def test_platform_consumer_lag_per_tenant(estate: Estate, tmp_path: Any) -> None:
+    from components.model import exporter_config
+    from components.model.platform_lag import LagTarget
+
+    consumer_creds, publisher_creds = _platform_estate(estate, str(tmp_path))
+
+    async def fill() -> dict[str, Any]:
+        def read(path: str) -> str:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+
+        pub = await connect(estate.server.url, read(publisher_creds))
+        con = await connect(estate.server.url, read(consumer_creds))
+        try:
+            # no_ack as the stack creates it: the server refuses a leading wildcard otherwise (10052).
+            await js(pub.nc, "STREAM.CREATE.events", {"name": "events", "subjects": ["*.events.>"], "no_ack": True})
+            await js(con.nc, "CONSUMER.CREATE.events.event-writer", {"stream_name": "events", "action": "create",
+                     "config": {"durable_name": "event-writer", "ack_policy": "explicit",
+                                "ack_wait": 600_000_000_000, "filter_subject": "*.events.>"}})
+            for i, tenant in enumerate(TENANT_ORDER):
+                await pub.nc.publish(f"{tenant}.events.netflow.flow", b"%d" % i)
+            await pub.nc.flush()
+            for _ in range(50):   # no publish acks: wait until the stream holds them all
+                state = (await js(pub.nc, "STREAM.INFO.events"))["state"]
+                if state["messages"] == len(TENANT_ORDER):
+                    break
+                await asyncio.sleep(0.1)
+            assert state["messages"] == len(TENANT_ORDER)
+            inbox = con.nc.new_inbox()
+            sub = await con.nc.subscribe(inbox)
+            await con.nc.publish("$JS.API.CONSUMER.MSG.NEXT.events.event-writer",
+                                 json.dumps({"batch": SHARED_FETCHED, "expires": 2_000_000_000}).encode(), reply=inbox)
+            msgs = [await sub.next_msg(timeout=5) for _ in range(SHARED_FETCHED)]
+            for msg in msgs[:SHARED_ACKED]:
+                await con.nc.request(msg.reply, b"+ACK", timeout=5)   # acked in order: the floor moves
+            return await js(con.nc, "CONSUMER.INFO.events.event-writer")
+        finally:
+            await pub.close()
+            await con.close()
+
+    shared = asyncio.run(fill())
+    assert shared["ack_floor"]["stream_seq"] == SHARED_ACKED and shared["delivered"]["stream_seq"] == SHARED_FETCHED
+
+    tenants = {t: f"{t}.events.>" for t in ("acme", "globex", "initech")}
+    doc = exporter_config.to_document(exporter_config.ExporterConfig(
+        platform_lag=(LagTarget("platform", "events", "event-writer", tuple(sorted(tenants.items()))),)))
+    series = tmp_path / "series.json"
+    series.write_text(json.dumps(doc))
+    exp = Exporter(estate.server.monitor_url, "--series", str(series), "--nats-url", estate.server.url,
+                   "--platform-creds", f"platform={consumer_creds}")
+    try:
+        m = exp.scrape()
+        m_again = exp.scrape()   # the probes of the first scrape are gone: the limit of 2 consumers holds
+    finally:
+        exp.stop()
+        out, err = exp.proc.communicate()
+
+    def expected(after: int) -> dict[str, float]:
+        return {t: float(sum(1 for seq, owner in enumerate(TENANT_ORDER, 1) if owner == t and seq > after))
+                for t in tenants}
+
+    for metrics in (m, m_again):
+        assert _value(metrics, "nats_tenant_exporter_platform_lag_success") == 1
+        unacked = {lab["tenant"]: v for lab, v in metrics["nats_tenant_platform_consumer_unacked"]}
+        pending = {lab["tenant"]: v for lab, v in metrics["nats_tenant_platform_consumer_num_pending"]}
+        assert unacked == expected(SHARED_ACKED) == {"acme": 3, "globex": 2, "initech": 2}
+        assert pending == expected(SHARED_FETCHED) == {"acme": 2, "globex": 1, "initech": 1}
+        # The per-tenant shares add up to the shared consumer's own lag.
+        total = _value(metrics, "nats_tenant_consumer_num_pending", tenant="platform", consumer="event-writer")
+        assert sum(pending.values()) == total == len(TENANT_ORDER) - SHARED_FETCHED
+        assert {lab["account"] for lab, _ in metrics["nats_tenant_platform_consumer_unacked"]} == {
+            next(lab["account"] for lab, _ in metrics["nats_tenant_streams"] if lab["tenant"] == "platform")}
+    # Only the durable is left on the stream; the creds never reach the log.
+    assert _value(m_again, "nats_tenant_consumers", tenant="platform") == 1
+    with open(consumer_creds, encoding="utf-8") as f:
+        secret_lines = [line for line in f.read().splitlines() if line.startswith(("SU", "eyJ"))]
+    assert secret_lines and not any(line in out + err for line in secret_lines)
+
+
+def test_series_mapping_of_a_layout_in_the_real_process(estate: Estate, tmp_path: Any) -> None:
+    """004's names on a real server: ``nats_consumer_pending{tenant_id, consumer}`` with the tenant
+    id for the account's JWT name, and nothing else."""
+    from components.model import exporter_config, metrics_series
+    from components.model.specs import load_environment
+
+    venture = load_environment(os.path.join(ROOT, "environments", "examples", "venture.yaml"), "venture")
+    cfg = exporter_config.ExporterConfig(venture.monitoring.metrics, (("globex", "globex_inc"),))
+    series = tmp_path / "series.json"
+    series.write_text(json.dumps(exporter_config.to_document(cfg)))
+
+    async def fill() -> None:
+        globex = await connect(estate.server.url, estate.creds("globex"))
+        try:
+            await js(globex.nc, "STREAM.CREATE.GLOBEX_ORDERS", {"name": "GLOBEX_ORDERS", "subjects": ["globex.orders.>"]})
+            await js(globex.nc, "CONSUMER.CREATE.GLOBEX_ORDERS.billing", {"stream_name": "GLOBEX_ORDERS",
+                     "action": "create", "config": {"durable_name": "billing", "ack_policy": "explicit"}})
+            for _ in range(4):
+                await globex.nc.request("globex.orders.new", b"o", timeout=5)
+        finally:
+            await globex.close()
+
+    asyncio.run(fill())
+    exp = Exporter(estate.server.monitor_url, "--series", str(series))
+    try:
+        m = exp.scrape()
+    finally:
+        exp.stop()
+    expected = {metrics_series.SeriesRename(s.canonical, s.name).name for s in venture.monitoring.metrics.series}
+    assert set(m) - {"nats_tenant_exporter_scrape_success", "nats_tenant_exporter_scrape_duration_seconds"} == expected
+    assert _value(m, "nats_consumer_pending", tenant_id="globex_inc", consumer="billing") == 4
+    assert _value(m, "nats_stream_messages_total", tenant_id="globex_inc", stream="GLOBEX_ORDERS") == 4
+    assert all(set(lab) == {"tenant_id", "consumer"} for lab, _ in m["nats_consumer_pending"])
+
+
+def test_bad_series_file_is_refused_with_the_field(tmp_path: Any) -> None:
+    series = tmp_path / "series.json"
+    series.write_text(json.dumps({"version": 1, "series": {"nats_tenant_nope": "x"}}))
+    res = subprocess.run([sys.executable, "-m", "components.ops.exporter", "--monitor-url", "http://127.0.0.1:1",
+                          "--listen", f"127.0.0.1:{free_port()}", "--series", str(series)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert res.returncode == 2
+    assert f"--series {series}" in res.stderr and "series.nats_tenant_nope: unknown series" in res.stderr
