@@ -9,6 +9,7 @@ The schema is described in ``docs/environments.md``; sections are read by ``spec
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
@@ -16,6 +17,7 @@ from urllib.parse import urlparse
 
 from components.model import spec_checks
 from components.model.errors import Problems, SpecError
+from components.model.identity.keys import NkeyError, keypair_from_seed
 from components.model.spec_model import (  # re-exported: the public model
     ConsumerKind, ConsumerSpec, DiscardPolicy, Domain, Environment, JetStreamSpec, KvSpec,
     LeafNodeSpec, MonitoringSpec, ObjectStoreSpec, Platform, PlatformConsumerSpec, Quotas,
@@ -148,7 +150,7 @@ def _declared_tenant_ids(value: Any) -> set[str]:
 # -- stack settings (Pulumi.<stack>.yaml) ----------------------------------------------------------
 
 CONFIG_NAMESPACE = "nats-tenancy"
-SETTING_KEYS = ("environment", "natsUrl", "operatorSeed", "renderYamlToDirectory", "jetstreamKey")
+SETTING_KEYS = ("environment", "natsUrl", "operatorSeed", "renderYamlToDirectory", "jetstreamKey", "accountSeeds")
 #: Shortest accepted JetStream store key: the key is all that protects the store files at rest.
 MIN_STORE_KEY_LENGTH = 32
 URL_SCHEMES = ("nats", "tls", "ws", "wss")
@@ -162,6 +164,11 @@ class StackSettings:
     operator_seed: Optional[str] = field(default=None, repr=False)   # secret: adopt an nsc operator
     jetstream_key: Optional[str] = field(default=None, repr=False)   # secret: JetStream store encryption key
     render_yaml_to_directory: Optional[str] = None   # kubernetes: write manifests instead of applying them
+    #: secret: existing accounts to adopt, account (tenant id or declared account name) → its seed
+    account_seeds: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def account_seed(self, account: str) -> Optional[str]:
+        return dict(self.account_seeds).get(account)
 
 
 def stack_settings(stack: str, values: Mapping[str, Any], mode: Optional[ServerMode] = None) -> StackSettings:
@@ -198,11 +205,51 @@ def stack_settings(stack: str, values: Mapping[str, Any], mode: Optional[ServerM
     elif stack == "prod" or mode is ServerMode.KUBERNETES:
         problems.add(f"config.{CONFIG_NAMESPACE}:natsUrl", "missing (required for kubernetes mode and prod)",
                      f"pulumi config set {CONFIG_NAMESPACE}:natsUrl tls://<host>:4222 --stack {stack}")
+    seeds = _account_seeds(ours.get("accountSeeds"), problems, stack)
     problems.raise_if_any()
-    return StackSettings(stack=stack, environment_path=env_path, nats_url=url,
+    return StackSettings(stack=stack, environment_path=env_path, nats_url=url, account_seeds=seeds,
                          operator_seed=ours.get("operatorSeed"),
                          render_yaml_to_directory=ours.get("renderYamlToDirectory"),
                          jetstream_key=ours.get("jetstreamKey"))
+
+
+def _account_seeds(text: Optional[str], problems: Problems, stack: str) -> tuple[tuple[str, str], ...]:
+    """``accountSeeds``: a JSON object of account seeds (``SA…``) to adopt, never echoed in errors."""
+    if text is None:
+        return ()
+    key = f"config.{CONFIG_NAMESPACE}:accountSeeds"
+    fix = (f"pulumi config set --secret --path '{CONFIG_NAMESPACE}:accountSeeds.<account>' <SA… seed> "
+           f"--stack {stack}")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        problems.add(key, "is not a JSON object of account name to seed", fix)
+        return ()
+    if not isinstance(value, dict):
+        problems.add(key, "is not a JSON object of account name to seed", fix)
+        return ()
+    out: list[tuple[str, str]] = []
+    for name, seed in sorted(value.items()):
+        try:
+            ok = isinstance(seed, str) and keypair_from_seed(seed).role == "A"
+        except NkeyError:
+            ok = False
+        if not ok:
+            problems.add(f"{key}.{name}", "is not an account seed (SA…)", fix)   # the value stays unshown
+        else:
+            out.append((str(name), seed))
+    return tuple(out)
+
+
+def check_adopted_accounts(settings: StackSettings, env: Environment) -> None:
+    """Every adopted account names a tenant or a declared account of the environment."""
+    known = {t.id for t in env.tenants} | {a.name for a in env.accounts}
+    problems = Problems(f"Pulumi.{settings.stack}.yaml")
+    for name, _ in settings.account_seeds:
+        if name not in known:
+            problems.add(f"config.{CONFIG_NAMESPACE}:accountSeeds.{name}", f"no tenant or account {name!r} in {env.file}",
+                         f"use a tenant id or declared account name: {', '.join(sorted(known))}")
+    problems.raise_if_any()
 
 
 def check_store_key(settings: StackSettings, env: Environment) -> None:

@@ -30,13 +30,14 @@ class NamedAccount(pulumi.ComponentResource):
     def __init__(self, spec: NamedAccountSpec, hub: Hub, roles: Mapping[str, RoleSpec],
                  account_pubs: Mapping[str, pulumi.Output[str]], tenants: Mapping[str, Tenant],
                  depends_on: list[pulumi.Resource], opts: Optional[pulumi.ResourceOptions] = None,
-                 stack: str = ""):
+                 stack: str = "", adopt_seed: Optional[str] = None):
         """``account_pubs``: the public keys of the accounts it may import from (declared accounts
         built before it, and tenants); ``depends_on``: their Account resources, so its JWT reaches
         the resolver after theirs."""
         super().__init__("nats-tenancy:index:NamedAccount", spec.name, None, opts)
         self.spec = spec
-        self.key = Nkey(f"account-{spec.name}-key", role="account", opts=pulumi.ResourceOptions(parent=self))
+        self.key = Nkey(f"account-{spec.name}-key", role="account", adopt_seed=adopt_seed,
+                        opts=pulumi.ResourceOptions(parent=self))
         source = f"account {spec.name}"
         needed = sorted({imp.account for imp in spec.imports if imp.account != "tenants"}
                         | ({t for t in tenants} if any(i.account == "tenants" for i in spec.imports) else set()))

@@ -35,11 +35,15 @@ class Tenant(pulumi.ComponentResource):
     creds: dict[str, pulumi.Output[str]]
 
     def __init__(self, spec: TenantSpec, hub: Hub, prefix: Optional[str],
-                 opts: Optional[pulumi.ResourceOptions] = None, roles: Optional[Mapping[str, RoleSpec]] = None):
-        """``roles``: the environment's roles (built-in and declared) the tenant's users are bound to."""
+                 opts: Optional[pulumi.ResourceOptions] = None, roles: Optional[Mapping[str, RoleSpec]] = None,
+                 adopt_seed: Optional[str] = None):
+        """``roles``: the environment's roles (built-in and declared) the tenant's users are bound to.
+        ``adopt_seed``: the seed of an existing account (made with nsc) that becomes this tenant's
+        account: its public key stays, so creds its key issued keep working (see docs/adoption.md)."""
         super().__init__("nats-tenancy:index:Tenant", spec.id, None, opts)
         self.spec = spec
-        self.key = Nkey(f"{spec.id}-account-key", role="account", opts=pulumi.ResourceOptions(parent=self))
+        self.key = Nkey(f"{spec.id}-account-key", role="account", adopt_seed=adopt_seed,
+                        opts=pulumi.ResourceOptions(parent=self))
         self.signing_key = Nkey(f"{spec.id}-signing-key", role="account", generation=spec.credentials.signing_key,
                                 opts=pulumi.ResourceOptions(parent=self))
         account_spec = tenant_account_spec(spec, prefix)
