@@ -11,7 +11,7 @@ import pulumi
 
 from components.model.errors import SpecError
 from components.model.spec_model import Environment
-from components.model.specs import StackSettings, load_environment, stack_settings
+from components.model.specs import StackSettings, check_store_key, load_environment, stack_settings
 
 DEV_PASSPHRASE = "nats-tenancy-dev-only"
 
@@ -19,7 +19,7 @@ DEV_PASSPHRASE = "nats-tenancy-dev-only"
 def _config_values() -> dict[str, object]:
     """Every config key of this project's namespace, so a misspelt key is reported too.
 
-    Secret values arrive decrypted; the only secret one (``operatorSeed``) is wrapped as a secret
+    Secret values arrive decrypted; the secret ones (``operatorSeed``, ``jetstreamKey``) are wrapped as secrets
     again where it is used.
     """
     namespace = pulumi.get_project()
@@ -36,6 +36,7 @@ def load_stack(project_dir: str) -> tuple[StackSettings, Environment]:
         env = load_environment(path, stack=stack)
         if env.servers.mode.value != "local":
             settings = stack_settings(stack, _config_values(), mode=env.servers.mode)
+        check_store_key(settings, env)
     except SpecError as e:
         raise pulumi.RunError(f"invalid configuration:\n{e}") from None
     if stack != "dev" and os.environ.get("PULUMI_CONFIG_PASSPHRASE") == DEV_PASSPHRASE:

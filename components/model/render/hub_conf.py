@@ -123,7 +123,7 @@ def local_member_conf(env: Environment, ordinal: int, *, data_dir: str, operator
                            system_account_jwt=system_account_jwt, routes=local_route_urls(env),
                            ports=member_ports(s, ordinal))
     if s.replicas < 2:
-        conf = dataclasses.replace(conf, cluster=None) if s.cluster_port is None else conf
+        conf = dataclasses.replace(conf, cluster=None)
     return conf
 
 

@@ -93,3 +93,30 @@ def test_tls_verify_and_tls13_cipher_suites() -> None:
     text = problems(doc(LOCAL3, tls={k: v for k, v in tls.items() if k != "ca_file"}))
     assert "tls.ca_file: missing: verify checks client certificates against a CA" in text
 
+
+
+def test_store_key_comes_from_the_secret_stack_setting() -> None:
+    from components.model.specs import check_store_key, stack_settings
+
+    key = "k" * 32
+    encrypted = load(doc(LOCAL3, jetstream={"cipher": "aes"}))
+    check_store_key(stack_settings("test", {"nats-tenancy:jetstreamKey": key}), encrypted)
+    with pytest.raises(SpecError) as e:
+        check_store_key(stack_settings("test", {}), encrypted)
+    assert "Pulumi.test.yaml: config.nats-tenancy:jetstreamKey: missing: environments/test.yaml sets " \
+           "jetstream.cipher: aes" in str(e.value) and "pulumi config set --secret" in str(e.value)
+    with pytest.raises(SpecError, match="too short for a store key"):
+        check_store_key(stack_settings("test", {"nats-tenancy:jetstreamKey": "short"}), encrypted)
+    with pytest.raises(SpecError, match="does not encrypt the store"):
+        check_store_key(stack_settings("test", {"nats-tenancy:jetstreamKey": key}), load(doc(LOCAL3)))
+    settings = stack_settings("test", {"nats-tenancy:jetstreamKey": key})
+    assert key not in repr(settings)
+
+
+def test_nats_url_may_list_a_clusters_servers() -> None:
+    from components.model.specs import stack_settings
+
+    url = "nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224"
+    assert stack_settings("prod", {"nats-tenancy:natsUrl": url}).nats_url == url
+    with pytest.raises(SpecError, match="is not a NATS URL"):
+        stack_settings("prod", {"nats-tenancy:natsUrl": "nats://127.0.0.1:4222,http://x"})
