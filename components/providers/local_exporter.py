@@ -13,11 +13,20 @@ by starting it again. ``delete`` stops only the recorded PID, and only while tha
 is still this exporter listening on this port: a reused PID is never signalled.
 
 The exporter reads the server on every scrape and keeps no state, so it needs no restart when the
-server restarts; only a change of its own command line (ports, host, project directory) restarts it.
+server restarts; only a change of its own command line (ports, host, project directory) or of its
+series document restarts it.
+
+``series`` (optional) is the environment's series document (``components.model.exporter_config``);
+it is written to ``exporter-series.json`` in the data directory and passed as ``--series``.
+``platform_creds`` (optional, a secret: platform account name -> creds text) with ``nats_url`` turn
+on the per-tenant lag of the shared platform consumers: each creds text is written to
+``exporter-<account>.creds`` with mode 0600 (the exporter reads it at every scrape; its path, not its
+content, is on the command line) and removed again on delete.
 """
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from typing import Any, Mapping, Optional
@@ -25,6 +34,7 @@ from typing import Any, Mapping, Optional
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
+from components.model import exporter_config
 from components.providers import nats_process
 from components.providers.identity_common import is_unknown
 
@@ -32,7 +42,8 @@ MODULE = "components.ops.exporter"
 LOG_FILE = "exporter.log"
 PID_FILE = "exporter.pid"
 
-_INPUTS = ("exporter_name", "project_dir", "data_dir", "host", "monitor_port", "port")
+_INPUTS = ("exporter_name", "project_dir", "data_dir", "host", "monitor_port", "port", "series", "nats_url",
+           "platform_creds")
 _PORTS = ("monitor_port", "port")
 
 
@@ -52,9 +63,45 @@ def listen_address(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-def command(python: str, host: str, monitor_port: int, port: int) -> list[str]:
-    return [python, "-m", MODULE, "--monitor-url", f"http://{host}:{monitor_port}",
-            "--listen", listen_address(host, port)]
+def command(python: str, host: str, monitor_port: int, port: int, series_path: Optional[str] = None,
+            nats_url: Optional[str] = None, creds_paths: Optional[Mapping[str, str]] = None) -> list[str]:
+    return [python, "-m", MODULE, *exporter_config.exporter_args(
+        f"http://{host}:{monitor_port}", listen_address(host, port), series_path, nats_url, creds_paths)]
+
+
+def series_path(data_dir: str) -> str:
+    return os.path.join(data_dir, exporter_config.SERIES_FILE)
+
+
+def creds_path(data_dir: str, account: str) -> str:
+    return os.path.join(data_dir, f"exporter-{re.sub(r'[^A-Za-z0-9_.-]', '_', account)}.creds")
+
+
+def _write_files(props: Mapping[str, Any], data_dir: str) -> tuple[Optional[str], dict[str, str]]:
+    """The series document and the creds files the command line names."""
+    series: Optional[str] = None
+    if props.get("series"):
+        series = series_path(data_dir)
+        with open(series, "w", encoding="utf-8") as f:
+            f.write(str(props["series"]))
+    paths: dict[str, str] = {}
+    for account, text in sorted(dict(props.get("platform_creds") or {}).items()):
+        path = creds_path(data_dir, account)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(str(text))
+        os.chmod(path, 0o600)   # an existing file keeps its mode on open: make sure
+        paths[account] = path
+    return series, paths
+
+
+def _remove_creds(outs: Mapping[str, Any]) -> None:
+    data_dir = outs.get("data_dir")
+    for account in dict(outs.get("platform_creds") or {}):
+        try:
+            os.remove(creds_path(str(data_dir), account))
+        except OSError:
+            pass
 
 
 def is_exporter(pid: int, listen: str) -> bool:
@@ -88,7 +135,9 @@ def _start(props: Mapping[str, Any]) -> dict[str, Any]:
     os.makedirs(data_dir, exist_ok=True)
     log = log_path(data_dir)
     log_start = os.path.getsize(log) if os.path.exists(log) else 0
-    argv = command(sys.executable, host, mport, port)
+    series, creds = _write_files(props, data_dir)
+    nats_url = str(props["nats_url"]) if creds and props.get("nats_url") else None
+    argv = command(sys.executable, host, mport, port, series, nats_url, creds)
     pid = nats_process.spawn_detached(argv, log, cwd=project_dir, env=_child_env(project_dir))
     with open(pid_path(data_dir), "w", encoding="ascii") as f:
         f.write(f"{pid}\n")
@@ -172,6 +221,9 @@ class LocalExporterProvider(ResourceProvider):
                 failures.append(CheckFailure(key, f"{value!r} is not a TCP port (1-65535)"))
         if news.get("port") == news.get("monitor_port") and news.get("port") is not None:
             failures.append(CheckFailure("port", "the exporter cannot listen on the server's monitor port"))
+        creds, url = news.get("platform_creds"), news.get("nats_url")
+        if creds and not is_unknown(creds) and not url:
+            failures.append(CheckFailure("nats_url", "platform_creds need the NATS client URL the lag probes connect to"))
         host = news.get("host")
         if isinstance(host, str) and not is_unknown(host) and not (host.startswith("127.") or host in ("localhost", "::1")):
             failures.append(CheckFailure("host", f"{host!r}: a local exporter listens on loopback only (127.0.0.1)"))
@@ -206,11 +258,13 @@ class LocalExporterProvider(ResourceProvider):
                 return UpdateResult(dict(olds))
             stop(olds)
             _forget_pid_file(olds)
+        _remove_creds(olds)
         return UpdateResult(_start(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         stop(props)
         _forget_pid_file(props)
+        _remove_creds(props)
 
 
 class LocalExporter(pulumi.dynamic.Resource, module="nats", name="LocalExporter"):
@@ -229,8 +283,17 @@ class LocalExporter(pulumi.dynamic.Resource, module="nats", name="LocalExporter"
         host: str,
         monitor_port: int,
         port: int,
+        series: Optional[pulumi.Input[str]] = None,
+        nats_url: Optional[pulumi.Input[str]] = None,
+        platform_creds: Optional[pulumi.Input[Mapping[str, pulumi.Input[str]]]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
+        """``platform_creds`` is a secret in state whatever the caller passes."""
+        if platform_creds is not None:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["platform_creds"]))
+        optional = {k: v for k, v in (("series", series), ("nats_url", nats_url),
+                                      ("platform_creds", pulumi.Output.secret(platform_creds) if platform_creds else None))
+                    if v is not None}
         super().__init__(
             LocalExporterProvider(),
             name,
@@ -241,6 +304,7 @@ class LocalExporter(pulumi.dynamic.Resource, module="nats", name="LocalExporter"
                 "host": host,
                 "monitor_port": monitor_port,
                 "port": port,
+                **optional,
                 "pid": None,
                 "command": None,
                 "metrics_url": None,

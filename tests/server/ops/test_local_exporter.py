@@ -167,3 +167,40 @@ def test_check_refuses_what_cannot_work(props: dict[str, Any]) -> None:
     provider = LocalExporterProvider()
     failures = provider.check({}, {**props, "host": "10.0.0.1", "port": props["monitor_port"]}).failures
     assert {f.property for f in failures} == {"host", "port"}
+
+
+def test_series_document_and_platform_creds_files(props: dict[str, Any], tmp_path: Any) -> None:
+    """The series document renames what the process emits; creds files are 0600, named on the
+    command line by path only, and gone after delete."""
+    import json
+
+    from components.model import exporter_config
+    from components.model.metrics_series import SeriesMapping, SeriesRename
+
+    cfg = exporter_config.ExporterConfig(SeriesMapping(series=(SeriesRename("nats_tenant_streams", "streams_now"),),
+                                                       unlisted="drop"))
+    creds_text = "-----BEGIN NATS USER JWT-----\nnot-a-real-jwt\n------END NATS USER JWT------\n"
+    inputs = {**props, "series": json.dumps(exporter_config.to_document(cfg)),
+              "nats_url": "nats://127.0.0.1:1", "platform_creds": {"platform": creds_text}}
+    provider = LocalExporterProvider()
+    assert [f.property for f in provider.check({}, {**inputs, "nats_url": None}).failures] == ["nats_url"]
+    outs = provider.create(provider.check({}, inputs).inputs).outs
+    pid = int(outs["pid"])
+    creds = local_exporter.creds_path(props["data_dir"], "platform")
+    try:
+        assert outs["command"][-6:] == ["--series", local_exporter.series_path(props["data_dir"]),
+                                        "--nats-url", "nats://127.0.0.1:1", "--platform-creds", f"platform={creds}"]
+        assert os.stat(creds).st_mode & 0o777 == 0o600
+        assert creds_text not in " ".join(outs["command"])
+        text = _metrics(outs["metrics_url"])
+        names = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
+        # no tenant series beyond the one listed (none exist on this server: no accounts with JetStream)
+        assert not any(n.startswith("nats_tenant_") and not n.startswith("nats_tenant_exporter_") for n in names)
+        assert "# TYPE streams_now gauge" in text
+        # a changed document restarts the exporter (an update, not a replacement)
+        changed = {**inputs, "series": json.dumps(exporter_config.to_document(exporter_config.ExporterConfig()))}
+        assert provider.diff("test-exporter", outs, changed).changes is True
+    finally:
+        provider.delete("test-exporter", outs)
+    _wait_gone(pid)
+    assert not os.path.exists(creds)
