@@ -5,7 +5,7 @@ SHELL := /bin/bash
 STACK ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: setup up preview refresh destroy outputs test test-fast test-slow bench lint-subjects
+.PHONY: setup up preview refresh destroy outputs verify test test-fast test-slow bench lint-subjects
 
 setup:
 	@bash scripts/setup.sh
@@ -25,6 +25,12 @@ destroy: setup
 
 outputs: setup
 	@scripts/pulumi.sh $(STACK) stack output --json
+
+# Tenant isolation against the live servers, from the stack's outputs: a PASS/FAIL table, exit 1 on
+# any FAIL (components/ops/verify.py; VERIFY_ARGS=--no-quota leaves out the connection-quota check).
+verify: setup
+	@set -o pipefail; scripts/pulumi.sh $(STACK) stack output --json --show-secrets \
+	  | .venv/bin/python -m components.ops.verify --stack $(STACK) $(VERIFY_ARGS)
 
 test: setup
 	@bash scripts/test.sh $(PYTEST_ARGS)

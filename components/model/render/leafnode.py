@@ -19,8 +19,8 @@ from typing import Sequence
 from urllib.parse import urlparse
 
 from components.model.errors import Problems
-from components.model.render.producer_templates import (FLUENT_BIT_FILE, NATSCLI_FILE, OTEL_FILE, ProducerTarget,
-                                                        render_all)
+from components.model.render.producer_templates import (FLOWGGER_FILE, FLUENT_BIT_FILE, NATSCLI_FILE, OTEL_FILE,
+                                                        RSYSLOG_FILE, ProducerTarget, render_all)
 from components.model.render.server_conf import LeafNodesConf, LeafRemote, ServerConf, render_server_conf
 
 CUSTOMER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -99,7 +99,8 @@ This bundle runs a NATS server on your side that links to the platform as tenant
 - `README.md`: this file.
 - `{PRODUCERS_DIR}/`: starting configurations for your publishers, aimed at this leaf server:
   `{OTEL_FILE}` (OpenTelemetry Collector), `{FLUENT_BIT_FILE}` (Fluent Bit output section),
-  `{NATSCLI_FILE}` (a `nats` CLI context). Each file explains its limits in its header.
+  `{NATSCLI_FILE}` (a `nats` CLI context), `{FLOWGGER_FILE}` (flowgger) and `{RSYSLOG_FILE}`
+  (rsyslog), the last two publishing through natscli. Each file explains its limits in its header.
 
 ## Run
 

@@ -15,6 +15,11 @@ sources; see the comments rendered into each file):
   in to an operator-mode server, so it publishes to the tenant's leaf node on loopback, which
   holds the leaf creds and forwards the tenant's subjects to the hub.
 - natscli: a context file as ``nats context save`` writes it (every key present, empty when unset).
+- flowgger: no release has a NATS output (a fork adds one, without credentials, and it creates
+  its stream on connect), so flowgger writes GELF lines to a FIFO that ``nats pub --send-on
+  newline`` reads, with the natscli context above.
+- rsyslog: no NATS output module ships with rsyslog; its ``omprog`` action feeds each message, one
+  JSON line, to ``nats pub --send-on newline`` with that context (``rsyslogd -N1`` checks the file).
 """
 from __future__ import annotations
 
@@ -31,6 +36,8 @@ from components.model.identity.tenancy import NAME_TOKEN, TENANT_ID
 OTEL_FILE = "otel-collector.yaml"
 FLUENT_BIT_FILE = "fluent-bit-output.conf"
 NATSCLI_FILE = "natscli-context.json"
+FLOWGGER_FILE = "flowgger.toml"
+RSYSLOG_FILE = "rsyslog-nats.conf"
 CLIENT_SCHEMES = ("nats", "tls")
 NATS_EXPORTER_MODULE = "github.com/synadia-io/opentelemetry-collector-nats/exporter/natsexporter"
 OTEL_SIGNALS = ("traces", "metrics", "logs")
@@ -180,7 +187,73 @@ def render_natscli_context(t: ProducerTarget) -> str:
 
 
 #: The file names ``render_all`` returns, in the order the outputs list them.
-TEMPLATE_FILES = (OTEL_FILE, FLUENT_BIT_FILE, NATSCLI_FILE)
+TEMPLATE_FILES = (OTEL_FILE, FLUENT_BIT_FILE, NATSCLI_FILE, FLOWGGER_FILE, RSYSLOG_FILE)
+
+
+def context_path(t: ProducerTarget) -> str:
+    """Where the syslog templates expect the natscli context (a copy of ``NATSCLI_FILE``)."""
+    return f"/etc/nats/{t.tenant}-context.json"
+
+
+def _pipe_command(t: ProducerTarget, source: str, nats_bin: str) -> str:
+    return (f"{nats_bin} --context {context_path(t)} pub {t.base(t.logs_root)}.{source}.{t.service} "
+            "--send-on newline --force-stdin")
+
+
+def render_flowgger(t: ProducerTarget, nats_bin: str = "/usr/local/bin/nats") -> str:
+    validate(t)
+    fifo = f"/run/nats-tenancy/{t.tenant}-flowgger.fifo"
+    where = "the hub with the tenant's service creds" if t.creds_path else "the tenant's leaf node (no creds)"
+    head = _comment([
+        f"flowgger: syslog in on loopback, GELF lines out to NATS for tenant {t.tenant}.",
+        "",
+        "No flowgger release has a NATS output. A fork adds one, but it takes no credentials and",
+        "creates its stream on connect, which the tenant's users may not do. So flowgger writes one",
+        "GELF line per record to a FIFO, and natscli publishes each line, as:",
+        f"  mkfifo -m 0600 {fifo}",
+        f"  {_pipe_command(t, 'flowgger', nats_bin)} < {fifo}",
+        f"with the natscli context ({NATSCLI_FILE}) copied to {context_path(t)}: it reaches {where}.",
+        "Start natscli first: flowgger opens the FIFO for writing and waits for a reader.",
+        "Plain publish, no delivery ack: the tenant's logs stream stores what reaches the hub.",
+    ])
+    body = (
+        "[input]\n"
+        'type = "udp"\n'
+        'listen = "127.0.0.1:5514"\n'
+        'format = "rfc5424"\n'
+        "\n"
+        "[output]\n"
+        'type = "file"\n'
+        f'file_path = "{fifo}"\n'
+        'format = "gelf"\n'
+        'framing = "line"\n'
+    )
+    return head + body
+
+
+def render_rsyslog(t: ProducerTarget, nats_bin: str = "/usr/local/bin/nats") -> str:
+    validate(t)
+    where = "the hub with the tenant's service creds" if t.creds_path else "the tenant's leaf node (no creds)"
+    head = _comment([
+        f"rsyslog: every message out to NATS for tenant {t.tenant}, as one JSON line per message.",
+        "",
+        "rsyslog ships no NATS output module; omprog runs natscli once and writes each message to",
+        f"its stdin, and natscli publishes each line on {t.base(t.logs_root)}.rsyslog.{t.service}.",
+        f"Copy the natscli context ({NATSCLI_FILE}) to {context_path(t)}: it reaches {where}.",
+        "Drop this file into /etc/rsyslog.d/ and check it with: rsyslogd -N1",
+        "Plain publish, no delivery ack: the tenant's logs stream stores what reaches the hub.",
+    ])
+    line = ('{\\"time\\":\\"%timereported:::date-rfc3339%\\",\\"host\\":\\"%hostname:::json%\\",'
+            '\\"app\\":\\"%app-name:::json%\\",\\"severity\\":\\"%syslogseverity-text%\\",'
+            '\\"message\\":\\"%msg:::json%\\"}\\n')
+    body = (
+        'module(load="omprog")\n'
+        f'template(name="nats_tenancy_{t.tenant.replace("-", "_")}" type="string" string="{line}")\n'
+        f'action(type="omprog" name="nats_{t.tenant.replace("-", "_")}"\n'
+        f'       binary="{_pipe_command(t, "rsyslog", nats_bin)}"\n'
+        f'       template="nats_tenancy_{t.tenant.replace("-", "_")}")\n'
+    )
+    return head + body
 
 
 def render_all(t: ProducerTarget) -> dict[str, str]:
@@ -189,6 +262,8 @@ def render_all(t: ProducerTarget) -> dict[str, str]:
         OTEL_FILE: render_otel_collector(t),
         FLUENT_BIT_FILE: render_fluent_bit_output(t),
         NATSCLI_FILE: render_natscli_context(t),
+        FLOWGGER_FILE: render_flowgger(t),
+        RSYSLOG_FILE: render_rsyslog(t),
     }
 
 

@@ -21,7 +21,9 @@ def test_rendering_is_deterministic() -> None:
     first = pt.render_all(TARGET)
     again = pt.render_all(pt.ProducerTarget(**{f: getattr(TARGET, f) for f in TARGET.__dataclass_fields__}))
     assert first == again
-    assert sorted(first) == ["fluent-bit-output.conf", "natscli-context.json", "otel-collector.yaml"]
+    assert sorted(first) == ["flowgger.toml", "fluent-bit-output.conf", "natscli-context.json", "otel-collector.yaml",
+                             "rsyslog-nats.conf"]
+    assert sorted(first) == sorted(pt.TEMPLATE_FILES)
 
 
 def test_otel_collector_exports_each_signal_to_a_literal_tenant_subject() -> None:

@@ -64,8 +64,9 @@ def nats_server() -> str:
 
 def test_bundle_files(bundle: LeafBundle) -> None:
     files = render_leaf_bundle(bundle)
-    assert sorted(files) == ["README.md", "acme-edge.creds", "leafnode.conf", "producers/fluent-bit-output.conf",
-                             "producers/natscli-context.json", "producers/otel-collector.yaml"]
+    assert sorted(files) == ["README.md", "acme-edge.creds", "leafnode.conf", "producers/flowgger.toml",
+                             "producers/fluent-bit-output.conf", "producers/natscli-context.json",
+                             "producers/otel-collector.yaml", "producers/rsyslog-nats.conf"]
     assert files["acme-edge.creds"] == bundle.creds
     conf = files["leafnode.conf"]
     assert 'listen: "127.0.0.1:24222"' in conf
@@ -158,9 +159,11 @@ def test_write_bundle_modes_and_archive(bundle: LeafBundle, tmp_path) -> None:
         members = tar.getmembers()
         assert [m.name for m in members] == ["acme-edge", "acme-edge/producers", "acme-edge/README.md",
                                              "acme-edge/acme-edge.creds", "acme-edge/leafnode.conf",
+                                             "acme-edge/producers/flowgger.toml",
                                              "acme-edge/producers/fluent-bit-output.conf",
                                              "acme-edge/producers/natscli-context.json",
-                                             "acme-edge/producers/otel-collector.yaml"]
+                                             "acme-edge/producers/otel-collector.yaml",
+                                             "acme-edge/producers/rsyslog-nats.conf"]
         by_name = {m.name: m for m in members}
         assert by_name["acme-edge/acme-edge.creds"].mode == 0o600
         assert by_name["acme-edge/leafnode.conf"].mode == 0o644
