@@ -55,6 +55,21 @@ def protection_transformation(env: Environment, project_dir: str) -> Callable[..
     return transform
 
 
+def after(resource: pulumi.Resource) -> Callable[..., Any]:
+    """A transformation making every custom resource below a component wait for ``resource``.
+
+    Used to make the platform's accounts and streams wait for the data guard: removing a tenant also
+    changes the platform account (its imports), and that must not reach the server when the guard
+    refuses the removal, even in ``up --skip-preview``."""
+    def transform(args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
+        if not isinstance(args.resource, pulumi.CustomResource):
+            return None
+        return pulumi.ResourceTransformationResult(
+            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(depends_on=[resource])))
+
+    return transform
+
+
 def data_guard(env: Environment, url: pulumi.Input[str], system_creds: pulumi.Input[str], expect_servers: int,
                account_keys: Mapping[str, pulumi.Input[str]], project_dir: str,
                opts: Optional[pulumi.ResourceOptions] = None) -> DataGuard:

@@ -17,7 +17,7 @@ from components.model.specs import StackSettings
 from components.providers.operator_identity import Operator
 from components.resources.connection import Hub
 from components.resources.dev_exporter import DevExporter
-from components.resources.data_protection import data_guard, protection_transformation
+from components.resources.data_protection import after, data_guard, protection_transformation
 from components.resources.dev_server import DevServer
 from components.resources.leafnode_bundles import LeafNodeBundles
 from components.model.tenant_plan import account_order
@@ -70,15 +70,17 @@ class Estate(pulumi.ComponentResource):
                             parent=self, transformations=protect), roles=roles)
                         for t in env.tenants}
         self.accounts = self._named_accounts(env, hub, roles, protect)
-        self.platform = Platform("platform", env, hub, {tid: t.account_public_key for tid, t in self.tenants.items()},
-                                 {tid: t.account for tid, t in self.tenants.items()},
-                                 opts=pulumi.ResourceOptions(parent=self, transformations=protect))
         # Diffs before the engine deletes anything removed from the environment (all deletes wait
         # for the program to finish registering), and refuses an unacknowledged loss of data.
         self.data_guard = data_guard(env, url, self.operator.system_user_creds, server_count,
                                      {**{tid: t.account_public_key for tid, t in self.tenants.items()},
                                       **{name: a.public_key for name, a in self.accounts.items()}}, project_dir,
                                      opts=pulumi.ResourceOptions(parent=self))
+        # The platform drops a removed tenant's imports only once the guard has let the removal pass.
+        self.platform = Platform("platform", env, hub, {tid: t.account_public_key for tid, t in self.tenants.items()},
+                                 {tid: t.account for tid, t in self.tenants.items()},
+                                 opts=pulumi.ResourceOptions(parent=self,
+                                                             transformations=[*protect, after(self.data_guard)]))
         self.leafnodes = LeafNodeBundles("leafnodes", env, self.tenants, project_dir,
                                          opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"nats_url": self.nats_url})

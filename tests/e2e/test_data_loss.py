@@ -14,6 +14,7 @@ import textwrap
 
 import pytest
 
+from components.model.identity.jwt_codec import decode
 from components.providers.resolver_client import lookup_account_jwt
 from tests.e2e.conftest import small_environment
 from tests.support.creds_checks import js_publish, js_request
@@ -71,6 +72,18 @@ def _refused(project: PulumiProject, *names: str) -> str:
     for name in names:
         assert name in preview.output and name in up.output
     return preview.output
+
+
+def _refusal(output: str) -> str:
+    """The refusal error alone (the CLI prints the diagnostics around it in no fixed order)."""
+    start = output.index("data loss refused")
+    return output[start:output.index("or revert the change.", start)]
+
+
+def _platform_imports(url: str, out: dict) -> list:
+    token = lookup_account_jwt([url], out["system"]["creds"], out["platform"]["accounts"][0])
+    assert token, "the platform account is on the resolver"
+    return decode(token)["nats"].get("imports") or []
 
 
 def _impact_lines(output: str) -> list[str]:
@@ -152,9 +165,11 @@ def test_offboarding_with_data_is_refused_then_acknowledged(project: PulumiProje
     project.write_environment(_env(project))
     text = _refused(project, "GLOBEX_ORDERS_LIVE")
     assert "holds 3 messages" in text and "WORM-protected (deny_delete)" in text
-    assert "globex_settings" not in text.split("data loss refused", 1)[1], "an empty bucket needs no acknowledgement"
+    assert "globex_settings" not in _refusal(text), "an empty bucket needs no acknowledgement"
     assert _messages(url, globex["creds"]["service"], "GLOBEX_ORDERS_LIVE")["messages"] == 3
     assert lookup_account_jwt([url], out["system"]["creds"], globex["account_public_key"]) is not None
+    # The platform account, which waits for the guard, still imports globex's subjects.
+    assert "globex." in json.dumps(_platform_imports(url, out)), "the refused up changed the platform account"
 
     # A backup asked for in the same change as the delete can't be taken (the delete sees only the
     # recorded state): refused with that reason.
@@ -177,6 +192,7 @@ def test_offboarding_with_data_is_refused_then_acknowledged(project: PulumiProje
     assert any("globex_settings" in line and "empty, allowed" in line for line in lines), lines
     project.up()
     assert lookup_account_jwt([url], out["system"]["creds"], globex["account_public_key"]) is None
+    assert "globex." not in json.dumps(_platform_imports(url, out))
     [snapshot] = glob.glob(os.path.join(project.project_dir, backups, "GLOBEX_ORDERS_LIVE", "*"))
     with open(os.path.join(snapshot, "backup.json"), encoding="utf-8") as f:
         assert json.load(f)["state"]["messages"] == 3
