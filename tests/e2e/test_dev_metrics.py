@@ -192,3 +192,44 @@ def test_port_taken_then_killed_exporter_is_restarted(monitored: PulumiProject) 
 
     project.destroy()
     wait_gone(new_pid)
+
+
+def test_environment_series_mapping_through_the_stack(monitored: PulumiProject) -> None:
+    """``monitoring.metrics`` in the environment file: the exporter the stack runs emits the renamed
+    series only, with the tenant id under its new label; the series document is in the data dir and
+    an unchanged environment plans nothing."""
+    from components.model import exporter_config
+    from components.model.specs import load_environment
+
+    project = monitored
+    text = monitored_environment(project) + (
+        "  metrics:\n"
+        "    unlisted: drop\n"
+        "    labels: {tenant: tenant_id, account: null}\n"
+        "    series:\n"
+        "      nats_tenant_stream_messages: nats_stream_messages_total\n"
+        "      nats_tenant_consumer_num_pending: {name: nats_consumer_pending, labels: {stream: null}}\n")
+    rel = project.write_environment(text)
+    project.init()
+    project.up()
+    try:
+        outputs = project.outputs(show_secrets=True)
+        state = exporter_state(project)
+        series_file = local_exporter.series_path(os.path.dirname(pid_file(project)))
+        assert state["command"][-2:] == ["--series", series_file]
+        env = load_environment(os.path.join(project.project_dir, rel), project.stack)
+        with open(series_file, encoding="utf-8") as f:
+            assert f.read() == exporter_config.series_document(env)
+
+        url, acme = outputs["nats_url"], outputs["tenants"]["acme"]
+        asyncio.run(js_publish(url, acme["creds"]["service"], "acme.events.orders.web.created", PUBLISHED,
+                               "ACME_ORDERS_LIVE"))
+        metrics = scrape(outputs["metrics_url"])
+        assert set(metrics) == {"nats_stream_messages_total", "nats_consumer_pending",
+                                "nats_tenant_exporter_scrape_success", "nats_tenant_exporter_scrape_duration_seconds"}
+        assert value(metrics, "nats_stream_messages_total", tenant_id="acme", stream="ACME_ORDERS_LIVE") == PUBLISHED
+        assert value(metrics, "nats_consumer_pending", tenant_id="acme", consumer="ACME_ORDERS_LIVE_WORKER") == PUBLISHED
+        assert all(set(lab) == {"tenant_id", "consumer"} for lab, _ in metrics["nats_consumer_pending"])
+        project.preview("--expect-no-changes")
+    finally:
+        project.destroy()
