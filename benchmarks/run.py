@@ -515,6 +515,14 @@ def markdown(results: list[dict[str, Any]]) -> str:
                          f"{chg.get('changed')} changing resource(s): "
                          f"{', '.join(u.rsplit('::', 1)[-1] for u in chg.get('changed_urns', [])) or '-'}"
                          f" ({'as expected' if real.get('change_ok') else 'NOT only the account'}).")
+        peer = r.get("peer")
+        up = next((s for s in real["steps"] if s["step"] == "up" and s["ok"]), None)
+        if peer:
+            lines.append(f"\nnatscli peer (a plain script, one `nats` command per object, accounts made beforehand): "
+                         f"{peer['objects']} streams, consumers and KV buckets in {peer['wall_s']} s = "
+                         f"{peer['objects_per_s']} objects/s{'' if peer['ok'] else ' (FAILED: ' + '; '.join(peer['failures']) + ')'}"
+                         + (f"; the stack's `up`: {up.get('resources_per_s')} resources/s (accounts, users and keys included)."
+                            if up else "."))
         for s in real["steps"]:
             if not s["ok"]:
                 lines.append(f"\n`{s['step']}` failed:\n\n```\n{s['error']}\n```")
@@ -526,6 +534,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tenants", default="10,100", help="comma-separated tenant counts (default 10,100)")
     ap.add_argument("--floor", action="store_true", help="also measure the floor program at the same counts")
+    ap.add_argument("--peer", action="store_true",
+                    help="also make the same JetStream objects with a plain natscli script (benchmarks/natscli_peer.py)")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"), help="results directory")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per CLI step (default 3600)")
     ap.add_argument("--keep", action="store_true", help="keep the temp project dirs")
@@ -601,6 +611,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             floor = floor_run(n, real_counts, args.timeout, args.keep, log_root, hook)
             entry["floor"] = as_dict(floor)
             all_ok &= floor.ok
+        if args.peer and not args.floor_only:
+            from benchmarks.natscli_peer import peer_run
+
+            entry["peer"] = peer_run(n)
+            all_ok &= entry["peer"]["ok"]
         results.append(entry)
         save()
     with open(os.path.join(args.out, f"results-{tag}.svg"), "w") as f:
