@@ -32,7 +32,15 @@ import time
 from typing import Any, Mapping, Optional
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from components.model import exporter_config
 from components.providers import nats_process
@@ -223,7 +231,8 @@ class LocalExporterProvider(ResourceProvider):
             failures.append(CheckFailure("port", "the exporter cannot listen on the server's monitor port"))
         creds, url = news.get("platform_creds"), news.get("nats_url")
         if creds and not is_unknown(creds) and not url:
-            failures.append(CheckFailure("nats_url", "platform_creds need the NATS client URL the lag probes connect to"))
+            failures.append(CheckFailure("nats_url",
+                                         "platform_creds need the NATS client URL the lag probes connect to"))
         host = news.get("host")
         if isinstance(host, str) and not is_unknown(host) and not (host.startswith("127.") or host in ("localhost", "::1")):
             failures.append(CheckFailure("host", f"{host!r}: a local exporter listens on loopback only (127.0.0.1)"))
@@ -290,9 +299,10 @@ class LocalExporter(pulumi.dynamic.Resource, module="nats", name="LocalExporter"
     ):
         """``platform_creds`` is a secret in state whatever the caller passes."""
         if platform_creds is not None:
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["platform_creds"]))
-        optional = {k: v for k, v in (("series", series), ("nats_url", nats_url),
-                                      ("platform_creds", pulumi.Output.secret(platform_creds) if platform_creds else None))
+            secret = pulumi.ResourceOptions(additional_secret_outputs=["platform_creds"])
+            opts = pulumi.ResourceOptions.merge(opts, secret)
+        creds = pulumi.Output.secret(platform_creds) if platform_creds else None
+        optional = {k: v for k, v in (("series", series), ("nats_url", nats_url), ("platform_creds", creds))
                     if v is not None}
         super().__init__(
             LocalExporterProvider(),

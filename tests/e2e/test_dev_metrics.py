@@ -228,7 +228,8 @@ def test_environment_series_mapping_through_the_stack(monitored: PulumiProject) 
         assert set(metrics) == {"nats_stream_messages_total", "nats_consumer_pending",
                                 "nats_tenant_exporter_scrape_success", "nats_tenant_exporter_scrape_duration_seconds"}
         assert value(metrics, "nats_stream_messages_total", tenant_id="acme", stream="ACME_ORDERS_LIVE") == PUBLISHED
-        assert value(metrics, "nats_consumer_pending", tenant_id="acme", consumer="ACME_ORDERS_LIVE_WORKER") == PUBLISHED
+        worker = {"tenant_id": "acme", "consumer": "ACME_ORDERS_LIVE_WORKER"}
+        assert value(metrics, "nats_consumer_pending", **worker) == PUBLISHED
         assert all(set(lab) == {"tenant_id", "consumer"} for lab, _ in metrics["nats_consumer_pending"])
         project.preview("--expect-no-changes")
     finally:

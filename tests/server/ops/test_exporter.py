@@ -154,10 +154,10 @@ def _platform_estate(estate: Estate, workdir: str) -> tuple[str, str]:
     ``*.events.>`` and its consumer user (the same permissions the stack gives it); returns the
     consumer's and a publisher's creds files. Two consumers at most: the durable and one probe."""
     from components.model.identity.account import AccountLimits, AccountSpec, JetStreamLimits
-    from components.model.specs import load_environment
-    from components.model.tenant_plan import platform_user_specs
     from components.model.identity.permissions import Permission, UserPermissions
     from components.model.identity.user import UserSpec
+    from components.model.specs import load_environment
+    from components.model.tenant_plan import platform_user_specs
 
     env = load_environment(os.path.join(ROOT, "environments", "examples", "serviceradar.yaml"), "serviceradar")
     kp, _ = estate.setup.add_account(AccountSpec(name="platform", limits=AccountLimits(jetstream=JetStreamLimits(
@@ -268,7 +268,8 @@ def test_series_mapping_of_a_layout_in_the_real_process(estate: Estate, tmp_path
     async def fill() -> None:
         globex = await connect(estate.server.url, estate.creds("globex"))
         try:
-            await js(globex.nc, "STREAM.CREATE.GLOBEX_ORDERS", {"name": "GLOBEX_ORDERS", "subjects": ["globex.orders.>"]})
+            await js(globex.nc, "STREAM.CREATE.GLOBEX_ORDERS",
+                     {"name": "GLOBEX_ORDERS", "subjects": ["globex.orders.>"]})
             await js(globex.nc, "CONSUMER.CREATE.GLOBEX_ORDERS.billing", {"stream_name": "GLOBEX_ORDERS",
                      "action": "create", "config": {"durable_name": "billing", "ack_policy": "explicit"}})
             for _ in range(4):

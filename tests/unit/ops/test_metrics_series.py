@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from components.model import exporter_config, metrics_series as ms, ops_metrics as om, platform_lag
+from components.model import exporter_config, platform_lag
+from components.model import metrics_series as ms
+from components.model import ops_metrics as om
 from components.model.errors import SpecError
 from components.model.specs import load_environment, load_environment_text
 
@@ -132,8 +134,8 @@ monitoring:
     ("    labels: {tenant: __t}", "monitoring.metrics.labels.tenant", "not a Prometheus label name", "'__'"),
     ("    labels: {account_name: account}", "monitoring.metrics.labels", "would all be exported as label 'account'",
      "account: null"),
-    ("    series: {nats_tenant_streams: a, nats_tenant_consumers: a}", "monitoring.metrics.series.nats_tenant_consumers",
-     "exported as 'a'", "its own name"),
+    ("    series: {nats_tenant_streams: a, nats_tenant_consumers: a}",
+     "monitoring.metrics.series.nats_tenant_consumers", "exported as 'a'", "its own name"),
     ("    unlisted: some", "monitoring.metrics.unlisted", "'some' not in keep|drop", "keep or drop"),
 ])
 def test_bad_mappings_name_file_field_and_fix(section: str, field: str, reason: str, fix: str) -> None:
