@@ -6,11 +6,12 @@ Pulumi carries numbers as doubles, which cannot hold every nanosecond count abov
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from components.model.jetstream.units import format_duration
-from components.model.spec_model import ConsumerKind, ConsumerSpec, Environment, KvSpec, ObjectStoreSpec, \
-    PlatformConsumerSpec, StreamClass, Tenant
+from components.model.spec_model import ConsumerKind, ConsumerSpec, Environment, JsStream, KvSpec, NamedAccount, \
+    ObjectStoreSpec, PlatformConsumerSpec, StreamClass, Tenant
 
 DEAD_LETTER_MAX_AGE = "720h"
 
@@ -134,3 +135,62 @@ def platform_consumer_inputs(pc: PlatformConsumerSpec) -> dict[str, Any]:
         "filter_subject": pc.filter_subject,
         "max_ack_pending": 1000,
     }
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """One stream as its resource gets it; ``after``: streams of the account it sources or mirrors,
+    which must exist first (and outlive it on delete)."""
+
+    name: str
+    inputs: Mapping[str, Any]
+    after: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConsumerPlan:
+    name: str
+    stream: str
+    inputs: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class JetStreamPlan:
+    """The JetStream objects of one account, in creation order (origins before the streams that
+    source them; consumers after their stream), as the resources' inputs."""
+
+    streams: tuple[StreamPlan, ...] = ()
+    consumers: tuple[ConsumerPlan, ...] = ()
+    kv_buckets: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    object_stores: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+
+
+def tenant_jetstream(t: Tenant) -> JetStreamPlan:
+    """A tenant's domain streams (live before replay), dead letters, declared streams, their
+    consumers, KV buckets and object stores."""
+    streams = [StreamPlan(sc.name, stream_inputs(sc), tuple(sc.sources))
+               for sc in sorted(t.streams, key=lambda s: bool(s.sources))]
+    if t.dead_letter_stream:
+        streams.append(StreamPlan(t.dead_letter_stream, dead_letter_inputs(t)))
+    consumers = [ConsumerPlan(c.durable, c.stream, consumer_inputs(c)) for c in t.consumers]
+    declared = _declared(t.js_streams, t.kv_buckets, t.object_stores)
+    return JetStreamPlan(streams=(*streams, *declared.streams), consumers=(*consumers, *declared.consumers),
+                         kv_buckets=declared.kv_buckets, object_stores=declared.object_stores)
+
+
+def account_jetstream(a: NamedAccount) -> JetStreamPlan:
+    """A declared account's streams, consumers, KV buckets and object stores."""
+    return _declared(a.streams, a.kv_buckets, a.object_stores)
+
+
+def _declared(js_streams: tuple[JsStream, ...], kvs: tuple[KvSpec, ...], objects: tuple[ObjectStoreSpec, ...]
+              ) -> JetStreamPlan:
+    def origins(s: JsStream) -> tuple[str, ...]:
+        mirror = s.inputs.get("mirror")
+        return tuple(src.get("name") for src in (s.inputs.get("sources") or [])) + ((mirror.get("name"),) if mirror else ())
+
+    streams = tuple(StreamPlan(s.name, dict(s.inputs), origins(s)) for s in sorted(js_streams, key=lambda s: bool(origins(s))))
+    consumers = tuple(ConsumerPlan(c.name, s.name, dict(c.inputs)) for s in js_streams for c in s.consumers)
+    return JetStreamPlan(streams=streams, consumers=consumers,
+                         kv_buckets=tuple((kv.bucket, kv_inputs(kv)) for kv in kvs),
+                         object_stores=tuple((o.bucket, object_store_inputs(o)) for o in objects))

@@ -24,16 +24,15 @@ upper-snake twin (``{TENANT}``: ``acme-corp`` → ``ACME_CORP``) for every field
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping, Optional, Protocol
 
+from components.model.spec_names import ID_FIX, ID_PATTERN, placeholders, render
 from components.model.subjects import subject_contains, subject_problem
 
-DEFAULT_TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-DEFAULT_TENANT_ID_FIX = ("use 1-63 lower-case letters, digits or '-', starting with a letter or digit "
-                         "(no dots, '_', '*' or '>')")
+DEFAULT_TENANT_ID = ID_PATTERN
+DEFAULT_TENANT_ID_FIX = ID_FIX
 DEFAULT_TREES = ("logs", "events", "otel")
 DELIVER_TREE = "deliver"
 """Where push consumers deliver unless a layout says otherwise: a tree of the tenant's own that no
@@ -237,24 +236,6 @@ class Layout:
 
     def covers(self, outer: str, inner: str) -> bool:
         return subject_contains(outer, inner)
-
-
-def render(template: str, **values: str) -> str:
-    """Fill ``template``; every value also has its upper-snake twin (``{TENANT}``)."""
-    full = dict(values)
-    for key, value in values.items():
-        full[key.upper()] = upper_snake(value)
-    return template.format_map(full)
-
-
-def upper_snake(token: str) -> str:
-    return token.replace("-", "_").replace(".", "_").upper()
-
-
-def placeholders(template: str) -> list[str]:
-    """The placeholder names a template uses (``"{TENANT}_{name}"`` → ``["TENANT", "name"]``);
-    raises ValueError on a malformed template (an unclosed ``{``)."""
-    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
 
 
 def template_problem(template: str, kind: str) -> Optional[str]:

@@ -1,67 +1,52 @@
-"""Derived names and subjects: pure, stable functions of the ids written in the environment file.
+"""Names and id rules: the one place that says what an id, a server name and a name template are.
 
-Changing any function here renames streams, consumers or buckets on the server (which means
-replacing them and losing their data), so the rules are fixed and documented in
-``docs/environments.md``:
+Changing how a name is rendered renames streams, consumers or buckets on the server (which means
+replacing them and losing their data), so names are stable functions of the ids written in the
+environment file. The templates themselves are the layout's (``layout.NameTemplates``; their
+defaults are the names this project always gave, documented in ``docs/environments.md``):
 
-- ids (tenant, domain, consumer, bucket, customer) match ``[a-z0-9][a-z0-9-]{0,62}``; ``_`` is not
-  allowed in ids, so turning ``-`` into ``_`` is reversible and the only separator in a derived
-  name is the ``_`` we put between parts.
-- stream ``<TENANT>_<DOMAIN>_<CLASS>`` in upper snake case (``acme-corp``/``billing``/live →
-  ``ACME_CORP_BILLING_LIVE``); a tenant's dead-letter stream ``<TENANT>_DEAD_LETTERS``; a platform
-  ingest stream ``PLATFORM_<CLASS>``.
-- consumer ``<STREAM>_<CONSUMER>``.
-- KV bucket and object store ``<tenant>_<name>`` (keeps the lower case the apps type).
-- subjects ``[<prefix>.]<tenant>.<root>.…`` with the roots ``logs``, ``events`` and ``otel``.
+- default ids (tenant, domain, consumer, bucket, customer, tier) match ``[a-z0-9][a-z0-9-]{0,62}``;
+  ``_`` is not allowed in them, so turning ``-`` into ``_`` (``upper_snake``) is reversible and the
+  only separator in a default derived name is the ``_`` the template puts between parts; a layout
+  may declare another tenant id rule (``layout.tenant_id``);
+- server names (streams, consumers, buckets) are at most 255 of ``A-Z a-z 0-9 _ -``: they become
+  subject tokens of the JetStream API and file names on the server.
 
 Different tenants live in different accounts, so equal names there would not clash on the server;
-they are still refused (see ``spec_checks``) because dashboards, outputs and operators see all
-tenants side by side.
+they are still refused (``spec_estate_checks``) because dashboards, outputs and operators see all
+accounts side by side.
 """
 from __future__ import annotations
 
 import re
+import string
 from typing import Optional, Sequence
 
 from components.model import subjects
-from components.model.identity import sharding
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ID_FIX = "use 1-63 lower-case letters, digits or '-', starting with a letter or digit (no dots, '_', '*' or '>')"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_NAME_LENGTH = 255
 
-ROOTS = ("logs", "events", "otel")
-"""The three subject roots of every tenant, in this order."""
-
-DELIVER_ROOT = "deliver"
-"""Subscribe-only root for push consumers' deliver subjects: outside every stream's subjects, so a
-push consumer never feeds its own stream."""
-
 
 def upper_snake(token: str) -> str:
-    return token.replace("-", "_").upper()
+    """The UPPER form of a template value: ``acme-corp`` → ``ACME_CORP``."""
+    return token.replace("-", "_").replace(".", "_").upper()
 
 
-def stream_name(tenant: str, domain: str, stream_class: str) -> str:
-    return f"{upper_snake(tenant)}_{upper_snake(domain)}_{upper_snake(stream_class)}"
+def render(template: str, **values: str) -> str:
+    """Fill a name template; every value also has its upper-snake twin (``{TENANT}``)."""
+    full = dict(values)
+    for key, value in values.items():
+        full[key.upper()] = upper_snake(value)
+    return template.format_map(full)
 
 
-def dead_letter_stream_name(tenant: str) -> str:
-    return f"{upper_snake(tenant)}_DEAD_LETTERS"
-
-
-def platform_stream_name(root: str) -> str:
-    return f"PLATFORM_{upper_snake(root)}"
-
-
-def consumer_name(stream: str, consumer: str) -> str:
-    return f"{stream}_{upper_snake(consumer)}"
-
-
-def bucket_name(tenant: str, bucket: str) -> str:
-    """Name of a tenant's KV bucket or object store on the server."""
-    return f"{tenant}_{bucket}"
+def placeholders(template: str) -> list[str]:
+    """The placeholder names a template uses (``"{TENANT}_{name}"`` → ``["TENANT", "name"]``);
+    raises ValueError on a malformed template (an unclosed ``{``)."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
 
 
 def valid_server_name(name: str) -> bool:
@@ -71,11 +56,6 @@ def valid_server_name(name: str) -> bool:
 
 def join_subject(*parts: Optional[str]) -> str:
     return ".".join(p for p in parts if p)
-
-
-def tenant_root(prefix: Optional[str], tenant: str, root: str) -> str:
-    """``[<prefix>.]<tenant>.<root>`` without the trailing wildcard."""
-    return join_subject(prefix, tenant, root)
 
 
 def valid_subject(subject: str, allow_wildcards: bool = True) -> bool:
@@ -103,4 +83,6 @@ def shard_of(tenant: str, shards: int) -> int:
     Adding or removing tenants never moves another tenant; raising the shard count moves only the
     tenants that land on the new shard, a visible change in the preview (their imports move).
     """
+    from components.model.identity import sharding   # identity imports the id rules from here
+
     return sharding.shard_of(tenant, shards)

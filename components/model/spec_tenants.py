@@ -21,7 +21,8 @@ from components.model.spec_model import (
 )
 from components.model.spec_schema import Reader, child, did_you_mean, item
 from components.model.identity.role_sets import BINDABLE_BUILTINS
-from components.model.layout import Layout, render
+from components.model.layout import Layout
+from components.model.spec_names import render
 from components.model import jetstream_plan as plan
 from components.model.jetstream.consumer import validate_and_normalize_consumer
 from components.model.jetstream.stream import validate_and_normalize_stream
@@ -32,7 +33,7 @@ from components.model.spec_tenant_parts import (
 )
 from components.model.spec_units import HOUR, MINUTE, format_duration
 
-TIER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+TIER_NAME = names.ID_PATTERN
 TENANT_KEYS = ("id", "name", "tier", "quotas", "domains", "streams", "kv_buckets", "object_stores", "users",
                "credentials")
 DOMAIN_KEYS = ("live", "replay")

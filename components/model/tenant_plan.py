@@ -1,14 +1,18 @@
-"""What each tenant and platform shard is made of, in identity terms (pure).
+"""What each account is made of (pure): the one place that decides a tenant's, a declared
+account's and a platform shard's account JWT, users and JetStream objects (``AccountPlan``).
 
-Maps the validated environment onto account and user specs: the tenant's quotas become its account
-limits (JetStream quotas enforced by the server), its three subject trees become stream exports,
-and each platform ingest shard imports the trees of the tenants assigned to it.
+The tenant's quotas become its account limits (JetStream quotas enforced by the server), its
+layout's trees become stream exports, its roles its users' permissions; each platform ingest shard
+imports the trees of the tenants assigned to it; a declared account gets its limits, exports,
+imports (resolved to the exporters' keys) and mappings.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping, Optional
 
 from components.model.identity import roles
+from components.model.jetstream_plan import JetStreamPlan, account_jetstream, tenant_jetstream
 from components.model.identity.account import AccountLimits, AccountSpec, JetStreamLimits
 from components.model.identity.exports import Export, Import
 from components.model.identity.permissions import Permission, UserPermissions
@@ -189,3 +193,28 @@ def account_order(accounts: tuple[NamedAccount, ...]) -> tuple[NamedAccount, ...
     for a in accounts:
         visit(a, ())
     return tuple(done)
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    """What one account is made of, decided here and only mapped to resources by the components:
+    its account JWT spec (signing keys added by the component that makes them), its users with
+    their permissions, and its JetStream objects. ``account`` is None for a declared account whose
+    imports name other accounts' keys: ``named_account_spec`` builds it once those keys exist."""
+
+    name: str
+    users: Mapping[str, UserSpec]
+    jetstream: JetStreamPlan
+    account: Optional[AccountSpec] = None
+
+
+def plan_tenant(tenant: Tenant, role_specs: Optional[Mapping[str, RoleSpec]] = None) -> AccountPlan:
+    """A tenant's account, users (built-in and declared) and JetStream objects."""
+    return AccountPlan(name=tenant.account_name or tenant.id, users=tenant_user_specs(tenant, None, role_specs),
+                       jetstream=tenant_jetstream(tenant), account=tenant_account_spec(tenant))
+
+
+def plan_named_account(account: NamedAccount, role_specs: Mapping[str, RoleSpec], stack: str = "") -> AccountPlan:
+    """A declared account's users and JetStream objects (its JWT spec needs its exporters' keys)."""
+    return AccountPlan(name=account.name, users=named_account_users(account, role_specs, stack),
+                       jetstream=account_jetstream(account))

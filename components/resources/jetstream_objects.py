@@ -11,7 +11,7 @@ from typing import Any, Optional
 import pulumi
 
 from components.model import jetstream_plan as plan
-from components.model.spec_model import Environment, JsStream, KvSpec, NamedAccount, ObjectStoreSpec, Tenant
+from components.model.spec_model import Environment
 from components.providers.consumer import Consumer
 from components.providers.kv_bucket import KvBucket
 from components.providers.object_store import ObjectStore
@@ -24,62 +24,29 @@ def _connection(url: pulumi.Input[str], creds: pulumi.Input[str], label: str) ->
 
 
 class JetStreamObjects(pulumi.ComponentResource):
-    def __init__(self, name: str, tenant: Tenant, url: pulumi.Input[str], creds: pulumi.Input[str],
-                 opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("nats-tenancy:index:TenantJetStream", name, None, opts)
-        conn = _connection(url, creds, tenant.id)
+    """The objects of one account's ``JetStreamPlan`` (``jetstream_plan.tenant_jetstream`` or
+    ``account_jetstream``) as resources. ``type_token`` keeps each kind of owner's URNs
+    (``TenantJetStream`` for tenants, ``AccountJetStream`` for declared accounts)."""
+
+    def __init__(self, name: str, js: plan.JetStreamPlan, url: pulumi.Input[str], creds: pulumi.Input[str],
+                 label: str, opts: Optional[pulumi.ResourceOptions] = None,
+                 type_token: str = "nats-tenancy:index:TenantJetStream"):
+        super().__init__(type_token, name, None, opts)
+        conn = _connection(url, creds, label)
         child = pulumi.ResourceOptions(parent=self)
         self.streams: dict[str, Stream] = {}
-        # Streams without sources first: a replay stream sources its live stream, so it depends on it.
-        for sc in sorted(tenant.streams, key=lambda s: bool(s.sources)):
-            deps = [self.streams[src] for src in sc.sources if src in self.streams]
-            self.streams[sc.name] = Stream(sc.name, {**plan.stream_inputs(sc), **conn},
+        for st in js.streams:   # origins first, so a stream waits for the streams it sources
+            deps = [self.streams[o] for o in st.after if o in self.streams]
+            self.streams[st.name] = Stream(st.name, {**dict(st.inputs), **conn},
                                            opts=pulumi.ResourceOptions(parent=self, depends_on=deps))
-        if tenant.dead_letter_stream:
-            self.streams[tenant.dead_letter_stream] = Stream(
-                tenant.dead_letter_stream, {**plan.dead_letter_inputs(tenant), **conn}, opts=child)
         self.consumers = {
-            c.durable: Consumer(c.durable, {**plan.consumer_inputs(c), **conn},
-                                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.streams[c.stream]]))
-            for c in tenant.consumers
+            c.name: Consumer(c.name, {**dict(c.inputs), **conn},
+                             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.streams[c.stream]]))
+            for c in js.consumers
         }
-        declared_objects(self, tenant.js_streams, tenant.kv_buckets, tenant.object_stores, conn)
-        self.register_outputs({})
-
-
-def declared_objects(owner: pulumi.ComponentResource, js_streams: tuple[JsStream, ...], kv_buckets: tuple[KvSpec, ...],
-                     object_stores: tuple[ObjectStoreSpec, ...], conn: dict[str, Any]) -> None:
-    """Streams declared with their own fields, their consumers, KV buckets and object stores of one
-    account, as children of ``owner`` (which gets ``streams``/``consumers``/``kv``/``object_stores``)."""
-    child = pulumi.ResourceOptions(parent=owner)
-    streams: dict[str, Stream] = getattr(owner, "streams", {})
-    consumers: dict[str, Consumer] = getattr(owner, "consumers", {})
-    # A stream that sources or mirrors another of the account waits for it.
-    for st in sorted(js_streams, key=lambda s: bool(s.inputs.get("sources") or s.inputs.get("mirror"))):
-        origins = [src.get("name") for src in (st.inputs.get("sources") or [])] + (
-            [st.inputs["mirror"].get("name")] if st.inputs.get("mirror") else [])
-        deps = [streams[o] for o in origins if o in streams]
-        streams[st.name] = Stream(st.name, {**dict(st.inputs), **conn},
-                                  opts=pulumi.ResourceOptions(parent=owner, depends_on=deps))
-    for st in js_streams:
-        for c in st.consumers:
-            consumers[c.name] = Consumer(c.name, {**dict(c.inputs), **conn},
-                                         opts=pulumi.ResourceOptions(parent=owner, depends_on=[streams[st.name]]))
-    owner.streams, owner.consumers = streams, consumers  # type: ignore[attr-defined]
-    owner.kv = {kv.bucket: KvBucket(kv.bucket, {**plan.kv_inputs(kv), **conn}, opts=child)  # type: ignore[attr-defined]
-                for kv in kv_buckets}
-    owner.object_stores = {  # type: ignore[attr-defined]
-        o.bucket: ObjectStore(o.bucket, {**plan.object_store_inputs(o), **conn}, opts=child) for o in object_stores}
-
-
-class AccountJetStreamObjects(pulumi.ComponentResource):
-    """The declared streams, consumers and buckets of a named account (``accounts:``)."""
-
-    def __init__(self, name: str, account: NamedAccount, url: pulumi.Input[str], creds: pulumi.Input[str],
-                 opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("nats-tenancy:index:AccountJetStream", name, None, opts)
-        declared_objects(self, account.streams, account.kv_buckets, account.object_stores,
-                         _connection(url, creds, account.name))
+        self.kv = {bucket: KvBucket(bucket, {**dict(inputs), **conn}, opts=child) for bucket, inputs in js.kv_buckets}
+        self.object_stores = {bucket: ObjectStore(bucket, {**dict(inputs), **conn}, opts=child)
+                              for bucket, inputs in js.object_stores}
         self.register_outputs({})
 
 

@@ -15,12 +15,12 @@ from components.model.identity.account import account_claims_template
 from components.model.identity.user import user_claims_template
 from components.model.spec_model import NamedAccount as NamedAccountSpec
 from components.model.spec_model import RoleSpec, Tenant
-from components.model.tenant_plan import named_account_spec, named_account_users
+from components.model.tenant_plan import named_account_spec, plan_named_account
 from components.providers.account_jwt import Account
 from components.providers.nkey import Nkey
 from components.providers.user_jwt import User
 from components.resources.connection import Hub
-from components.resources.jetstream_objects import AccountJetStreamObjects
+from components.resources.jetstream_objects import JetStreamObjects
 
 
 class NamedAccount(pulumi.ComponentResource):
@@ -58,7 +58,8 @@ class NamedAccount(pulumi.ComponentResource):
         )
         self.public_key = self.key.public_key
         self.users: dict[str, User] = {}
-        for key, user_spec in named_account_users(spec, roles, stack).items():
+        plan = plan_named_account(spec, roles, stack)
+        for key, user_spec in plan.users.items():
             self.users[key] = User(
                 f"account-{spec.name}-{key}",
                 claims=self.key.public_key.apply(
@@ -72,8 +73,9 @@ class NamedAccount(pulumi.ComponentResource):
             )
         self.creds = {k: u.creds for k, u in self.users.items()}
         if spec.jetstream is not None:
-            AccountJetStreamObjects(
-                f"account-{spec.name}", spec, url=hub.url, creds=self.users["provisioning"].creds,
+            JetStreamObjects(
+                f"account-{spec.name}", plan.jetstream, url=hub.url, creds=self.users["provisioning"].creds,
+                label=spec.name, type_token="nats-tenancy:index:AccountJetStream",
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.account, self.users["provisioning"]]))
         self.register_outputs({"public_key": self.public_key})
 

@@ -22,7 +22,7 @@ import pulumi
 from components.model.identity.account import account_claims_template
 from components.model.identity.user import user_claims_template
 from components.model.spec_model import RoleSpec, Tenant as TenantSpec
-from components.model.tenant_plan import tenant_account_spec, tenant_user_specs
+from components.model.tenant_plan import plan_tenant
 from components.providers.account_jwt import Account
 from components.providers.nkey import Nkey
 from components.providers.user_jwt import User
@@ -37,7 +37,9 @@ class Tenant(pulumi.ComponentResource):
     def __init__(self, spec: TenantSpec, hub: Hub, prefix: Optional[str],
                  opts: Optional[pulumi.ResourceOptions] = None, roles: Optional[Mapping[str, RoleSpec]] = None,
                  adopt_seed: Optional[str] = None):
-        """``roles``: the environment's roles (built-in and declared) the tenant's users are bound to.
+        """``prefix`` is unused (the tenant's subjects carry it); ``roles``: the environment's roles
+        (built-in and declared) the tenant's users are bound to (``tenant_plan.plan_tenant`` decides
+        everything the tenant is made of).
         ``adopt_seed``: the seed of an existing account (made with nsc) that becomes this tenant's
         account: its public key stays, so creds its key issued keep working (see docs/adoption.md)."""
         super().__init__("nats-tenancy:index:Tenant", spec.id, None, opts)
@@ -46,7 +48,9 @@ class Tenant(pulumi.ComponentResource):
                         opts=pulumi.ResourceOptions(parent=self))
         self.signing_key = Nkey(f"{spec.id}-signing-key", role="account", generation=spec.credentials.signing_key,
                                 opts=pulumi.ResourceOptions(parent=self))
-        account_spec = tenant_account_spec(spec, prefix)
+        plan = plan_tenant(spec, roles)
+        account_spec = plan.account
+        assert account_spec is not None
         source = f"tenant {spec.id}"
         account_claims_template(account_spec, source=source)  # bad input fails here, before any key exists
         grace_s = spec.credentials.grace_period_ns / 1e9
@@ -64,7 +68,7 @@ class Tenant(pulumi.ComponentResource):
         )
         self.account_public_key = self.key.public_key
         self.users: dict[str, User] = {}
-        for role, user_spec in tenant_user_specs(spec, prefix, roles).items():
+        for role, user_spec in plan.users.items():
             self.users[role] = User(
                 f"{spec.id}-{role}",
                 claims=self.key.public_key.apply(
@@ -82,7 +86,7 @@ class Tenant(pulumi.ComponentResource):
             )
         self.creds = {role: u.creds for role, u in self.users.items()}
         self.jetstream = JetStreamObjects(
-            spec.id, spec, url=hub.url, creds=self.users["provisioning"].creds,
+            spec.id, plan.jetstream, url=hub.url, creds=self.users["provisioning"].creds, label=spec.id,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.account, self.users["provisioning"]]),
         )
         self.register_outputs({"account_public_key": self.account_public_key})

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from components.model.errors import Problems
+from components.model.spec_names import ID_PATTERN
 from components.model.identity.exports import Export, Import
 
-TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+TENANT_ID = ID_PATTERN   # the default layout's tenant ids (spec_names)
 #: Service and event tokens: literal subject tokens that are easy to use as stream-name parts.
 NAME_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 DOMAINS = ("logs", "events", "otel")

@@ -7,11 +7,19 @@ import pytest
 from hypothesis import given, strategies as st
 
 from components.model import spec_names as names
+from components.model.layout import Layout, NameTemplates
 from components.model.spec_units import (
     HOUR, MINUTE, SECOND, format_duration, parse_duration, parse_size,
 )
 
 ids = st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")
+
+
+DEFAULT = NameTemplates()   # the default layout: the names this project always gave
+
+
+def stream_name(tenant: str, domain: str, cls: str) -> str:
+    return names.render(DEFAULT.stream, tenant=tenant, domain=domain, **{"class": cls})
 
 
 @pytest.mark.parametrize("tenant,domain,cls,expected", [
@@ -21,25 +29,26 @@ ids = st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")
     ("t1", "d2", "live", "T1_D2_LIVE"),
 ])
 def test_stream_names_are_pinned(tenant: str, domain: str, cls: str, expected: str) -> None:
-    assert names.stream_name(tenant, domain, cls) == expected
+    assert stream_name(tenant, domain, cls) == expected
 
 
 def test_other_names_are_pinned() -> None:
-    assert names.consumer_name("ACME_BILLING_LIVE", "audit-feed") == "ACME_BILLING_LIVE_AUDIT_FEED"
-    assert names.bucket_name("acme-corp", "carts") == "acme-corp_carts"
-    assert names.dead_letter_stream_name("acme-corp") == "ACME_CORP_DEAD_LETTERS"
-    assert names.platform_stream_name("otel") == "PLATFORM_OTEL"
-    assert names.tenant_root(None, "acme", "logs") == "acme.logs"
-    assert names.tenant_root("plat", "acme", "logs") == "plat.acme.logs"
+    assert names.render(DEFAULT.consumer, stream="ACME_BILLING_LIVE", consumer="audit-feed") == \
+        "ACME_BILLING_LIVE_AUDIT_FEED"
+    assert names.render(DEFAULT.kv, tenant="acme-corp", name="carts") == "acme-corp_carts"
+    assert names.render(DEFAULT.dead_letter, tenant="acme-corp") == "ACME_CORP_DEAD_LETTERS"
+    assert names.render(DEFAULT.platform_stream, tree="otel") == "PLATFORM_OTEL"
+    assert names.render(DEFAULT.platform_account, shard="0") == "platform-ingest-0"
+    assert Layout().root("acme") == "acme" and Layout(prefix="plat").tree("acme", "logs") == "plat.acme.logs.>"
 
 
 @given(ids, ids, st.sampled_from(["live", "replay"]), ids)
 def test_derived_names_are_valid(tenant: str, domain: str, cls: str, consumer: str) -> None:
-    stream = names.stream_name(tenant, domain, cls)
+    stream = stream_name(tenant, domain, cls)
     assert names.valid_server_name(stream)
     assert not set(stream) & set(". *>")
-    assert names.valid_server_name(names.consumer_name(stream, consumer))
-    assert re.fullmatch(r"[a-zA-Z0-9_-]+", names.bucket_name(tenant, domain))
+    assert names.valid_server_name(names.render(DEFAULT.consumer, stream=stream, consumer=consumer))
+    assert re.fullmatch(r"[a-zA-Z0-9_-]+", names.render(DEFAULT.kv, tenant=tenant, name=domain))
 
 
 @given(ids, ids)

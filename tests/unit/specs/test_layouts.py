@@ -187,3 +187,24 @@ def test_every_tenant_parts_come_after_the_tenants_own() -> None:
     assert [k.bucket for k in env.tenant("globex").kv_buckets] == ["config_globex"]
 
 
+
+
+def test_tenant_plan_holds_everything_the_account_is_made_of() -> None:
+    env = load_environment(os.path.join(EXAMPLES, "venture.yaml"))
+    plan = tenant_plan.plan_tenant(env.tenant("acme_corp"), {r.name: r for r in env.roles})
+    assert plan.name == "TENANT_acme_corp" and plan.account is not None and plan.account.name == "TENANT_acme_corp"
+    assert set(plan.users) == {"service", "reader", "leaf", "provisioning", "service_user"}
+    assert [s.name for s in plan.jetstream.streams] == ["EVENTS_acme_corp", "DLQ_acme_corp"]
+    assert [c.name for c in plan.jetstream.consumers] == ["artifact_worker_acme_corp", "compliance_acme_corp",
+                                                         "ledger_acme_corp", "orchestrator_acme_corp"]
+    assert plan.jetstream.consumers[1].inputs["deliver_subject"] == \
+        "_deliver.VENTURE.acme_corp.EVENTS_acme_corp.compliance_acme_corp"
+    assert [b for b, _ in plan.jetstream.kv_buckets] == ["config_acme_corp"]
+    xorb = load_environment(os.path.join(EXAMPLES, "xorb.yaml"))
+    streams = tenant_plan.plan_tenant(xorb.tenant("t-qa")).jetstream.streams
+    order = [s.name for s in streams]
+    replay = [s for s in streams if s.name.endswith("-replay")]
+    assert len(replay) == 4
+    for s in replay:   # a replay stream is made after the live stream it sources
+        assert s.after == (s.name.replace("-replay", "-live"),)
+        assert order.index(s.after[0]) < order.index(s.name)
