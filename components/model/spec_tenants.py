@@ -11,7 +11,6 @@ them (see ``spec_platform``).
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any, Mapping, Optional
 
 from components.model import spec_names as names
