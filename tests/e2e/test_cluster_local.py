@@ -98,9 +98,11 @@ def cluster_project(tmp_path) -> Iterator[PulumiProject]:
 
 
 def assert_r3_streams(outputs: dict[str, Any]) -> None:
-    """Every tenant stream exists with a leader and two more replicas, seen with the tenant's creds."""
+    """Every tenant stream and KV bucket exists with a leader and two more replicas, seen with the
+    tenant's creds."""
     for tid, t in outputs["tenants"].items():
-        infos = stream_infos(outputs["nats_url"].split(",")[0], t["creds"]["service"], list(t["streams"]))
+        names = list(t["streams"]) + [f"KV_{b}" for b in t["kv_buckets"]]
+        infos = stream_infos(outputs["nats_url"].split(",")[0], t["creds"]["service"], names)
         for name, info in infos.items():
             assert "error" not in info, f"{tid} {name}: {info}"
             assert info["config"]["num_replicas"] == MEMBERS, name

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 
 #: The environment variable that carries the JetStream encryption key (see ``jetstream_key_env``).
@@ -229,3 +229,14 @@ def jetstream_key_env(conf: ServerConf) -> Optional[str]:
     if conf.jetstream is None or not conf.jetstream.cipher:
         return None
     return conf.jetstream.key_env
+
+
+def jetstream_key_container_env(conf: ServerConf, secret_name: str, secret_key: str = "jetstream-key"
+                                ) -> list[dict[str, Any]]:
+    """The server container's ``env`` entries a Kubernetes pod needs for ``conf``: the store key
+    from the Secret ``secret_name`` (entry ``secret_key``), so the key is in neither the pod spec
+    nor the ConfigMap; empty when the store is not encrypted."""
+    name = jetstream_key_env(conf)
+    if name is None:
+        return []
+    return [{"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": secret_key}}}]

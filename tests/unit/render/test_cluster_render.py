@@ -99,3 +99,24 @@ def test_every_member_config_passes_nats_server_check(pki: Path, tmp_path: Path,
         nats_process.check_config_file(str(path), env={JETSTREAM_KEY_ENV: "not-a-real-key"})
         with pytest.raises(nats_process.NatsServerError, match=JETSTREAM_KEY_ENV):   # without the key: refused
             nats_process.check_config_file(str(path))
+
+
+def test_kubernetes_gets_the_key_from_a_secret_reference() -> None:
+    from components.model.render.server_conf import jetstream_key_container_env
+
+    env = load_environment_text(env_text("jetstream: {cipher: aes}\n"), "environments/test.yaml", stack="test")
+    assert jetstream_key_container_env(member(env, 0), "nats-js-key") == [
+        {"name": JETSTREAM_KEY_ENV, "valueFrom": {"secretKeyRef": {"name": "nats-js-key", "key": "jetstream-key"}}}]
+    plain = load_environment_text(env_text(), "environments/test.yaml", stack="test")
+    assert jetstream_key_container_env(member(plain, 0), "nats-js-key") == []
+
+
+def test_bucket_replicas_follow_the_servers() -> None:
+    from components.model import jetstream_plan
+
+    env = load_environment_text(env_text().replace("tenants: []\n", "") + (
+        "tenants: [{id: acme, tier: small, quotas: {max_streams: 2}, kv_buckets: [{name: carts}], object_stores: [{name: files}]}]\n"),
+        "environments/test.yaml", stack="test")
+    kv, obj = env.tenants[0].kv_buckets[0], env.tenants[0].object_stores[0]
+    assert jetstream_plan.kv_inputs(kv)["replicas"] == 3
+    assert jetstream_plan.object_store_inputs(obj)["replicas"] == 3
