@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from components.model.spec_model import (
     JetStreamSpec, MonitoringSpec, ResourcesSpec, ServerMode, ServersSpec, ServiceType, TLSSpec,
@@ -28,7 +28,7 @@ from components.model.spec_units import format_duration, parse_duration, parse_s
 COMMON_KEYS = ("mode", "client_port", "monitor_port", "leafnode_port", "cluster_port")
 LOCAL_KEYS = COMMON_KEYS + ("host", "data_dir")
 KUBERNETES_KEYS = COMMON_KEYS + ("namespace", "replicas", "image", "storage_class", "storage_size",
-                                 "resources", "service_type")
+                                 "resources", "service_type", "creds_namespace", "await_ready")
 JETSTREAM_KEYS = ("max_memory", "max_file", "domain", "sync_interval", "cipher")
 TLS_KEYS = ("min_version", "secret_name", "cert_file", "key_file", "ca_file", "verify", "cipher_suites")
 #: The names nats-server 2.15 accepts in ``cipher_suites`` for TLS 1.3. Go's crypto/tls enables all
@@ -155,13 +155,19 @@ def _read_kubernetes(r: Reader, value: dict[str, Any], path: str) -> Optional[Se
     resources = _read_resources(r, m.get("resources"), child(path, "resources"))
     service_type = r.choice(m, "service_type", path, ServiceType, ServiceType.CLUSTER_IP)
     ports = {k: r.port(m, k, path, default=d) for k, d in DEFAULT_PORTS.items()}
+    # Tenant users' creds as Kubernetes Secrets in this namespace (none without it).
+    creds_namespace = r.string(m, "creds_namespace", path, pattern=DNS_LABEL,
+                               fix="use a Kubernetes namespace name: lower-case letters, digits and '-'")
+    # false: `up` does not wait for the servers to be Ready (pulumi.com/skipAwait on the StatefulSet).
+    await_ready = r.boolean(m, "await_ready", path, default=True)
     if None in (namespace, replicas, image, service_type) or None in ports.values():
         return None
     return ServersSpec(mode=ServerMode.KUBERNETES, host="0.0.0.0", client_port=int(ports["client_port"] or 0),
                        monitor_port=int(ports["monitor_port"] or 0), leafnode_port=int(ports["leafnode_port"] or 0),
                        cluster_port=ports["cluster_port"], namespace=namespace, replicas=int(replicas or 1),
                        image=image, storage_class=storage_class, storage_size=storage_size,
-                       resources=resources, service_type=service_type)
+                       resources=resources, service_type=service_type, creds_namespace=creds_namespace,
+                       await_ready=await_ready)
 
 
 def _read_resources(r: Reader, value: Any, path: str) -> Optional[ResourcesSpec]:
@@ -190,7 +196,7 @@ def default_sync_interval(stack: str, mode: Optional[ServerMode]) -> str:
     return DURABLE_SYNC_INTERVAL if stack == "prod" or mode is ServerMode.KUBERNETES else DEFAULT_SYNC_INTERVAL
 
 
-def _read_sync_interval(r: Reader, m: dict[str, Any], path: str, default: str) -> Optional[str]:
+def _read_sync_interval(r: Reader, m: Mapping[str, Any], path: str, default: str) -> Optional[str]:
     raw = m.get("sync_interval", default)
     if raw == DURABLE_SYNC_INTERVAL:
         return DURABLE_SYNC_INTERVAL

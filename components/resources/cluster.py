@@ -14,7 +14,7 @@ there: the provider writes every value in clear text.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol
+from typing import Any, Mapping, Optional, Protocol, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -69,11 +69,11 @@ class Cluster(pulumi.ComponentResource):
         ns = km.namespace(env)
         self.namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=ns["metadata"], opts=child())
 
-        # Metadata never depends on the config text or its hash, so it is taken from a rendering
-        # without them and stays known at preview time; only data and spec wait for the operator.
-        cm = km.config_map(env, "")
+        # The ConfigMap is named after its content (km.config_map_name): a config change creates a
+        # new one and updates the StatefulSet in place (a rolling restart), never replaces it.
         self.config_map = k8s.core.v1.ConfigMap(
-            f"{name}-config", metadata=cm["metadata"],
+            f"{name}-config",
+            metadata=conf_text.apply(lambda text: km.config_map(env, text)["metadata"]),
             data=conf_text.apply(lambda text: km.config_map(env, text)["data"]),
             opts=child(self.namespace))
 
@@ -84,6 +84,7 @@ class Cluster(pulumi.ComponentResource):
         if env.monitoring.enabled:
             self.metrics_service = self._service(f"{name}-metrics", km.metrics_service(env), child(self.namespace))
 
+        # Its metadata never depends on the config, so it stays known at preview time.
         sts = km.stateful_set(env, "")
         self.stateful_set = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset", metadata=sts["metadata"],
@@ -102,3 +103,35 @@ class Cluster(pulumi.ComponentResource):
     @staticmethod
     def _service(resource_name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.core.v1.Service:
         return k8s.core.v1.Service(resource_name, metadata=manifest["metadata"], spec=manifest["spec"], opts=opts)
+
+
+class CredsSecrets(pulumi.ComponentResource):
+    """Per tenant user a Secret ``<tenant>-<user>-creds`` (key ``user.creds``) in
+    ``servers.creds_namespace``, where workloads mount the creds they connect with.
+
+    The creds are Pulumi secrets (encrypted in the state, hidden in previews); pulumi-kubernetes
+    also marks a Secret's data secret. A rotation changes the creds and so the Secret; a tenant or
+    user removed from the environment deletes its Secret with its other resources.
+    """
+
+    def __init__(self, name: str, env: Environment, creds: Mapping[str, Mapping[str, pulumi.Input[str]]],
+                 opts: Optional[pulumi.ResourceOptions] = None, *,
+                 depends_on: Sequence[pulumi.Resource] = ()):
+        """``creds``: tenant id -> user name -> creds text."""
+        super().__init__("nats-tenancy:index:CredsSecrets", name, None, opts)
+        deps: list[pulumi.Resource] = list(depends_on)
+        ns = km.creds_namespace(env)
+        self.namespace: Optional[k8s.core.v1.Namespace] = None
+        if ns is not None:
+            self.namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata=ns["metadata"],
+                                                   opts=pulumi.ResourceOptions(parent=self))
+            deps.append(self.namespace)
+        self.secrets: dict[tuple[str, str], k8s.core.v1.Secret] = {}
+        for tenant_id in sorted(creds):
+            for user in sorted(creds[tenant_id]):
+                shape = km.creds_secret(env, tenant_id, user, "")
+                self.secrets[(tenant_id, user)] = k8s.core.v1.Secret(
+                    f"{name}-{tenant_id}-{user}", metadata=shape["metadata"], type=shape["type"],
+                    string_data={km.CREDS_KEY: pulumi.Output.secret(creds[tenant_id][user])},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=deps))
+        self.register_outputs({})

@@ -83,10 +83,18 @@ class Estate(pulumi.ComponentResource):
                                                              transformations=[*protect, after(self.data_guard)]))
         self.leafnodes = LeafNodeBundles("leafnodes", env, self.tenants, project_dir,
                                          opts=pulumi.ResourceOptions(parent=self))
+        if env.servers.mode is ServerMode.KUBERNETES and env.servers.creds_namespace:
+            from components.resources.cluster import CredsSecrets
+
+            # Tenant users' creds where workloads mount them (not the stack's own provisioning user).
+            self.creds_secrets = CredsSecrets(
+                "creds", env, {tid: {k: c for k, c in t.creds.items() if k != "provisioning"}
+                               for tid, t in self.tenants.items()},
+                opts=pulumi.ResourceOptions(parent=self), depends_on=[self.cluster.namespace])
         self.register_outputs({"nats_url": self.nats_url})
 
     def _named_accounts(self, env: Environment, hub: Hub, roles: dict[str, Any],
-                        protect: list[Any]) -> dict[str, NamedAccount]:
+                        protect: list[Any], settings: StackSettings) -> dict[str, NamedAccount]:
         """Declared accounts, every exporter before its importers (``tenant_plan.account_order``)."""
         pubs: dict[str, pulumi.Output[str]] = {tid: t.account_public_key for tid, t in self.tenants.items()}
         resources: dict[str, pulumi.Resource] = {tid: t.account for tid, t in self.tenants.items()}

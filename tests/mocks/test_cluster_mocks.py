@@ -83,7 +83,8 @@ def test_objects_equal_the_pure_renderer(pulumi_mocks: Recorder, env: Environmen
     assert ns["metadata"] == km.namespace(env)["metadata"]
 
     cm = by_type["kubernetes:core/v1:ConfigMap"].inputs
-    assert cm["metadata"] == km.config_map(env, "")["metadata"]
+    assert cm["metadata"] == km.config_map(env, expected_conf(env))["metadata"]
+    assert cm["metadata"]["name"] == "nats-config-" + km.config_hash(expected_conf(env))[:10]
     assert cm["data"] == {"nats.conf": expected_conf(env)}
 
     sts = by_type["kubernetes:apps/v1:StatefulSet"].inputs
@@ -136,3 +137,32 @@ def test_render_to_directory_uses_its_own_provider(pulumi_mocks: Recorder, env: 
     assert sorted(r.typ for r in children) == K8S_TYPES
     for r in children:
         assert r.provider.startswith(provider.urn + "::"), (r.typ, r.provider)
+
+
+def test_creds_secrets_are_secret_and_in_the_creds_namespace(pulumi_mocks: Recorder, env: Environment) -> None:
+    """One Secret per tenant user in ``servers.creds_namespace`` (its Namespace made when it is not the
+    servers' own), with the creds as a secret input."""
+    import dataclasses
+
+    from components.resources.cluster import CredsSecrets
+
+    with_ns = dataclasses.replace(env, servers=dataclasses.replace(env.servers, creds_namespace="apps"))
+    creds = {"acme": {"service": "acme-service-creds-text", "reader": "acme-reader-creds-text"},
+             "globex": {"service": "globex-service-creds-text"}}
+
+    @pulumi.runtime.test
+    def program() -> None:
+        CredsSecrets("prod-creds", with_ns, {t: {u: pulumi.Output.secret(c) for u, c in users.items()}
+                                            for t, users in creds.items()})
+
+    program()
+    secrets = {r.inputs["metadata"]["name"]: r for r in pulumi_mocks.of_type("kubernetes:core/v1:Secret")}
+    assert sorted(secrets) == ["acme-reader-creds", "acme-service-creds", "globex-service-creds"]
+    for name, reg in secrets.items():
+        tenant, user = name.split("-")[:2]
+        assert reg.inputs["metadata"]["namespace"] == "apps"
+        # Pulumi's wire form of a secret value: the signature key with the secret sentinel.
+        assert reg.inputs["stringData"] == {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                                            "value": {"user.creds": creds[tenant][user]}}
+    (ns,) = pulumi_mocks.of_type("kubernetes:core/v1:Namespace")
+    assert ns.inputs["metadata"]["name"] == "apps"

@@ -58,8 +58,8 @@ def hub_server_conf(
     when they differ from the environment's base ports.
     """
     s = env.servers
-    p = {"client_port": s.client_port, "monitor_port": s.monitor_port, "leafnode_port": s.leafnode_port,
-         "cluster_port": s.cluster_port, **(ports or {})}
+    p: dict[str, Optional[int]] = {"client_port": s.client_port, "monitor_port": s.monitor_port,
+                                   "leafnode_port": s.leafnode_port, "cluster_port": s.cluster_port, **(ports or {})}
     tls: Optional[TLSConf] = None
     if env.tls is not None:
         suites = tuple(env.tls.cipher_suites)
@@ -81,8 +81,8 @@ def hub_server_conf(
     return ServerConf(
         server_name=server_name,
         host=host or s.host,
-        port=int(p["client_port"]),
-        monitor_port=int(p["monitor_port"]),
+        port=int(p["client_port"] or 0),
+        monitor_port=p["monitor_port"],
         jetstream=JetStreamConf(
             store_dir=os.path.join(data_dir, "jetstream"),
             max_memory=_size(js.max_memory),
@@ -95,7 +95,7 @@ def hub_server_conf(
         system_account=system_account,
         resolver=ResolverConf(dir=os.path.join(data_dir, "resolver"), preload={system_account: system_account_jwt}),
         cluster=cluster,
-        leafnodes=LeafNodesConf(host=host or s.host, port=int(p["leafnode_port"]), tls=leaf_tls),
+        leafnodes=LeafNodesConf(host=host or s.host, port=p["leafnode_port"], tls=leaf_tls),
         tls=tls,
     )
 

@@ -49,7 +49,8 @@ APP_NAME = "nats"
 STATEFULSET_NAME = "nats"
 HEADLESS_SERVICE_NAME = "nats-headless"
 CLIENT_SERVICE_NAME = "nats"          # ``nats.<namespace>.svc`` is the default leaf-node hub address
-CONFIG_MAP_NAME = "nats-config"
+CONFIG_MAP_PREFIX = "nats-config"    # + "-<first 10 hex digits of the config's sha256>"
+CONFIG_MAP_HASH_LEN = 10
 PDB_NAME = "nats"
 CONFIG_KEY = "nats.conf"
 CONFIG_DIR = "/etc/nats"
@@ -65,6 +66,11 @@ EXPORTER_CONTAINER = "exporter"
 EXPORTER_MODULE = "components.ops.exporter"
 METRICS_PORT_NAME = "metrics"
 METRICS_PATH = "/metrics"
+SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+CREDS_KEY = "user.creds"
+TENANT_LABEL = "nats-tenancy/tenant"
+USER_LABEL = "nats-tenancy/user"
 
 
 def labels(env: Environment) -> dict[str, str]:
@@ -135,13 +141,24 @@ def config_hash(conf_text: str) -> str:
     return hashlib.sha256(conf_text.encode("utf-8")).hexdigest()
 
 
+def config_map_name(conf_hash: str) -> str:
+    """The ConfigMap is named after its content, so a config change is a new ConfigMap and an
+    in-place update of the StatefulSet (its volume names the new one), which rolls the pods one at
+    a time. A fixed name would not do: pulumi-kubernetes treats a ConfigMap's data as immutable, so
+    changed data replaces it, and replacing an object under the same name deletes it first, which
+    drags its dependent StatefulSet into a replace (all pods at once). The old ConfigMap is deleted
+    only after the StatefulSet update. ``conf_hash`` "" gives the bare prefix (metadata shape only)."""
+    short = conf_hash[:CONFIG_MAP_HASH_LEN]
+    return f"{CONFIG_MAP_PREFIX}-{short}" if short else CONFIG_MAP_PREFIX
+
+
 def namespace(env: Environment) -> Manifest:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(env, _namespace_of(env), namespaced=False)}
 
 
 def config_map(env: Environment, conf_text: str) -> Manifest:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(env, CONFIG_MAP_NAME),
-            "data": {CONFIG_KEY: conf_text}}
+    name = config_map_name(config_hash(conf_text)) if conf_text else CONFIG_MAP_PREFIX
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(env, name), "data": {CONFIG_KEY: conf_text}}
 
 
 def _server_ports(env: Environment) -> list[tuple[str, int]]:
@@ -269,7 +286,7 @@ def stateful_set(env: Environment, conf_hash: str) -> Manifest:
     s = env.servers
     if not s.image:
         raise ValueError(f"{env.file}: servers.image is required in kubernetes mode")
-    volumes: list[dict[str, Any]] = [{"name": "config", "configMap": {"name": CONFIG_MAP_NAME}}]
+    volumes: list[dict[str, Any]] = [{"name": "config", "configMap": {"name": config_map_name(conf_hash)}}]
     if env.tls is not None:
         if not env.tls.secret_name:
             raise ValueError(f"{env.file}: tls.secret_name is required in kubernetes mode")
@@ -281,8 +298,10 @@ def stateful_set(env: Environment, conf_hash: str) -> Manifest:
                                 "resources": {"requests": {"storage": _quantity(_storage_size(env))}}}
     if s.storage_class:
         pvc_spec["storageClassName"] = s.storage_class
+    meta = _meta(env, STATEFULSET_NAME)
+    meta["annotations"] = _stateful_set_annotations(env)
     return {
-        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": _meta(env, STATEFULSET_NAME),
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta,
         "spec": {
             "serviceName": HEADLESS_SERVICE_NAME,
             "replicas": s.replicas,
@@ -304,6 +323,18 @@ def stateful_set(env: Environment, conf_hash: str) -> Manifest:
                                       "spec": pvc_spec}],
         },
     }
+
+
+def _stateful_set_annotations(env: Environment) -> dict[str, str]:
+    """``pulumi.com/patchForce``: the environment file owns ``replicas`` and the pod template. A
+    ``kubectl scale`` or ``edit`` makes kubectl the owner of those fields under server-side apply,
+    and the next preview/up would stop on a field conflict; forcing lets ``up`` take them back
+    (``preview --refresh`` shows the drift as an update first). ``pulumi.com/skipAwait`` with
+    ``servers.await_ready: false``: ``up`` does not wait for the pods to become Ready."""
+    out = {PATCH_FORCE_ANNOTATION: "true"}
+    if not env.servers.await_ready:
+        out[SKIP_AWAIT_ANNOTATION] = "true"
+    return out
 
 
 def _storage_size(env: Environment) -> int:
@@ -331,3 +362,29 @@ def cluster_manifests(env: Environment, operator_jwt: str, system_account: str,
         services.append(metrics_service(env))
     return [namespace(env), config_map(env, text), *services,
             stateful_set(env, config_hash(text)), pod_disruption_budget(env)]
+
+
+def creds_secret_name(tenant_id: str, user: str) -> str:
+    """``<tenant>-<user>-creds``: tenant ids and user names are DNS labels already."""
+    return f"{tenant_id}-{user}-creds"
+
+
+def creds_secret(env: Environment, tenant_id: str, user: str, creds: str) -> Manifest:
+    """One tenant user's ``.creds`` file as a Secret in ``servers.creds_namespace``, for workloads
+    to mount (key ``user.creds``). ``creds`` is the file's text; the caller passes it as a Pulumi
+    secret, so it is encrypted in the state and hidden in previews."""
+    ns = env.servers.creds_namespace
+    if env.servers.mode is not ServerMode.KUBERNETES or not ns:
+        raise ValueError(f"{env.file}: servers.creds_namespace is needed for creds Secrets")
+    meta = {"name": creds_secret_name(tenant_id, user), "namespace": ns,
+            "labels": {**labels(env), TENANT_LABEL: tenant_id, USER_LABEL: user}}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque",
+            "stringData": {CREDS_KEY: creds}}
+
+
+def creds_namespace(env: Environment) -> Optional[Manifest]:
+    """The creds namespace, when it is not the servers' own (that one exists already)."""
+    ns = env.servers.creds_namespace
+    if not ns or ns == env.servers.namespace:
+        return None
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels(env)}}

@@ -137,7 +137,9 @@ def test_volumes_and_claims(objs: dict[str, dict[str, Any]]) -> None:
     assert claim["spec"] == {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
                              "resources": {"requests": {"storage": "100Gi"}}}
     volumes = {v["name"]: v for v in spec["template"]["spec"]["volumes"]}
-    assert volumes["config"]["configMap"] == {"name": "nats-config"}
+    cm_name = objs["ConfigMap"]["metadata"]["name"]
+    assert cm_name == "nats-config-" + km.config_hash(conf_of(objs))[:10]
+    assert volumes["config"]["configMap"] == {"name": cm_name}
     assert volumes["tls"]["secret"] == {"secretName": "nats-server-tls"}
     mounts = {m["name"]: m for m in server_container(objs)["volumeMounts"]}
     assert mounts["config"] == {"name": "config", "mountPath": "/etc/nats", "readOnly": True}
@@ -273,6 +275,45 @@ def test_config_change_rolls_the_pods(env: Environment, material: OperatorMateri
     key = km.CONFIG_HASH_ANNOTATION
     assert (changed["StatefulSet"]["spec"]["template"]["metadata"]["annotations"][key]
             != objs["StatefulSet"]["spec"]["template"]["metadata"]["annotations"][key])
+    # A new ConfigMap under a new name, named by the StatefulSet's volume; the StatefulSet keeps its
+    # name, selector and claim templates (the fields that would force a replace).
+    new_cm = changed["ConfigMap"]["metadata"]["name"]
+    assert new_cm != objs["ConfigMap"]["metadata"]["name"]
+    assert changed["StatefulSet"]["spec"]["template"]["spec"]["volumes"][0]["configMap"] == {"name": new_cm}
+    for field in ("selector", "serviceName", "volumeClaimTemplates", "podManagementPolicy"):
+        assert changed["StatefulSet"]["spec"][field] == objs["StatefulSet"]["spec"][field]
+    assert changed["StatefulSet"]["metadata"] == objs["StatefulSet"]["metadata"]
+
+
+def test_same_config_same_configmap_name(env: Environment, material: OperatorMaterial,
+                                         objs: dict[str, dict[str, Any]]) -> None:
+    """Rendering twice gives the same name: a no-op `up` must not churn ConfigMaps."""
+    assert render(env, material)["ConfigMap"]["metadata"]["name"] == objs["ConfigMap"]["metadata"]["name"]
+
+
+def test_skip_await_only_when_asked(env: Environment, material: OperatorMaterial,
+                                    objs: dict[str, dict[str, Any]]) -> None:
+    assert objs["StatefulSet"]["metadata"]["annotations"] == {km.PATCH_FORCE_ANNOTATION: "true"}
+    no_wait = dataclasses.replace(env, servers=dataclasses.replace(env.servers, await_ready=False))
+    assert render(no_wait, material)["StatefulSet"]["metadata"]["annotations"] == {
+        km.PATCH_FORCE_ANNOTATION: "true", km.SKIP_AWAIT_ANNOTATION: "true"}
+
+
+def test_creds_secret(env: Environment) -> None:
+    with_ns = dataclasses.replace(env, servers=dataclasses.replace(env.servers, creds_namespace="apps"))
+    secret = km.creds_secret(with_ns, "acme", "service", "-----BEGIN NATS USER JWT-----\n...")
+    assert secret["kind"] == "Secret" and secret["type"] == "Opaque"
+    assert secret["metadata"]["name"] == "acme-service-creds"
+    assert secret["metadata"]["namespace"] == "apps"
+    assert secret["metadata"]["labels"][km.TENANT_LABEL] == "acme"
+    assert secret["metadata"]["labels"][km.USER_LABEL] == "service"
+    assert secret["stringData"] == {"user.creds": "-----BEGIN NATS USER JWT-----\n..."}
+    assert km.creds_namespace(with_ns) == {"apiVersion": "v1", "kind": "Namespace",
+                                           "metadata": {"name": "apps", "labels": LABELS}}
+    same = dataclasses.replace(env, servers=dataclasses.replace(env.servers, creds_namespace="nats"))
+    assert km.creds_namespace(same) is None
+    with pytest.raises(ValueError, match="creds_namespace"):
+        km.creds_secret(env, "acme", "service", "x")
 
 
 def test_pdb(objs: dict[str, dict[str, Any]]) -> None:
