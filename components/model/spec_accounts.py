@@ -19,7 +19,7 @@ from components.model.spec_items import read_js_streams
 from components.model.spec_model import (
     AccountExport, AccountImport, AccountJetStream, AccountUser, NamedAccount, RoleSpec, Tenant,
 )
-from components.model.spec_schema import Reader, child, item
+from components.model.spec_schema import Reader, child, item, read_unique
 from components.model.spec_tenant_parts import ITEM_NAME, ITEM_NAME_FIX, read_kv, read_objects
 from components.model.spec_model import Quotas
 from components.model.subjects import subject_contains, subject_problem
@@ -89,20 +89,8 @@ def _subjects(r: Reader, value: Any, path: str) -> tuple[str, ...]:
 
 def read_accounts(r: Reader, value: Any, path: str, roles: Mapping[str, RoleSpec], layout: Layout,
                   server_replicas: int) -> tuple[NamedAccount, ...]:
-    out: list[NamedAccount] = []
-    seen: dict[str, str] = {}
-    for i, raw in enumerate(r.sequence(value, path)):
-        apath = item(path, i)
-        account = _read_account(r, raw, apath, roles, layout, server_replicas)
-        if account is None:
-            continue
-        if account.name in seen:
-            r.add(child(apath, "name"), f"account {account.name!r} is declared twice (also {seen[account.name]})",
-                  "give every account its own name")
-            continue
-        seen[account.name] = apath
-        out.append(account)
-    return tuple(out)
+    return read_unique(r, value, path, lambda raw, apath: _read_account(r, raw, apath, roles, layout, server_replicas),
+                       lambda a: a.name, "name", "account")
 
 
 def _read_account(r: Reader, raw: Any, path: str, roles: Mapping[str, RoleSpec], layout: Layout,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from enum import Enum
-from typing import Any, Iterable, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, TypeVar
 
 import yaml
 
@@ -239,3 +239,27 @@ def _span(minimum: Optional[int], maximum: Optional[int]) -> str:
     if maximum is not None:
         return f"of at most {maximum}"
     return ""
+
+
+T = TypeVar("T")
+
+
+def read_unique(r: Reader, value: Any, path: str, read_one: Callable[[Any, str], Optional[T]],
+                key: Callable[[T], str], field: str, what: str) -> tuple[T, ...]:
+    """A list of entries read by ``read_one(raw, path)``, each ``key`` at most once: a repeat is
+    reported at its ``field`` with the path of the first (``duplicate tenant id 'acme' (also tenants[0])``)."""
+    out: list[T] = []
+    seen: dict[str, str] = {}
+    for i, raw in enumerate(r.sequence(value, path)):
+        ipath = item(path, i)
+        entry = read_one(raw, ipath)
+        if entry is None:
+            continue
+        k = key(entry)
+        if k in seen:
+            r.add(child(ipath, field), f"duplicate {what} {field} {k!r} (also {seen[k]})",
+                  f"give every {what} its own {field}")
+            continue
+        seen[k] = ipath
+        out.append(entry)
+    return tuple(out)

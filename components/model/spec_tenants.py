@@ -18,7 +18,7 @@ from components.model.spec_model import (
     QUOTA_FIELDS, DiscardPolicy, Domain, JsStream, KvSpec, ObjectStoreSpec, Quotas, ServersSpec, StorageType,
     StreamClass, StreamClassKind, Tenant, TenantSubjects, Tier, UserSpec,
 )
-from components.model.spec_schema import Reader, child, did_you_mean, item
+from components.model.spec_schema import Reader, child, did_you_mean, item, read_unique
 from components.model.identity.role_sets import BINDABLE_BUILTINS
 from components.model.layout import Layout
 from components.model.spec_names import render
@@ -89,20 +89,8 @@ def read_tiers(r: Reader, value: Any, path: str) -> dict[str, Tier]:
 
 
 def read_tenants(r: Reader, value: Any, path: str, ctx: TenantContext) -> tuple[Tenant, ...]:
-    tenants: list[Tenant] = []
-    seen: dict[str, str] = {}
-    for i, raw in enumerate(r.sequence(value, path)):
-        tpath = item(path, i)
-        tenant = _read_tenant(r, raw, tpath, ctx)
-        if tenant is None:
-            continue
-        if tenant.id in seen:
-            r.add(child(tpath, "id"), f"duplicate tenant id {tenant.id!r} (also {seen[tenant.id]})",
-                  "give every tenant its own id")
-            continue
-        seen[tenant.id] = tpath
-        tenants.append(tenant)
-    return tuple(tenants)
+    return read_unique(r, value, path, lambda raw, tpath: _read_tenant(r, raw, tpath, ctx), lambda t: t.id,
+                       "id", "tenant")
 
 
 def _read_tenant(r: Reader, raw: Any, path: str, ctx: TenantContext) -> Optional[Tenant]:

@@ -79,34 +79,45 @@ def publish_outcome(url: str, creds: str, subject: str) -> str:
     return asyncio.run(_publish_outcome(url, creds, subject))
 
 
+class _Client:
+    """A connection that records the errors the server sends (a refused publish or subscribe does
+    not raise in nats-py: the server answers ``-ERR 'Permissions Violation …'`` and only the error
+    callback sees it)."""
+
+    def __init__(self, url: str, creds: str):
+        self.url, self.creds, self.errors = url, creds, []  # type: ignore[var-annotated]
+
+    async def __aenter__(self) -> Any:
+        import nats
+
+        async def on_error(e: Exception) -> None:
+            self.errors.append(str(e))
+
+        self.nc = await nats.connect(self.url, user_credentials=RawCredentials(self.creds), allow_reconnect=False,
+                                     max_reconnect_attempts=0, connect_timeout=3, error_cb=on_error)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.nc.close()
+
+    async def refused(self) -> bool:
+        await self.nc.flush(timeout=2)
+        await asyncio.sleep(0.3)
+        return any("permissions violation" in e.lower() for e in self.errors)
+
+
 async def _publish_outcome(url: str, creds: str, subject: str) -> str:
-    import nats
     from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 
-    errors: list[str] = []
-
-    async def on_error(e: Exception) -> None:
-        errors.append(str(e))
-
-    nc = await nats.connect(url, user_credentials=RawCredentials(creds), allow_reconnect=False,
-                            max_reconnect_attempts=0, connect_timeout=3, error_cb=on_error)
-    try:
+    async with _Client(url, creds) as c:
         try:
-            msg = await nc.request(subject, b"layout-check", timeout=2)
-            reply = json.loads(msg.data)
-            if "stream" in reply:
-                return f"stored in {reply['stream']}"
-            return f"reply {reply}"
+            msg = await c.nc.request(subject, b"layout-check", timeout=2)
         except NoRespondersError:
             return "no stream"
         except NatsTimeout:
-            await nc.flush(timeout=2)
-            await asyncio.sleep(0.2)
-            if any("permissions violation" in e.lower() for e in errors):
-                return "permission denied"
-            return "timeout"
-    finally:
-        await nc.close()
+            return "permission denied" if await c.refused() else "timeout"
+        reply = json.loads(msg.data)
+        return f"stored in {reply['stream']}" if "stream" in reply else f"reply {reply}"
 
 
 def subscribe_allowed(url: str, creds: str, subject: str) -> bool:
@@ -115,22 +126,9 @@ def subscribe_allowed(url: str, creds: str, subject: str) -> bool:
 
 
 async def _subscribe_allowed(url: str, creds: str, subject: str) -> bool:
-    import nats
-
-    errors: list[str] = []
-
-    async def on_error(e: Exception) -> None:
-        errors.append(str(e))
-
-    nc = await nats.connect(url, user_credentials=RawCredentials(creds), allow_reconnect=False,
-                            max_reconnect_attempts=0, connect_timeout=3, error_cb=on_error)
-    try:
-        await nc.subscribe(subject)
-        await nc.flush(timeout=2)
-        await asyncio.sleep(0.3)
-        return not any("permissions violation" in e.lower() for e in errors)
-    finally:
-        await nc.close()
+    async with _Client(url, creds) as c:
+        await c.nc.subscribe(subject)
+        return not await c.refused()
 
 
 def received_via_import(url: str, sub_creds: str, sub_subject: str, pub_creds: str, pub_subject: str) -> str:
