@@ -82,6 +82,17 @@ def lag_targets(env: Environment) -> tuple[LagTarget, ...]:
     return tuple(out)
 
 
+def led_here(targets: tuple[LagTarget, ...], jsz: Mapping[str, Any],
+             account_name: Mapping[str, str]) -> tuple[LagTarget, ...]:
+    """The targets whose stream this server leads, for an exporter run with ``--leader-only``:
+    ``jsz`` fetched with ``stream_leader_only`` lists only those streams, so the lag of a shared
+    consumer is reported by one exporter of a cluster, not by every one. ``account_name``: account
+    public key -> JWT name."""
+    led = {(account_name.get(str(acc.get("id")), str(acc.get("id"))), str(st.get("name")))
+           for acc in jsz.get("account_details") or () for st in acc.get("stream_detail") or ()}
+    return tuple(t for t in targets if (t.account, t.stream) in led)
+
+
 def to_document(targets: tuple[LagTarget, ...]) -> list[dict[str, Any]]:
     return [{"account": t.account, "stream": t.stream, "consumer": t.consumer, "tenants": dict(t.tenants)}
             for t in targets]

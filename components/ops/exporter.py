@@ -30,7 +30,7 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from components.model import exporter_config, metrics_series, ops_metrics
+from components.model import exporter_config, metrics_series, ops_metrics, platform_lag
 from components.model.exporter_config import ExporterConfig
 
 #: /jsz pages hold at most this many accounts (the server's own default and maximum page).
@@ -153,10 +153,13 @@ class TenantCollector(Collector):
             return None
         names = ops_metrics.account_names(docs.jsz, docs.accstatz, docs.details)
         keys = {name: key for key, name in names.names.items()}
+        targets = self.config.platform_lag
+        if self.leader_only:
+            targets = platform_lag.led_here(targets, docs.jsz, names.names)
         from components.ops.lag_probe import LagError
 
         try:
-            found.extend(self.lag.samples(self.config.platform_lag, keys))
+            found.extend(self.lag.samples(targets, keys))
         except LagError as exc:
             print(f"platform lag failed: {exc}", file=sys.stderr, flush=True)
             return False

@@ -176,3 +176,11 @@ def test_exporter_args_for_the_sidecar_and_the_local_process() -> None:
                     "--series", "/etc/exporter/series.json", "--leader-only"]
     with pytest.raises(ValueError):
         exporter_config.exporter_args("http://x:8222", "h:1", platform_creds={"platform": "/p.creds"})
+
+
+def test_with_leader_only_lag_is_probed_only_where_the_stream_is_led() -> None:
+    targets = platform_lag.lag_targets(example("serviceradar"))
+    jsz = {"account_details": [{"id": "APLATFORM", "stream_detail": [{"name": "events"}]},
+                               {"id": "AACME", "stream_detail": [{"name": "logs"}]}]}
+    led = platform_lag.led_here(targets, jsz, {"APLATFORM": "platform", "AACME": "acme"})
+    assert [(t.account, t.stream) for t in led] == [("platform", "events")]
