@@ -1,0 +1,62 @@
+"""``Tenant``: one customer's account with its quotas, its exported trees and its four users.
+
+The environment-file program's ``Tenant`` component built from ``TenantArgs`` instead of an
+environment entry, under the default layout: subjects ``<id>.logs.>``, ``<id>.events.>`` and
+``<id>.otel.>`` (exported to whoever imports them), users ``service`` (publish and subscribe in the
+tenant's tree), ``reader`` (subscribe only), ``leaf`` (leaf-node connections only) and
+``provisioning`` (the JetStream API only: ``jetstream_connection`` connects with it, so every stream made
+through it lives in this account and counts against its quotas).
+
+    acme = Tenant(TenantArgs(id="acme", quotas=Quotas(max_streams=5, ...)), hub)
+    Stream("acme-orders", StreamArgs(name="ACME_ORDERS", subjects=["acme.events.orders.>"]), acme.jetstream_connection)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+
+from components.api.connection import JetStreamConnection
+from components.model.layout import Layout
+from components.model.spec_model import Quotas
+from components.model.spec_model import Tenant as TenantSpec
+from components.model.spec_tenants import tenant_subjects
+from components.resources import tenant as tenant_component
+from components.resources.connection import Hub
+
+
+@dataclass(frozen=True)
+class TenantArgs:
+    id: str
+    """The tenant id: the root token of its subjects and the name of its resources (lowercase, ``-``)."""
+    quotas: Quotas
+    """Account limits the server enforces: ``max_streams``, ``max_consumers``, ``max_bytes`` (file
+    storage), ``max_memory`` (memory storage), ``max_connections``, ``max_ack_pending``, and
+    ``retention_days`` (the default ``max_age`` of its streams in the environment file; unused here)."""
+    name: Optional[str] = None
+    """Display name (the account JWT's description); the id when unset."""
+    tier: str = "custom"
+    """Tier label, kept as the account's ``tier:<tier>`` tag."""
+    adopt_seed: Optional[str] = None
+    """Seed (``SA…``) of an existing account that becomes this tenant's: creds its key issued keep working."""
+
+    def spec(self) -> TenantSpec:
+        """The model's tenant spec under the default layout, with no JetStream objects of its own."""
+        return TenantSpec(id=self.id, name=self.name or self.id, tier=self.tier, quotas=self.quotas,
+                          subjects=tenant_subjects(Layout(), self.id))
+
+
+class Tenant(tenant_component.Tenant):
+    """Outputs: ``account_public_key``; ``creds`` maps each user (service, reader, leaf,
+    provisioning) to its creds (secret)."""
+
+    def __init__(self, args: TenantArgs, hub: Hub, opts: Optional[pulumi.ResourceOptions] = None):
+        self.hub = hub
+        super().__init__(args.spec(), hub, None, opts, adopt_seed=args.adopt_seed)
+
+    @property
+    def jetstream_connection(self) -> JetStreamConnection:
+        """The connection JetStream resources of this tenant use (its provisioning user)."""
+        return JetStreamConnection(server_url=self.hub.url, creds=self.creds["provisioning"],
+                                   account_label=self.spec.id)
