@@ -69,7 +69,7 @@ class Estate(pulumi.ComponentResource):
         self.tenants = {t.id: Tenant(t, hub, env.subject_prefix, opts=pulumi.ResourceOptions(
                             parent=self, transformations=protect), roles=roles)
                         for t in env.tenants}
-        self.accounts = self._named_accounts(env, hub, roles, protect)
+        self.accounts = self._named_accounts(env, hub, roles, protect, settings)
         # Diffs before the engine deletes anything removed from the environment (all deletes wait
         # for the program to finish registering), and refuses an unacknowledged loss of data.
         self.data_guard = data_guard(env, url, self.operator.system_user_creds, server_count,
