@@ -118,3 +118,19 @@ def test_tenant_map_shapes(doc: Any, expected: dict[str, str]) -> None:
 def test_tenant_map_rejects_other_shapes(doc: Any) -> None:
     with pytest.raises(ValueError):
         om.tenant_map(doc)
+
+
+def test_delivered_and_subscriptions_series(cap: dict[str, Any]) -> None:
+    s = _samples(cap)
+    assert _one(s, "nats_tenant_consumer_delivered", tenant="acme", consumer="WORKER") == 6   # consumer_seq
+    assert _one(s, "nats_tenant_subscriptions", tenant="globex") == 6
+    assert _one(s, "nats_tenant_subscriptions", tenant="acme") > 0
+
+
+def test_tenant_ids_map_layout_account_names_and_keep_the_jwt_name_aside(cap: dict[str, Any]) -> None:
+    s = _samples(cap, tenant_ids={"acme": "acme_corp"})
+    assert {x.label("tenant") for x in s} == {"acme_corp", "globex"}
+    assert {dict(x.extra)["account_name"] for x in s if x.label("tenant") == "acme_corp"} == {"acme"}
+    # an override by key still wins over the tenant id of the JWT name
+    s = _samples(cap, tenant_ids={"acme": "acme_corp"}, overrides={cap["acme"]: "from-map"})
+    assert "from-map" in {x.label("tenant") for x in s}
