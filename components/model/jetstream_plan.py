@@ -45,9 +45,10 @@ def dead_letter_inputs(tenant: Tenant) -> dict[str, Any]:
     """The tenant's dead-letter stream: max-delivery and termination advisories of its DLQ consumers.
 
     The advisory carries the stream sequence of the dead message, which stays fetchable with
-    ``STREAM.MSG.GET`` for as long as the source stream retains it.
+    ``STREAM.MSG.GET`` for as long as the source stream retains it. It has as many replicas as the
+    tenant's most replicated stream, so it survives whatever server loss they survive.
     """
-    return {
+    props: dict[str, Any] = {
         "name": tenant.dead_letter_stream,
         "subjects": list(tenant.dead_letter_subjects),
         "retention": "limits",
@@ -55,6 +56,10 @@ def dead_letter_inputs(tenant: Tenant) -> dict[str, Any]:
         "max_age": DEAD_LETTER_MAX_AGE,
         "description": f"Dead letters of tenant {tenant.id}",
     }
+    replicas = max((sc.replicas for sc in tenant.streams), default=1)
+    if replicas > 1:   # 1 is the server default: left out so single-server stacks see no change
+        props["num_replicas"] = replicas
+    return props
 
 
 def consumer_inputs(c: ConsumerSpec) -> dict[str, Any]:
@@ -124,6 +129,8 @@ def platform_stream_inputs(env: Environment) -> list[dict[str, Any]]:
             "no_ack": True,
             "description": f"All tenants' {pc.tree} trees, as imported by the platform",
         }
+        if env.servers.replicas > 1:   # replicated like the tenants' streams (at most 3)
+            streams[pc.stream]["num_replicas"] = min(env.servers.replicas, 3)
     return [streams[k] for k in sorted(streams)]
 
 

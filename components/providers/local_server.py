@@ -30,7 +30,15 @@ import urllib.request
 from typing import Any, Mapping, Optional
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from components.providers import nats_process
 from components.providers.identity_common import is_unknown

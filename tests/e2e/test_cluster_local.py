@@ -39,6 +39,7 @@ def cluster_environment(ports: list[int], sync_interval: str, tenants: tuple[str
                 consumers:
                   - name: worker
                     kind: pull
+                    dead_letter: true
           kv_buckets:
             - name: settings
         """) for t in tenants)
@@ -66,6 +67,12 @@ def cluster_environment(ports: list[int], sync_interval: str, tenants: tuple[str
             max_connections: 50
             retention_days: 7
             max_ack_pending: 500
+        platform:
+          shards: 1
+          consumers:
+            - name: log-archiver
+              class: logs
+              filter: "*.logs.>"
         tenants:
         """) + textwrap.indent(tenant_yaml, "  ")
 
@@ -130,6 +137,9 @@ def test_three_servers_resolver_r3_and_a_rolling_restart(cluster_project: Pulumi
         jwt_file = os.path.join(proj.project_dir, ".state", "test", "nats", f"test-{i}", "resolver", f"{acme}.jwt")
         assert os.path.exists(jwt_file), f"server {i} has no JWT for acme"
     assert_r3_streams(out)
+    # every stream of every account (dead letters and platform ingest included) on every server
+    held = [monitor(mon + i, "/jsz")["streams"] for i in range(MEMBERS)]
+    assert held[0] > 0 and held == [held[0]] * MEMBERS, f"streams held per server: {held}"
     assert proj.preview_steps() == [], "a second preview must be clean"
 
     # durability change: shown in the preview, applied by a rolling restart while a client publishes

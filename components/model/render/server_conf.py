@@ -20,7 +20,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-
 #: The environment variable that carries the JetStream encryption key (see ``jetstream_key_env``).
 JETSTREAM_KEY_ENV = "NATS_JS_KEY"
 

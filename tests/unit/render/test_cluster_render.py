@@ -120,3 +120,19 @@ def test_bucket_replicas_follow_the_servers() -> None:
     kv, obj = env.tenants[0].kv_buckets[0], env.tenants[0].object_stores[0]
     assert jetstream_plan.kv_inputs(kv)["replicas"] == 3
     assert jetstream_plan.object_store_inputs(obj)["replicas"] == 3
+
+
+def test_dead_letter_and_platform_streams_are_replicated_like_the_tenants() -> None:
+    from components.model import jetstream_plan
+
+    text = env_text().replace("tenants: []\n", "") + (
+        "tenants: [{id: acme, tier: small, quotas: {max_streams: 2},"
+        " domains: {orders: {live: {consumers: [{name: worker, dead_letter: true}]}}}}]\n"
+        "platform: {shards: 1, consumers: [{name: archiver, class: logs, filter: '*.logs.>'}]}\n")
+    env = load_environment_text(text.replace("max_consumers: 1", "max_consumers: 2"), "environments/test.yaml",
+                                stack="test")
+    assert jetstream_plan.dead_letter_inputs(env.tenants[0])["num_replicas"] == 3
+    assert [s["num_replicas"] for s in jetstream_plan.platform_stream_inputs(env)] == [3]
+    one = load_environment(str(ROOT / "environments" / "dev.yaml"), stack="dev")
+    assert all("num_replicas" not in jetstream_plan.dead_letter_inputs(t) for t in one.tenants if t.dead_letter_stream)
+    assert all("num_replicas" not in s for s in jetstream_plan.platform_stream_inputs(one))
