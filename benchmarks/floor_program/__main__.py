@@ -4,7 +4,6 @@ Config (project namespace ``floor``): ``components`` and ``resources`` are the c
 ``changed`` the index of one resource whose input differs (unset: none), for the one-change step.
 """
 import pulumi
-
 from noop import Noop
 
 cfg = pulumi.Config("floor")

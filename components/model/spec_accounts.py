@@ -17,11 +17,17 @@ from components.model.identity.role_sets import BINDABLE_BUILTINS, builtin_roles
 from components.model.layout import Layout
 from components.model.spec_items import read_js_streams
 from components.model.spec_model import (
-    AccountExport, AccountImport, AccountJetStream, AccountUser, NamedAccount, RoleSpec, Tenant,
+    AccountExport,
+    AccountImport,
+    AccountJetStream,
+    AccountUser,
+    NamedAccount,
+    Quotas,
+    RoleSpec,
+    Tenant,
 )
 from components.model.spec_schema import Reader, child, item, read_unique
 from components.model.spec_tenant_parts import ITEM_NAME, ITEM_NAME_FIX, read_kv, read_objects
-from components.model.spec_model import Quotas
 from components.model.subjects import subject_contains, subject_problem
 
 ROLE_KEYS = ("publish", "subscribe", "responses", "connection_types")

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from components.model.spec_model import (
-    JetStreamSpec, MonitoringSpec, ServerMode, ServersSpec, Tenant,
+    JetStreamSpec,
+    MonitoringSpec,
+    ServerMode,
+    ServersSpec,
+    Tenant,
 )
 from components.model.spec_schema import Reader, child, item
 from components.model.spec_servers import member_ports

@@ -17,9 +17,9 @@ from components.model import jetstream_plan as plan
 from components.model import spec_names as names
 from components.model.jetstream import units
 from components.model.layout import Layout
-from components.model.spec_names import render
 from components.model.spec_checks import StorageClaim, check_account_storage
 from components.model.spec_model import JetStreamSpec, JsStream, KvSpec, NamedAccount, ObjectStoreSpec, Platform, Tenant
+from components.model.spec_names import render
 from components.model.spec_schema import Reader, child, item
 
 

@@ -11,10 +11,17 @@ import re
 from typing import Any, Optional
 
 from components.model.layout import (
-    DELIVER_OUTSIDE, IdRule, Layout, LegacyMode, NameTemplates, SubjectLayout, TokenRule, template_problem,
+    DELIVER_OUTSIDE,
+    IdRule,
+    Layout,
+    LegacyMode,
+    NameTemplates,
+    SubjectLayout,
+    TokenRule,
+    template_problem,
 )
-from components.model.subjects import subject_problem
 from components.model.spec_schema import Reader, child, item
+from components.model.subjects import subject_problem
 
 LAYOUT_KEYS = ("tenant_id", "subjects", "names", "every_tenant")
 TENANT_ID_KEYS = ("pattern", "description")

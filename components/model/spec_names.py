@@ -83,6 +83,6 @@ def shard_of(tenant: str, shards: int) -> int:
     Adding or removing tenants never moves another tenant; raising the shard count moves only the
     tenants that land on the new shard, a visible change in the preview (their imports move).
     """
-    from components.model.identity import sharding   # identity imports the id rules from here
+    from components.model.identity import sharding  # identity imports the id rules from here
 
     return sharding.shard_of(tenant, shards)

@@ -11,8 +11,8 @@ from typing import Any, Collection, Optional
 from urllib.parse import urlparse
 
 from components.model import spec_names as names
-from components.model.spec_model import LeafNodeSpec, Platform, PlatformConsumerSpec, SubjectRoot
 from components.model.layout import Layout
+from components.model.spec_model import LeafNodeSpec, Platform, PlatformConsumerSpec, SubjectRoot
 from components.model.spec_names import render
 from components.model.spec_schema import Reader, child, did_you_mean, item
 

@@ -18,10 +18,16 @@ import ipaddress
 import re
 from typing import Any, Mapping, Optional
 
-from components.model.spec_model import (
-    JetStreamSpec, MonitoringSpec, ResourcesSpec, ServerMode, ServersSpec, ServiceType, TLSSpec,
-)
 from components.model.spec_metrics import read_metrics
+from components.model.spec_model import (
+    JetStreamSpec,
+    MonitoringSpec,
+    ResourcesSpec,
+    ServerMode,
+    ServersSpec,
+    ServiceType,
+    TLSSpec,
+)
 from components.model.spec_schema import Reader, child
 from components.model.spec_units import format_duration, parse_duration, parse_size
 

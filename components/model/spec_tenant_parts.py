@@ -7,13 +7,20 @@ import re
 from typing import Any, Mapping, Optional, Sequence
 
 from components.model import spec_names as names
-from components.model.spec_model import (
-    DEFAULT_GRACE_PERIOD_NS, ConsumerKind, ConsumerSpec, CredentialsSpec, KvSpec, ObjectStoreSpec, Quotas,
-    StreamClassKind, UserSpec,
-)
 from components.model.layout import Layout
-from components.model.spec_names import render
 from components.model.spec_items import catalogue_extras
+from components.model.spec_model import (
+    DEFAULT_GRACE_PERIOD_NS,
+    ConsumerKind,
+    ConsumerSpec,
+    CredentialsSpec,
+    KvSpec,
+    ObjectStoreSpec,
+    Quotas,
+    StreamClassKind,
+    UserSpec,
+)
+from components.model.spec_names import render
 from components.model.spec_schema import Reader, child, item
 from components.model.spec_units import SECOND
 

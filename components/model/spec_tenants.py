@@ -13,22 +13,40 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping, Optional
 
-from components.model import spec_names as names
-from components.model.spec_model import (
-    QUOTA_FIELDS, DiscardPolicy, Domain, JsStream, KvSpec, ObjectStoreSpec, Quotas, ServersSpec, StorageType,
-    StreamClass, StreamClassKind, Tenant, TenantSubjects, Tier, UserSpec,
-)
-from components.model.spec_schema import Reader, child, did_you_mean, item, read_unique
-from components.model.identity.role_sets import BINDABLE_BUILTINS
-from components.model.layout import Layout
-from components.model.spec_names import render
 from components.model import jetstream_plan as plan
+from components.model import spec_names as names
+from components.model.identity.role_sets import BINDABLE_BUILTINS
 from components.model.jetstream.consumer import validate_and_normalize_consumer
 from components.model.jetstream.stream import validate_and_normalize_stream
+from components.model.layout import Layout
 from components.model.spec_items import catalogue_check, catalogue_extras, read_js_streams
 from components.model.spec_layout import id_problem
+from components.model.spec_model import (
+    QUOTA_FIELDS,
+    DiscardPolicy,
+    Domain,
+    JsStream,
+    KvSpec,
+    ObjectStoreSpec,
+    Quotas,
+    ServersSpec,
+    StorageType,
+    StreamClass,
+    StreamClassKind,
+    Tenant,
+    TenantSubjects,
+    Tier,
+    UserSpec,
+)
+from components.model.spec_names import render
+from components.model.spec_schema import Reader, child, did_you_mean, item, read_unique
 from components.model.spec_tenant_parts import (
-    RESERVED_USERS, read_consumers, read_credentials, read_kv, read_objects, read_users,
+    RESERVED_USERS,
+    read_consumers,
+    read_credentials,
+    read_kv,
+    read_objects,
+    read_users,
 )
 from components.model.spec_units import HOUR, MINUTE, format_duration
 

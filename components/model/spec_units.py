@@ -14,11 +14,19 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from components.model.jetstream import units as _grammar
 from components.model.jetstream.units import (
-    DAY, HOUR, MICROSECOND, MILLISECOND, MINUTE, NANOSECOND, SECOND, SIZE_HELP, UnitError,
+    DAY,
+    HOUR,
+    MICROSECOND,
+    MILLISECOND,
+    MINUTE,
+    NANOSECOND,
+    SECOND,
+    SIZE_HELP,
+    UnitError,
     format_duration,
 )
-from components.model.jetstream import units as _grammar
 
 __all__ = [
     "NANOSECOND", "MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY",

@@ -18,20 +18,43 @@ from urllib.parse import urlparse
 from components.model import spec_checks
 from components.model.errors import Problems, SpecError
 from components.model.identity.keys import NkeyError, keypair_from_seed
-from components.model.spec_model import (  # re-exported: the public model
-    ConsumerKind, ConsumerSpec, DiscardPolicy, Domain, Environment, JetStreamSpec, KvSpec,
-    LeafNodeSpec, MonitoringSpec, ObjectStoreSpec, Platform, PlatformConsumerSpec, Quotas,
-    ResourcesSpec, ServerMode, ServersSpec, ServiceType, StorageType, StreamClass, StreamClassKind,
-    SubjectRoot, Tenant, TenantSubjects, Tier, TLSSpec, UserRole, UserSpec,
-)
+from components.model.spec_accounts import bindable_roles, check_imports, read_accounts, read_roles
 from components.model.spec_data_protection import read_data_protection
+from components.model.spec_estate_checks import check_estate, platform_account_names
+from components.model.spec_layout import read_layout
+from components.model.spec_model import (  # re-exported: the public model
+    ConsumerKind,
+    ConsumerSpec,
+    DiscardPolicy,
+    Domain,
+    Environment,
+    JetStreamSpec,
+    KvSpec,
+    LeafNodeSpec,
+    MonitoringSpec,
+    ObjectStoreSpec,
+    Platform,
+    PlatformConsumerSpec,
+    Quotas,
+    ResourcesSpec,
+    ServerMode,
+    ServersSpec,
+    ServiceType,
+    StorageType,
+    StreamClass,
+    StreamClassKind,
+    SubjectRoot,
+    Tenant,
+    TenantSubjects,
+    Tier,
+    TLSSpec,
+    UserRole,
+    UserSpec,
+)
 from components.model.spec_names import ID_PATTERN
 from components.model.spec_platform import read_leafnodes, read_platform
 from components.model.spec_schema import Reader, parse_yaml
 from components.model.spec_servers import read_jetstream, read_monitoring, read_servers, read_tls
-from components.model.spec_accounts import bindable_roles, check_imports, read_accounts, read_roles
-from components.model.spec_estate_checks import check_estate, platform_account_names
-from components.model.spec_layout import read_layout
 from components.model.spec_tenants import EVERY_TENANT_KEYS, TenantContext, read_tenants, read_tiers
 
 __all__ = [

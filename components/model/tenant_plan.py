@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 from components.model.identity import roles
-from components.model.jetstream_plan import JetStreamPlan, account_jetstream, tenant_jetstream
 from components.model.identity.account import AccountLimits, AccountSpec, JetStreamLimits
 from components.model.identity.exports import Export, Import
 from components.model.identity.permissions import Permission, UserPermissions
 from components.model.identity.role_sets import RoleScope, builtin_roles, user_for_role
 from components.model.identity.tenancy import platform_imports
 from components.model.identity.user import UserSpec
+from components.model.jetstream_plan import JetStreamPlan, account_jetstream, tenant_jetstream
 from components.model.spec_model import Environment, NamedAccount, RoleSpec, Tenant
 
 TENANTS = "tenants"   # an import from every tenant (see spec_accounts)

@@ -45,7 +45,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
 from nats.aio.client import Client, RawCredentials
-from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
 
 API = "$JS.API"
 SNAPSHOT_FILE = "snapshot.bin"

@@ -20,13 +20,26 @@ import time
 from typing import Any, Optional
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from components.model.identity.jwt_codec import decode, fingerprint
 from components.model.identity.rotation import due, retire, still_valid
 from components.providers import resolver_client
-from components.providers.identity_common import (contains_unknown, integral, sign_if_changed, template_failures,
-                                                   with_subject)
+from components.providers.identity_common import (
+    contains_unknown,
+    integral,
+    sign_if_changed,
+    template_failures,
+    with_subject,
+)
 
 SECRET_OUTPUTS = ["operator_seed", "system_creds"]
 # Inputs whose change alters the account JWT; servers/system_creds only say where to push it.

@@ -14,11 +14,21 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 
 from components.model.errors import SpecError
 from components.model.jetstream import diff as jsdiff
-from components.model.jetstream.consumer import (consumer_wire_config, normalize_server_consumer,
-                                                 validate_and_normalize_consumer)
+from components.model.jetstream.consumer import (
+    consumer_wire_config,
+    normalize_server_consumer,
+    validate_and_normalize_consumer,
+)
 from components.providers import jetstream_client as jsc
-from components.providers.stream import (CONNECTION_FIELDS, check_failures, connection, contains_unknown,
-                                         is_unknown, refuse_replacement, user_fields)
+from components.providers.stream import (
+    CONNECTION_FIELDS,
+    check_failures,
+    connection,
+    contains_unknown,
+    is_unknown,
+    refuse_replacement,
+    user_fields,
+)
 
 COMPUTED = ("config", "created", "num_pending", "num_ack_pending")
 

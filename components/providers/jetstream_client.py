@@ -18,7 +18,8 @@ import json
 from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
 
 from nats.aio.client import Client, RawCredentials
-from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
 
 from components.providers import nats_connections, tls_client
 

@@ -12,8 +12,12 @@ from typing import Any, Mapping, Optional
 import pulumi
 from pulumi.dynamic import Resource
 
-from components.model.jetstream.kv import (STREAM_TO_INPUT, kv_stream_config, normalize_server_kv,
-                                           validate_and_normalize_kv)
+from components.model.jetstream.kv import (
+    STREAM_TO_INPUT,
+    kv_stream_config,
+    normalize_server_kv,
+    validate_and_normalize_kv,
+)
 from components.providers.stream import COMPUTED_FIELDS, StreamProvider
 
 

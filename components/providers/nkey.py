@@ -13,7 +13,11 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider
 
 from components.model.identity.keys import (
-    NkeyError, keypair_from_seed, new_account_key, new_operator_key, new_user_key,
+    NkeyError,
+    keypair_from_seed,
+    new_account_key,
+    new_operator_key,
+    new_user_key,
 )
 from components.providers.identity_common import generation
 

@@ -7,9 +7,12 @@ from typing import Any, Mapping, Optional
 import pulumi
 from pulumi.dynamic import Resource
 
-from components.model.jetstream.object_store import (STREAM_TO_INPUT, normalize_server_object_store,
-                                                     object_store_stream_config,
-                                                     validate_and_normalize_object_store)
+from components.model.jetstream.object_store import (
+    STREAM_TO_INPUT,
+    normalize_server_object_store,
+    object_store_stream_config,
+    validate_and_normalize_object_store,
+)
 from components.providers.stream import COMPUTED_FIELDS, StreamProvider
 
 

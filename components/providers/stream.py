@@ -13,17 +13,23 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, Optional
 
 import pulumi
-from pulumi.dynamic import (CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult,
-                            Resource, ResourceProvider, UpdateResult)
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
 from pulumi.runtime import rpc
 
 from components.model.errors import SpecError
 from components.model.jetstream import diff as jsdiff
-from components.model.jetstream.stream import (normalize_server_stream, stream_wire_config,
-                                               validate_and_normalize_stream)
-from components.providers import data_impact
+from components.model.jetstream.stream import normalize_server_stream, stream_wire_config, validate_and_normalize_stream
+from components.providers import data_impact, pre_loss_backup
 from components.providers import jetstream_client as jsc
-from components.providers import pre_loss_backup
 from components.providers.identity_common import integral
 
 CONNECTION_FIELDS = ("server_url", "creds", "account_label", "prevent_destroy")

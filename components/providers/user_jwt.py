@@ -25,8 +25,7 @@ from components.model.identity.keys import keypair_from_seed, new_user_key
 from components.model.identity.rotation import due, retire, still_valid, withdraw_now
 from components.providers import resolver_client
 from components.providers.account_jwt import ACCOUNT_LOCK, RESOLVER_TIMEOUT
-from components.providers.identity_common import (generation, integral, sign_if_changed, template_failures,
-                                                   with_subject)
+from components.providers.identity_common import generation, integral, sign_if_changed, template_failures, with_subject
 
 SECRET_OUTPUTS = ["seed", "creds", "signing_seed", "operator_seed", "system_creds"]
 _CONTENT = ("claims", "signing_seed", "account_public_key")

@@ -8,10 +8,10 @@ import os
 import shlex
 import shutil
 import subprocess
-import tomllib
 from typing import Any
 
 import pytest
+import tomllib
 
 from components.model.render import producer_templates as pt
 from tests.clients import natscli

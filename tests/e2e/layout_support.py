@@ -107,7 +107,8 @@ class _Client:
 
 
 async def _publish_outcome(url: str, creds: str, subject: str) -> str:
-    from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
+    from nats.errors import NoRespondersError
+    from nats.errors import TimeoutError as NatsTimeout
 
     async with _Client(url, creds) as c:
         try:

@@ -11,9 +11,9 @@ from components.model.identity.creds import format_user_creds
 from components.model.identity.jwt_codec import issue
 from components.model.identity.keys import new_account_key, new_operator_key, new_user_key
 from tests.e2e.conftest import small_environment
+from tests.e2e.layout_support import publish_outcome
 from tests.support.creds_checks import accepted_within
 from tests.support.pulumi_cli import PulumiProject
-from tests.e2e.layout_support import publish_outcome
 
 
 def test_existing_account_and_its_creds_are_adopted(project: PulumiProject) -> None:

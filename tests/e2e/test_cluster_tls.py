@@ -9,8 +9,8 @@ import asyncio
 import ssl
 
 import nats
-from nats.aio.client import RawCredentials
 import pytest
+from nats.aio.client import RawCredentials
 
 from components.providers import jetstream_client as jsc
 from components.providers import tls_client

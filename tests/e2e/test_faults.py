@@ -20,7 +20,6 @@ import subprocess
 import time
 from typing import Any
 
-
 from components.providers import nats_process
 from tests.e2e.conftest import server_pid, small_environment
 from tests.support.creds_checks import connect, js_publish

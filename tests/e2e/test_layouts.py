@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from tests.e2e.layout_support import (
-    account_detail, bring_up, jetstream_by_account, publish_outcome, received_via_import, subscribe_allowed,
+    account_detail,
+    bring_up,
+    jetstream_by_account,
+    publish_outcome,
+    received_via_import,
+    subscribe_allowed,
     user_claims,
 )
 from tests.support.pulumi_cli import PulumiProject

@@ -8,7 +8,6 @@ No provider plugin is ever started under mocks: resources are only registered an
 from __future__ import annotations
 
 import asyncio
-
 import dataclasses
 from typing import Any, Callable, Iterator, Optional
 

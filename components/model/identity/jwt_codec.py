@@ -24,7 +24,8 @@ import json
 import time
 from typing import Any, Mapping, Optional
 
-from components.model.identity.keys import NkeyError, keypair_from_seed, sign, verify as verify_signature
+from components.model.identity.keys import NkeyError, keypair_from_seed, sign
+from components.model.identity.keys import verify as verify_signature
 
 ALGORITHM = "ed25519-nkey"
 HEADER: dict[str, str] = {"typ": "JWT", "alg": ALGORITHM}

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from components.model.errors import Problems
-from components.model.spec_names import ID_PATTERN
 from components.model.identity.exports import Export, Import
+from components.model.spec_names import ID_PATTERN
 
 TENANT_ID = ID_PATTERN   # the default layout's tenant ids (spec_names)
 #: Service and event tokens: literal subject tokens that are easy to use as stream-name parts.

@@ -15,8 +15,18 @@ from typing import Any, Mapping
 from components.model.jetstream import catalogue as cat
 from components.model.jetstream._fields import Fields
 from components.model.jetstream.consumer_fields import (  # noqa: F401 - re-exported for callers
-    ACK, ACK_WAIT_DEFAULT, CONFIG_FIELDS, CONSUMER_CATALOGUE, DELIVER, MAX_ACK_PENDING_DEFAULT,
-    MAX_WAITING_DEFAULT, PINNED_TTL_DEFAULT, PRIORITY_GROUP_RE, PULL_ONLY, PUSH_ONLY, REPLAY,
+    ACK,
+    ACK_WAIT_DEFAULT,
+    CONFIG_FIELDS,
+    CONSUMER_CATALOGUE,
+    DELIVER,
+    MAX_ACK_PENDING_DEFAULT,
+    MAX_WAITING_DEFAULT,
+    PINNED_TTL_DEFAULT,
+    PRIORITY_GROUP_RE,
+    PULL_ONLY,
+    PUSH_ONLY,
+    REPLAY,
 )
 from components.model.subjects import subject_problem
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from components.model.jetstream.catalogue import Rule as UpdateRule, Update, replace, update_rules
+from components.model.jetstream.catalogue import Rule as UpdateRule
+from components.model.jetstream.catalogue import Update, replace, update_rules
 from components.model.jetstream.consumer_fields import CONSUMER_CATALOGUE
 from components.model.jetstream.stream_fields import STREAM_CATALOGUE
 

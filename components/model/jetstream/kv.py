@@ -16,7 +16,11 @@ from components.model.errors import SpecError
 from components.model.jetstream import catalogue as cat
 from components.model.jetstream._fields import Fields
 from components.model.jetstream.bucket_fields import (  # noqa: F401 - re-exported for callers
-    BUCKET_RE, BUCKET_RULE, KV_CATALOGUE, MAX_HISTORY, stream_to_input,
+    BUCKET_RE,
+    BUCKET_RULE,
+    KV_CATALOGUE,
+    MAX_HISTORY,
+    stream_to_input,
 )
 from components.model.jetstream.stream import normalize_server_stream, validate_and_normalize_stream
 

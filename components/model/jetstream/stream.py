@@ -16,7 +16,14 @@ from components.model.jetstream import catalogue as cat
 from components.model.jetstream import units
 from components.model.jetstream._fields import Fields
 from components.model.jetstream.stream_fields import (  # noqa: F401 - re-exported for callers
-    COMPRESSION, DISCARD, FLAGS, RETENTION, SOURCE_FIELDS, STORAGE, STREAM_CATALOGUE, STREAM_FIELDS,
+    COMPRESSION,
+    DISCARD,
+    FLAGS,
+    RETENTION,
+    SOURCE_FIELDS,
+    STORAGE,
+    STREAM_CATALOGUE,
+    STREAM_FIELDS,
 )
 from components.model.subjects import subject_problem, subjects_overlap
 

@@ -19,8 +19,15 @@ from typing import Sequence
 from urllib.parse import urlparse
 
 from components.model.errors import Problems
-from components.model.render.producer_templates import (FLOWGGER_FILE, FLUENT_BIT_FILE, NATSCLI_FILE, OTEL_FILE,
-                                                        RSYSLOG_FILE, ProducerTarget, render_all)
+from components.model.render.producer_templates import (
+    FLOWGGER_FILE,
+    FLUENT_BIT_FILE,
+    NATSCLI_FILE,
+    OTEL_FILE,
+    RSYSLOG_FILE,
+    ProducerTarget,
+    render_all,
+)
 from components.model.render.server_conf import LeafNodesConf, LeafRemote, ServerConf, render_server_conf
 
 CUSTOMER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

@@ -1,7 +1,8 @@
 """Property on a real server: consumers created from generated inputs read back with an empty diff."""
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from components.providers.consumer import ConsumerProvider
 from components.providers.stream import StreamProvider

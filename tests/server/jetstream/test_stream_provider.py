@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from components.providers.stream import StreamProvider
 from components.providers import jetstream_client as jsc
+from components.providers.stream import StreamProvider
 from tests.server.jetstream.conftest import api_call, as_engine, conn, unique, with_nats
 
 P = StreamProvider()

@@ -1,7 +1,8 @@
 """Property on a real server: create from generated inputs, read back, and the diff is empty."""
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from components.providers.stream import StreamProvider
 from tests.server.jetstream.conftest import as_engine, conn, unique

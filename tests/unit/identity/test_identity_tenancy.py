@@ -4,7 +4,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from components.model.errors import Problems, SpecError
 from components.model.identity import roles
@@ -19,7 +20,6 @@ from components.model.identity.sharding import (
     shard_of,
     shards_needed,
 )
-from components.model.subjects import subject_contains, subjects_overlap
 from components.model.identity.tenancy import (
     all_tenants_root,
     parse_event_subject,
@@ -29,6 +29,7 @@ from components.model.identity.tenancy import (
     validate_tenant_id,
 )
 from components.model.identity.user import MAX_USER_JWT_BYTES, user_claims
+from components.model.subjects import subject_contains, subjects_overlap
 
 
 @pytest.mark.parametrize("tenant,ok", [

@@ -8,8 +8,11 @@ import pytest
 from components.model.errors import SpecError
 from components.model.jetstream.dead_letter import dead_letter_stream_config, dead_message_ref
 from components.model.jetstream.kv import kv_stream_config, normalize_server_kv, validate_and_normalize_kv
-from components.model.jetstream.object_store import (normalize_server_object_store, object_store_stream_config,
-                                                     validate_and_normalize_object_store)
+from components.model.jetstream.object_store import (
+    normalize_server_object_store,
+    object_store_stream_config,
+    validate_and_normalize_object_store,
+)
 from components.model.jetstream.stream import normalize_server_stream
 
 # STREAM.INFO config after nats-py 2.16 create_key_value(bucket="B1", history=5, ttl=3600)

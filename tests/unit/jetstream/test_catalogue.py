@@ -13,7 +13,8 @@ from components.model.jetstream.catalogue import Rule, names
 from components.model.jetstream.consumer import validate_and_normalize_consumer
 from components.model.jetstream.consumer_fields import CONSUMER_CATALOGUE, utc_time
 from components.model.jetstream.diff import diff_consumer, diff_stream, refusals, replacements
-from components.model.jetstream.kv import STREAM_TO_INPUT as KV_TO_INPUT, validate_and_normalize_kv
+from components.model.jetstream.kv import STREAM_TO_INPUT as KV_TO_INPUT
+from components.model.jetstream.kv import validate_and_normalize_kv
 from components.model.jetstream.object_store import validate_and_normalize_object_store
 from components.model.jetstream.stream import validate_and_normalize_stream
 from components.model.jetstream.stream_fields import STREAM_CATALOGUE

@@ -7,8 +7,11 @@ from typing import Any
 import pytest
 
 from components.model.errors import SpecError
-from components.model.jetstream.consumer import (consumer_wire_config, normalize_server_consumer,
-                                                 validate_and_normalize_consumer)
+from components.model.jetstream.consumer import (
+    consumer_wire_config,
+    normalize_server_consumer,
+    validate_and_normalize_consumer,
+)
 from components.model.jetstream.diff import diff_consumer, replacements
 
 WHERE = "environments/dev.yaml: tenants.acme.consumers.worker"

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from components.model.jetstream.consumer import (consumer_wire_config, normalize_server_consumer,
-                                                 validate_and_normalize_consumer)
+from components.model.jetstream.consumer import (
+    consumer_wire_config,
+    normalize_server_consumer,
+    validate_and_normalize_consumer,
+)
 from components.model.jetstream.diff import diff_consumer, diff_stream
 from components.model.jetstream.stream import normalize_server_stream, stream_wire_config, validate_and_normalize_stream
 from tests.unit.jetstream.strategies import consumer_inputs, stream_inputs

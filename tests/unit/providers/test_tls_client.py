@@ -30,8 +30,8 @@ def test_a_file_that_is_no_pem_is_refused(tmp_path) -> None:
 
 
 def test_context_allows_tls13_only(tmp_path) -> None:
-    import subprocess
     import shutil
+    import subprocess
 
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed: needed to make a CA file")

@@ -5,10 +5,14 @@ import os
 
 import pytest
 
-from components.model.specs import (
-    ConsumerKind, ServerMode, StorageType, StreamClassKind, load_environment,
-)
 from components.model.spec_units import HOUR, MINUTE
+from components.model.specs import (
+    ConsumerKind,
+    ServerMode,
+    StorageType,
+    StreamClassKind,
+    load_environment,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from components.model import spec_names as names
 from components.model.layout import Layout, NameTemplates
 from components.model.spec_units import (
-    HOUR, MINUTE, SECOND, format_duration, parse_duration, parse_size,
+    HOUR,
+    MINUTE,
+    SECOND,
+    format_duration,
+    parse_duration,
+    parse_size,
 )
 
 ids = st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")

@@ -5,10 +5,15 @@ import pytest
 import yaml
 
 from components.model.errors import SpecError
-from components.model.specs import (
-    ConsumerKind, DiscardPolicy, ServerMode, StorageType, load_environment_text, stack_settings,
-)
 from components.model.spec_units import HOUR, MINUTE, SECOND
+from components.model.specs import (
+    ConsumerKind,
+    DiscardPolicy,
+    ServerMode,
+    StorageType,
+    load_environment_text,
+    stack_settings,
+)
 
 TEXT = """
 version: 1
