@@ -5,7 +5,7 @@ SHELL := /bin/bash
 STACK ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: setup up preview refresh destroy outputs verify test test-fast test-slow bench lint-subjects
+.PHONY: setup up preview refresh destroy outputs verify test test-fast test-slow bench lint-subjects checks
 
 setup:
 	@bash scripts/setup.sh
@@ -35,7 +35,11 @@ verify: setup
 test: setup
 	@bash scripts/test.sh $(PYTEST_ARGS)
 
-test-fast: setup
+# ruff, mypy (strict on the model) and the import-layer contracts, configured in pyproject.toml.
+checks: setup
+	@bash scripts/checks.sh
+
+test-fast: checks
 	@bash scripts/test.sh -m "unit or mocks" $(PYTEST_ARGS)
 
 test-slow: setup
