@@ -11,7 +11,9 @@ import pulumi
 
 from components.model.errors import SpecError
 from components.model.spec_model import Environment
-from components.model.specs import StackSettings, check_store_key, load_environment, stack_settings
+from components.model.specs import (
+    StackSettings, check_adopted_accounts, check_store_key, load_environment, stack_settings,
+)
 
 DEV_PASSPHRASE = "nats-tenancy-dev-only"
 
@@ -37,6 +39,7 @@ def load_stack(project_dir: str) -> tuple[StackSettings, Environment]:
         if env.servers.mode.value != "local":
             settings = stack_settings(stack, _config_values(), mode=env.servers.mode)
         check_store_key(settings, env)
+        check_adopted_accounts(settings, env)
     except SpecError as e:
         raise pulumi.RunError(f"invalid configuration:\n{e}") from None
     if stack != "dev" and os.environ.get("PULUMI_CONFIG_PASSPHRASE") == DEV_PASSPHRASE:

@@ -45,10 +45,6 @@ class Estate(pulumi.ComponentResource):
                                     opts=pulumi.ResourceOptions(parent=self),
                                     jetstream_key=pulumi.Output.secret(settings.jetstream_key)
                                     if settings.jetstream_key else None)
-            if env.monitoring.enabled:
-                # After the server (and stopped before it on destroy); nothing else waits for it.
-                self.exporter = DevExporter(f"{env.stack}-metrics", env, project_dir, self.server,
-                                            opts=pulumi.ResourceOptions(parent=self))
             url: pulumi.Input[str] = self.server.url
             server_count = env.servers.replicas
             depends_on: Optional[pulumi.Resource] = self.server
@@ -67,7 +63,7 @@ class Estate(pulumi.ComponentResource):
         roles = {r.name: r for r in env.roles}
         protect = [protection_transformation(env, project_dir)]   # data_protection inputs (docs/data-loss.md)
         self.tenants = {t.id: Tenant(t, hub, env.subject_prefix, opts=pulumi.ResourceOptions(
-                            parent=self, transformations=protect), roles=roles)
+                            parent=self, transformations=protect), roles=roles, adopt_seed=settings.account_seed(t.id))
                         for t in env.tenants}
         self.accounts = self._named_accounts(env, hub, roles, protect, settings)
         # Diffs before the engine deletes anything removed from the environment (all deletes wait
@@ -81,6 +77,13 @@ class Estate(pulumi.ComponentResource):
                                  {tid: t.account for tid, t in self.tenants.items()},
                                  opts=pulumi.ResourceOptions(parent=self,
                                                              transformations=[*protect, after(self.data_guard)]))
+        if self.server is not None and env.monitoring.enabled:
+            # After the server and the platform (and stopped before them on destroy); nothing else
+            # waits for it. The platform consumers' creds let it report each tenant's lag on them.
+            self.exporter = DevExporter(
+                f"{env.stack}-metrics", env, project_dir, self.server, opts=pulumi.ResourceOptions(parent=self),
+                platform_creds={name: users["consumer"].creds
+                                for name, users in zip(self.platform.account_names, self.platform.users)} or None)
         self.leafnodes = LeafNodeBundles("leafnodes", env, self.tenants, project_dir,
                                          opts=pulumi.ResourceOptions(parent=self))
         if env.servers.mode is ServerMode.KUBERNETES and env.servers.creds_namespace:
@@ -106,7 +109,8 @@ class Estate(pulumi.ComponentResource):
             if "tenants" in sources:
                 deps += [t.account for t in self.tenants.values()]
             account = NamedAccount(spec, hub, roles, pubs, tenants, deps, stack=env.stack,
-                                   opts=pulumi.ResourceOptions(parent=self, transformations=protect))
+                                   opts=pulumi.ResourceOptions(parent=self, transformations=protect),
+                                   adopt_seed=settings.account_seed(spec.name))
             pubs[spec.name], resources[spec.name] = account.public_key, account.account
             out[spec.name] = account
         return out

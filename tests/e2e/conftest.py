@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from components.providers import nats_process
+from components.providers import local_exporter, nats_process
 from tests.support.pulumi_cli import PulumiProject, missing_toolchain
 
 
@@ -91,13 +91,28 @@ def project(tmp_path) -> Iterator[PulumiProject]:
     proj = PulumiProject(str(tmp_path), stack="dev")
     proj.ports = (nats_process.free_port(), nats_process.free_port(), nats_process.free_port())  # type: ignore[attr-defined]
     yield proj
-    # Whatever a failed test left running: stop the server this stack started, by its recorded PID.
-    pid_file = os.path.join(proj.project_dir, ".state", "test", "nats", "nats.pid")
+    # Whatever a failed test left running, by its recorded PID: the metrics exporter the stack
+    # started (only while that PID is still this exporter), then the server.
+    state = os.path.join(proj.project_dir, ".state", "test", "nats")
+    _stop_exporter(os.path.join(state, local_exporter.PID_FILE))
+    pid_file = os.path.join(state, "nats.pid")
     if os.path.exists(pid_file):
         with open(pid_file, encoding="ascii") as f:
             pid = int(f.read().strip() or 0)
         if pid:
             nats_process.stop(pid)
+
+
+def _stop_exporter(path: str) -> None:
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="ascii") as f:
+        pid = int(f.read().strip() or 0)
+    argv = nats_process.process_argv(pid) if pid else []
+    listen = argv[argv.index("--listen") + 1] if "--listen" in argv else ""
+    if listen:
+        host, _, port = listen.rpartition(":")
+        local_exporter.stop({"pid": pid, "host": host, "port": int(port)})
 
 
 def server_pid(proj: PulumiProject) -> int:

@@ -10,9 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from components.model import exporter_config
@@ -23,23 +22,6 @@ from tests.support.pulumi_cli import ROOT, PulumiProject
 
 HEALTH = {"nats_tenant_exporter_scrape_success", "nats_tenant_exporter_scrape_duration_seconds"}
 Metrics = dict[str, list[tuple[dict[str, str], float]]]
-
-
-@pytest.fixture
-def stack(project: PulumiProject) -> Iterator[PulumiProject]:
-    yield project
-    # Whatever a failed test left running: the exporter this stack started, by its recorded PID (and
-    # only while that PID is still this exporter).
-    path = os.path.join(project.project_dir, ".state", "test", "nats", local_exporter.PID_FILE)
-    if os.path.exists(path):
-        with open(path, encoding="ascii") as f:
-            pid = int(f.read().strip() or 0)
-        if pid:
-            argv = local_exporter.nats_process.process_argv(pid)
-            listen = argv[argv.index("--listen") + 1] if "--listen" in argv else ""
-            if listen:
-                host, _, port = listen.rpartition(":")
-                local_exporter.stop({"pid": pid, "host": host, "port": int(port)})
 
 
 def scrape(url: str) -> Metrics:
@@ -58,8 +40,8 @@ def one(metrics: Metrics, name: str, **labels: str) -> float:
     return found[0]
 
 
-def test_xorb_emits_the_seed_002_series(stack: PulumiProject) -> None:
-    out = bring_up(stack, "xorb")
+def test_xorb_emits_the_seed_002_series(project: PulumiProject) -> None:
+    out = bring_up(project, "xorb")
     try:
         user = out["accounts"]["xorb-t-qa"]["creds"]["xorb-t-qa-user"]
         asyncio.run(js_publish(out["nats_url"], user, "xorb.t-qa.scan.nmap.created", 3, "xorb-t-qa-scan-live"))
@@ -81,11 +63,11 @@ def test_xorb_emits_the_seed_002_series(stack: PulumiProject) -> None:
         assert {lab["account"] for lab, _ in m["nats_account_connections"]} == {"xorb-t-qa", "xorb-t-demo"}
         assert one(m, "nats_account_subscriptions", account="xorb-t-qa") > 0
     finally:
-        stack.destroy()
+        project.destroy()
 
 
-def test_venture_emits_the_seed_004_series(stack: PulumiProject) -> None:
-    out = bring_up(stack, "venture")
+def test_venture_emits_the_seed_004_series(project: PulumiProject) -> None:
+    out = bring_up(project, "venture")
     try:
         user = out["accounts"]["TENANT_acme_corp"]["creds"]["service_user"]
         asyncio.run(js_publish(out["nats_url"], user, "VENTURE.acme_corp.task.dispatch", 4, "EVENTS_acme_corp"))
@@ -104,7 +86,7 @@ def test_venture_emits_the_seed_004_series(stack: PulumiProject) -> None:
         assert one(m, "nats_consumer_pending", tenant_id="acme_corp", consumer="artifact_worker_acme_corp") == 0
         assert {lab["tenant_id"] for lab, _ in m["nats_consumer_pending"]} == {"acme_corp", "globex"}
     finally:
-        stack.destroy()
+        project.destroy()
 
 
 #: What the tenants publish, in order; the platform stream ``events`` sees them in this order.
@@ -133,12 +115,12 @@ def _platform_stream_messages(outputs: dict[str, Any]) -> int:
     return 0
 
 
-def test_serviceradar_platform_lag_per_tenant(stack: PulumiProject, tmp_path: Any) -> None:
+def test_serviceradar_platform_lag_per_tenant(project: PulumiProject, tmp_path: Any) -> None:
     """Seed 001 §2.2.3 on the stack as built: tenants publish through their own accounts, the
     platform imports the copies into its ``events`` stream, the shared ``event-writer`` consumer
     takes some; the exporter, given the stack's series document and the platform consumer creds
     from the ``accounts`` output, reports each tenant's share of what is left."""
-    out = bring_up(stack, "serviceradar")
+    out = bring_up(project, "serviceradar")
     proc = None
     try:
         url = out["nats_url"]
@@ -156,7 +138,7 @@ def test_serviceradar_platform_lag_per_tenant(stack: PulumiProject, tmp_path: An
         creds_file = tmp_path / "platform.creds"
         creds_file.write_text(platform_creds)
         creds_file.chmod(0o600)
-        series = os.path.join(stack.project_dir, ".state", "test", "nats", exporter_config.SERIES_FILE)
+        series = os.path.join(project.project_dir, ".state", "test", "nats", exporter_config.SERIES_FILE)
         port = nats_process.free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "components.ops.exporter", "--monitor-url", out["monitor_url"],
@@ -187,4 +169,4 @@ def test_serviceradar_platform_lag_per_tenant(stack: PulumiProject, tmp_path: An
             outs, err = proc.communicate(timeout=20)
             secret = [line for line in platform_creds.splitlines() if line.startswith(("SU", "eyJ"))]
             assert secret and not any(line in outs + err for line in secret)
-        stack.destroy()
+        project.destroy()

@@ -290,7 +290,7 @@ SECRET_OUTPUTS = {
     "User": {"seed", "creds", "signing_seed", "operator_seed", "system_creds"},
     "Stream": {"creds"}, "Consumer": {"creds"}, "KvBucket": {"creds"}, "ObjectStore": {"creds"},
     "LocalServer": {"config_text"},
-    "LocalExporter": set(),   # ports, paths and a PID: nothing secret
+    "LocalExporter": {"platform_creds"},   # the platform consumers' creds (per-tenant lag); the rest is ports and paths
     "LeafBundle": set(),   # its creds is a secret input of the same name
     "ClientFiles": set(),  # likewise
     "DataGuard": {"system_creds"},
@@ -303,7 +303,7 @@ SECRET_INPUTS = {
     "User": {"signing_seed", "operator_seed", "system_creds"},
     "Stream": {"creds"}, "Consumer": {"creds"}, "KvBucket": {"creds"}, "ObjectStore": {"creds"},
     "LocalServer": {"config_text"},
-    "LocalExporter": set(),
+    "LocalExporter": {"platform_creds"},
     "LeafBundle": {"creds"},
     "ClientFiles": {"creds"},
     "DataGuard": {"system_creds"},
@@ -412,6 +412,9 @@ def test_dev_exporter_reads_the_dev_server(dev: Built, tmp_path: Path) -> None:
     assert {k: exporter[k] for k in ("host", "monitor_port", "port", "data_dir", "project_dir")} == {
         "host": "127.0.0.1", "monitor_port": env.servers.monitor_port, "port": env.monitoring.port,
         "data_dir": server["data_dir"], "project_dir": str(tmp_path)}
+    # per-tenant lag on the shared platform consumers: the consumer creds of each shard, by account name
+    assert exporter["platform_creds"] == {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                                          "value": {"platform-ingest-0": fake_creds("platform-consumer-0")}}  # a secret
 
 
 def test_dev_stack_outputs(dev: Built, tmp_path: Path) -> None:
