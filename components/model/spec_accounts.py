@@ -13,7 +13,7 @@ import re
 from typing import Any, Collection, Mapping, Optional
 
 from components.model.identity.permissions import CONNECTION_TYPES
-from components.model.identity.role_sets import BINDABLE_BUILTINS, builtin_roles
+from components.model.identity.role_sets import BINDABLE_BUILTINS, builtin_roles, role_problem
 from components.model.layout import Layout
 from components.model.spec_items import read_js_streams
 from components.model.spec_model import (
@@ -117,6 +117,10 @@ def _read_account(r: Reader, raw: Any, path: str, roles: Mapping[str, RoleSpec],
         if role is not None and role not in roles:
             r.add(child(item(upath, j), "role"), f"unknown role {role!r}",
                   f"declare it under 'roles' or use one of {', '.join(sorted(roles))}")
+            continue
+        why = role_problem(roles[role], tenant_scoped=False) if role is not None else None
+        if why:
+            r.add(child(item(upath, j), "role"), why, "bind a role without tenant placeholders, or declare one")
             continue
         if uname and role:
             users.append(AccountUser(uname, role))

@@ -65,7 +65,9 @@ def tenant_role_scope(tenant: Tenant, stack: str = "") -> RoleScope:
     legacy = tuple(src for src, _ in s.mappings)
     return RoleScope(account=tenant.account_name or tenant.id, stack=stack, tenant=tenant.id,
                      root=s.root or tenant.id, publish=(*(s.publish or (f"{s.root or tenant.id}.>",)), *legacy),
-                     trees=tuple(t for _, t in _trees(tenant)), deliver=(s.deliver,))
+                     trees=tuple(t for _, t in _trees(tenant)), deliver=(s.deliver,),
+                     buckets=roles.bucket_subjects([kv.bucket for kv in tenant.kv_buckets],
+                                                   [o.bucket for o in tenant.object_stores]))
 
 
 def tenant_user_specs(tenant: Tenant, prefix: Optional[str] = None,
@@ -167,7 +169,9 @@ def named_account_spec(account: NamedAccount, account_pubs: Mapping[str, str],
 def named_account_users(account: NamedAccount, role_specs: Mapping[str, RoleSpec], stack: str = "") -> dict[str, UserSpec]:
     """The declared users of a named account, plus a provisioning user when it has JetStream (the
     stack's own resources create its streams and buckets with it)."""
-    scope = RoleScope(account=account.name, stack=stack)
+    scope = RoleScope(account=account.name, stack=stack,
+                      buckets=roles.bucket_subjects([kv.bucket for kv in account.kv_buckets],
+                                                    [o.bucket for o in account.object_stores]))
     users = {u.name: user_for_role(role_specs[u.role], u.name, scope) for u in account.users}
     if account.jetstream is not None:
         users.setdefault("provisioning", roles.provisioning_user(f"{account.name}-provisioning"))

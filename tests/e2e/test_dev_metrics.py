@@ -216,7 +216,11 @@ def test_environment_series_mapping_through_the_stack(monitored: PulumiProject) 
         outputs = project.outputs(show_secrets=True)
         state = exporter_state(project)
         series_file = local_exporter.series_path(os.path.dirname(pid_file(project)))
-        assert state["command"][-2:] == ["--series", series_file]
+        command = state["command"]
+        assert command[command.index("--series") + 1] == series_file
+        # the platform consumer's creds, for per-tenant lag: a file path, never the creds themselves
+        creds_arg = command[command.index("--platform-creds") + 1]
+        assert creds_arg.startswith("platform-ingest-0=") and "BEGIN NATS USER JWT" not in " ".join(command)
         env = load_environment(os.path.join(project.project_dir, rel), project.stack)
         with open(series_file, encoding="utf-8") as f:
             assert f.read() == exporter_config.series_document(env)
@@ -225,8 +229,12 @@ def test_environment_series_mapping_through_the_stack(monitored: PulumiProject) 
         asyncio.run(js_publish(url, acme["creds"]["service"], "acme.events.orders.web.created", PUBLISHED,
                                "ACME_ORDERS_LIVE"))
         metrics = scrape(outputs["metrics_url"])
+        # the mapped series only, beside the exporter's own health series (with the platform consumer's
+        # creds it also reports whether the per-tenant lag probe succeeded)
         assert set(metrics) == {"nats_stream_messages_total", "nats_consumer_pending",
-                                "nats_tenant_exporter_scrape_success", "nats_tenant_exporter_scrape_duration_seconds"}
+                                "nats_tenant_exporter_scrape_success", "nats_tenant_exporter_scrape_duration_seconds",
+                                "nats_tenant_exporter_platform_lag_success"}
+        assert value(metrics, "nats_tenant_exporter_platform_lag_success") == 1
         assert value(metrics, "nats_stream_messages_total", tenant_id="acme", stream="ACME_ORDERS_LIVE") == PUBLISHED
         worker = {"tenant_id": "acme", "consumer": "ACME_ORDERS_LIVE_WORKER"}
         assert value(metrics, "nats_consumer_pending", **worker) == PUBLISHED

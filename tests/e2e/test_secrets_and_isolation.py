@@ -254,9 +254,6 @@ def test_client_files_from_the_outputs_work_with_natscli(stack: PulumiProject) -
     assert denied.returncode != 0 and natscli.PERMISSION_ERROR in natscli.text(denied), natscli.text(denied)
 
 
-@pytest.mark.xfail(strict=True, reason="the stack's service users get their roles from identity.role_sets, which "
-                   "does not yet add roles.bucket_subjects for the tenant's KV buckets and object stores; "
-                   "tests/clients covers the role itself")
 def test_service_context_watches_its_kv_bucket(stack: PulumiProject) -> None:
     from tests.clients import natscli
 

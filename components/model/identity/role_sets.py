@@ -2,10 +2,11 @@
 turned into user permissions for one account.
 
 A role's subjects are templates: ``{root}`` (the tenant's root, ``xorb.t-qa``), ``{tenant}``,
-``{account}``, ``{stack}``, and three list placeholders that stand alone in an entry: ``{publish}``
+``{account}``, ``{stack}``, and list placeholders that stand alone in an entry: ``{publish}``
 (what the layout lets the tenant's applications publish: its root, or with a subject schema the
-allowed subjects spelled out), ``{trees}`` (the exported trees) and ``{deliver}`` (where its push
-consumers deliver). The built-in roles keep the permissions of ``identity.roles`` (the JetStream
+allowed subjects spelled out), ``{trees}`` (the exported trees), ``{deliver}`` (where its push
+consumers deliver) and ``{buckets}`` (what reading the account's KV buckets and object stores
+through the standard clients needs, ``identity.roles.bucket_subjects``). The built-in roles keep the permissions of ``identity.roles`` (the JetStream
 subjects an application needs are defined there, once); an environment may declare a role of the
 same name to replace one.
 
@@ -25,10 +26,13 @@ from components.model.layout import render
 from components.model.spec_model import RoleSpec
 from components.model.subjects import subject_contains
 
-LIST_PLACEHOLDERS = ("{publish}", "{trees}", "{deliver}")
+LIST_PLACEHOLDERS = ("{publish}", "{trees}", "{deliver}", "{buckets}")
+#: Placeholders only a tenant's users can fill (a declared account has no tenant root or trees).
+TENANT_ONLY = ("{root}", "{tenant}", "{publish}", "{trees}", "{deliver}")
 
 
 _PROBE = "probe-tenant"
+_PROBE_BUCKETS = (("probe_kv",), ("probe_objects",))
 
 
 def builtin_roles() -> dict[str, RoleSpec]:
@@ -39,7 +43,9 @@ def builtin_roles() -> dict[str, RoleSpec]:
     placeholders: its root becomes ``{root}``, its three trees ``{trees}``, and the service user's
     publish root ``{publish}`` (so a subject schema narrows it)."""
     return {
-        "service": _templated("service", builtin.tenant_service_user(_PROBE), publish_root=True),
+        "service": _templated("service", builtin.tenant_service_user(_PROBE, kv_buckets=_PROBE_BUCKETS[0],
+                                                                     object_stores=_PROBE_BUCKETS[1]),
+                              publish_root=True),
         "reader": _templated("reader", builtin.tenant_reader_user(_PROBE)),
         "leaf": _templated("leaf", builtin.tenant_leaf_user(_PROBE)),
         "backup": _templated("backup", builtin.tenant_backup_user(_PROBE)),
@@ -49,12 +55,13 @@ def builtin_roles() -> dict[str, RoleSpec]:
 
 def _templated(name: str, user: UserSpec, publish_root: bool = False) -> RoleSpec:
     trees = set(tenant_roots(_PROBE).values())
+    buckets = set(builtin.bucket_subjects(*_PROBE_BUCKETS))
 
     def generic(subjects: tuple[str, ...], root_word: str) -> tuple[str, ...]:
         out: list[str] = []
         for s in subjects:
             word = "{trees}" if s in trees else root_word if s == f"{_PROBE}.>" else (
-                "{deliver}" if s == f"{_PROBE}.deliver.>" else s)
+                "{deliver}" if s == f"{_PROBE}.deliver.>" else "{buckets}" if s in buckets else s)
             if word not in out:
                 out.append(word)
         return tuple(out)
@@ -87,6 +94,7 @@ class RoleScope:
     publish: tuple[str, ...] = ()
     trees: tuple[str, ...] = ()
     deliver: tuple[str, ...] = ()
+    buckets: tuple[str, ...] = ()   # API subjects that reading the account's KV buckets and object stores needs
 
 
 def user_for_role(role: RoleSpec, name: str, scope: RoleScope) -> UserSpec:
@@ -105,7 +113,7 @@ def user_for_role(role: RoleSpec, name: str, scope: RoleScope) -> UserSpec:
 
 def _expand(entries: Sequence[str], scope: RoleScope) -> tuple[str, ...]:
     lists: Mapping[str, tuple[str, ...]] = {"{publish}": scope.publish, "{trees}": scope.trees,
-                                            "{deliver}": scope.deliver}
+                                            "{deliver}": scope.deliver, "{buckets}": scope.buckets}
     values = {"root": scope.root, "tenant": scope.tenant, "account": scope.account, "stack": scope.stack}
     out: list[str] = []
     for entry in entries:
@@ -121,7 +129,7 @@ def role_problem(role: RoleSpec, tenant_scoped: bool) -> Optional[str]:
     if tenant_scoped:
         return None
     for entry in (*role.publish, *role.subscribe, *role.publish_deny, *role.subscribe_deny):
-        for word in ("{root}", "{tenant}", *LIST_PLACEHOLDERS):
+        for word in TENANT_ONLY:
             if word in entry:
                 return f"role {role.name!r} uses {word}, which only a tenant's users have"
     return None

@@ -47,7 +47,8 @@ def test_default_layout_users_are_the_built_in_roles() -> None:
     env = load_environment(os.path.join(ROOT, "environments", "dev.yaml"))
     for t in env.tenants:
         users = tenant_plan.tenant_user_specs(t, None, {r.name: r for r in env.roles})
-        assert users["service"] == builtin.tenant_service_user(t.id)
+        assert users["service"] == builtin.tenant_service_user(
+            t.id, kv_buckets=[k.bucket for k in t.kv_buckets], object_stores=[o.bucket for o in t.object_stores])
         assert users["reader"] == builtin.tenant_reader_user(t.id)
         assert users["leaf"] == builtin.tenant_leaf_user(t.id)
         assert users["provisioning"] == builtin.tenant_provisioning_user(t.id)
@@ -208,3 +209,10 @@ def test_tenant_plan_holds_everything_the_account_is_made_of() -> None:
     for s in replay:   # a replay stream is made after the live stream it sources
         assert s.after == (s.name.replace("-replay", "-live"),)
         assert order.index(s.after[0]) < order.index(s.name)
+
+
+def test_account_users_cannot_take_a_tenant_role() -> None:
+    doc = example("platform-apps")
+    doc["accounts"][2]["users"].append({"name": "svc", "role": "service"})   # {publish}, {root}: a tenant's
+    found = problems(doc)
+    assert any(p.startswith("accounts[2].users[1].role: role 'service' uses {publish}") for p in found), found
