@@ -89,7 +89,8 @@ def test_user_rotation_keeps_old_creds_for_the_grace_period(project: PulumiProje
     assert pid, "the stack records the PID of its server"
 
     project.write_environment(_environment(project, f"{{grace_period: {GRACE}, users: {{service: 2}}}}"))
-    assert _changed_names(project) == ["update acme-service"]
+    # the user and the tenant's client files (its creds file and natscli context), nothing else
+    assert _changed_names(project) == ["update acme-service", "update client-files-acme"]
     project.up()
     after = project.outputs(show_secrets=True)["tenants"]["acme"]["creds"]
     new = after["service"]
@@ -105,7 +106,9 @@ def test_user_rotation_keeps_old_creds_for_the_grace_period(project: PulumiProje
         assert _changed_names(project) == []
 
     _wait_until(revoke_at)
-    assert _changed_names(project) == ["update acme-service"], "the due revocation must show in the preview"
+    # (the client files follow: the user's outputs are unknown in the preview of its update)
+    assert _changed_names(project) == ["update acme-service", "update client-files-acme"], \
+        "the due revocation must show in the preview"
     project.up()
     assert REFUSED in asyncio.run(refused_within(url, old, seconds=10))
     assert asyncio.run(try_connect(url, new)) == "ok"
@@ -151,8 +154,8 @@ def test_signing_key_rotation_reissues_every_user_and_retires_the_old_key(projec
     assert any(p.endswith(" acme-signing-key") and p.split()[0] in ("replace", "create-replacement")
                for p in planned), planned
     # Only the tenant's own resources: its identity, its JetStream objects (new provisioning creds
-    # in their state) and its customer's leaf bundle.
-    assert all(p.split()[1].lower().startswith(("acme", "leaf-edge-1")) for p in planned), planned
+    # in their state), its client files and its customer's leaf bundle.
+    assert all(p.split()[1].lower().startswith(("acme", "leaf-edge-1", "client-files-acme")) for p in planned), planned
     project.up()
     after = project.outputs(show_secrets=True)["tenants"]["acme"]
     assert after["account_public_key"] == account, "the account keeps its identity"
