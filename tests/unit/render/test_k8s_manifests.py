@@ -312,8 +312,10 @@ def test_creds_secret(env: Environment) -> None:
                                            "metadata": {"name": "apps", "labels": LABELS}}
     same = dataclasses.replace(env, servers=dataclasses.replace(env.servers, creds_namespace="nats"))
     assert km.creds_namespace(same) is None
+    without = dataclasses.replace(env, servers=dataclasses.replace(env.servers, creds_namespace=None))
     with pytest.raises(ValueError, match="creds_namespace"):
-        km.creds_secret(env, "acme", "service", "x")
+        km.creds_secret(without, "acme", "service", "x")
+    assert env.servers.creds_namespace == "nats-clients"     # environments/prod.yaml names one
 
 
 def test_pdb(objs: dict[str, dict[str, Any]]) -> None:
