@@ -15,7 +15,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from components.model import exporter_config
-from components.providers import local_exporter, nats_process
+from components.providers import nats_process
 from tests.e2e.layout_support import bring_up, monitor
 from tests.support.creds_checks import connect, js_publish
 from tests.support.pulumi_cli import ROOT, PulumiProject
