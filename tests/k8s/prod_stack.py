@@ -54,7 +54,8 @@ class ProdStack:
         self.ports = free_port_bases(3)
         self.local_env = cluster_environment(3, LOCAL_JETSTREAM, ports=self.ports, stack="k8s-test")
         self.server_pids: list[int] = []
-        config = {"nats-tenancy:natsUrl": f"nats://127.0.0.1:{self.ports[0]}"}
+        config = {"nats-tenancy:natsUrl": f"nats://127.0.0.1:{self.ports[0]}",
+                  "kubernetes:enableSecretMutable": "true"}     # as Pulumi.prod.yaml has it
         if kubeconfig_from == "config":
             config["kubernetes:kubeconfig"] = kube.kubeconfig
             config["kubernetes:context"] = "nats-tenancy-test"

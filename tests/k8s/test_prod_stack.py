@@ -160,7 +160,8 @@ def test_creds_secrets_follow_rotation_and_offboarding(stack: ProdStack, kube: K
     doc["tenants"][0]["credentials"] = {"users": {"service": 2}}     # rotate acme's service creds
     stack.write_environment(doc)
     plan = ops_by_name(stack.steps())
-    assert "creds-acme-service" in plan and "creds-acme-reader" not in plan, plan
+    assert plan["creds-acme-service"] == ["update"], plan       # in place (enableSecretMutable)
+    assert "creds-acme-reader" not in plan, plan
     stack.project.up()
     rotated = secret_creds(kube, "acme-service-creds")
     assert rotated != old_service
@@ -172,4 +173,5 @@ def test_creds_secrets_follow_rotation_and_offboarding(stack: ProdStack, kube: K
     stack.project.up()
     names = sorted(i["metadata"]["name"] for i in kube.get_json("secrets", "-n", CREDS_NS)["items"])
     assert names == ["acme-leaf-creds", "acme-reader-creds", "acme-service-creds"]
+    assert secret_creds(kube, "acme-service-creds") == rotated
     assert "-----BEGIN USER NKEY SEED-----" not in stack.cli_output()
