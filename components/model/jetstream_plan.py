@@ -10,8 +10,18 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from components.model.jetstream.units import format_duration
-from components.model.spec_model import ConsumerKind, ConsumerSpec, Environment, JsStream, KvSpec, NamedAccount, \
-    ObjectStoreSpec, PlatformConsumerSpec, StreamClass, Tenant
+from components.model.spec_model import (
+    ConsumerKind,
+    ConsumerSpec,
+    Environment,
+    JsStream,
+    KvSpec,
+    NamedAccount,
+    ObjectStoreSpec,
+    PlatformConsumerSpec,
+    StreamClass,
+    Tenant,
+)
 
 DEAD_LETTER_MAX_AGE = "720h"
 
@@ -194,9 +204,11 @@ def _declared(js_streams: tuple[JsStream, ...], kvs: tuple[KvSpec, ...], objects
               ) -> JetStreamPlan:
     def origins(s: JsStream) -> tuple[str, ...]:
         mirror = s.inputs.get("mirror")
-        return tuple(src.get("name") for src in (s.inputs.get("sources") or [])) + ((mirror.get("name"),) if mirror else ())
+        sources = tuple(src.get("name") for src in (s.inputs.get("sources") or []))
+        return sources + ((mirror.get("name"),) if mirror else ())
 
-    streams = tuple(StreamPlan(s.name, dict(s.inputs), origins(s)) for s in sorted(js_streams, key=lambda s: bool(origins(s))))
+    ordered = sorted(js_streams, key=lambda s: bool(origins(s)))
+    streams = tuple(StreamPlan(s.name, dict(s.inputs), origins(s)) for s in ordered)
     consumers = tuple(ConsumerPlan(c.name, s.name, dict(c.inputs)) for s in js_streams for c in s.consumers)
     return JetStreamPlan(streams=streams, consumers=consumers,
                          kv_buckets=tuple((kv.bucket, kv_inputs(kv)) for kv in kvs),

@@ -128,7 +128,8 @@ def _read_account(r: Reader, raw: Any, path: str, roles: Mapping[str, RoleSpec],
     for j, eraw in enumerate(r.sequence(m.get("exports"), child(path, "exports"))):
         em = r.mapping(eraw, item(child(path, "exports"), j), EXPORT_KEYS, required=("subject",))
         if em is not None and (subj := _subject(r, em, "subject", item(child(path, "exports"), j))):
-            exports.append(AccountExport(subj, r.string(em, "type", item(child(path, "exports"), j), default="stream") or "stream"))
+            kind = r.string(em, "type", item(child(path, "exports"), j), default="stream") or "stream"
+            exports.append(AccountExport(subj, kind))
     imports = []
     for j, iraw in enumerate(r.sequence(m.get("imports"), child(path, "imports"))):
         ipath = item(child(path, "imports"), j)
@@ -215,7 +216,8 @@ def check_imports(r: Reader, accounts: tuple[NamedAccount, ...], tenants: Collec
                 r.add(child(ipath, "account"), f"unknown account {imp.account!r}",
                       f"use a declared account ({', '.join(sorted(by_name)) or 'none'}) or '{TENANTS}'")
             elif not any(subject_contains(e.subject, imp.subject) for e in exporter.exports if e.type == imp.type):
-                r.add(child(ipath, "subject"), f"account {exporter.name} exports no {imp.type} covering {imp.subject!r}",
+                r.add(child(ipath, "subject"),
+                      f"account {exporter.name} exports no {imp.type} covering {imp.subject!r}",
                       f"add exports: [{{subject: {imp.subject!r}}}] to account {exporter.name}")
 
 

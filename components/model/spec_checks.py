@@ -40,8 +40,9 @@ def check_ports(r: Reader, servers: ServersSpec, monitoring: MonitoringSpec) -> 
 
 
 def check_server_capacity(r: Reader, servers: ServersSpec, js: JetStreamSpec) -> None:
-    if servers.mode is ServerMode.KUBERNETES and servers.storage_size is not None and js.max_file > servers.storage_size:
-        r.add("jetstream.max_file", f"{js.max_file} bytes is more than servers.storage_size ({servers.storage_size})",
+    size = servers.storage_size if servers.mode is ServerMode.KUBERNETES else None
+    if size is not None and js.max_file > size:
+        r.add("jetstream.max_file", f"{js.max_file} bytes is more than servers.storage_size ({size})",
               "lower jetstream.max_file or raise servers.storage_size")
 
 
@@ -57,14 +58,16 @@ def check_tenants(r: Reader, tenants: tuple[Tenant, ...], js: Optional[JetStream
                 value = getattr(t.quotas, quota)
                 if value > limit:
                     r.add(child(tpath, f"quotas.{quota}"),
-                          f"{value} bytes is more than the servers' jetstream.{'max_file' if quota == 'max_bytes' else quota} ({limit})",
+                          f"{value} bytes is more than the servers' "
+                          f"jetstream.{'max_file' if quota == 'max_bytes' else quota} ({limit})",
                           f"lower the tenant's {quota} or raise the server limit")
 
 
 def _check_reservations(r: Reader, tenants: tuple[Tenant, ...], js: JetStreamSpec) -> None:
     """The server reserves every account's JetStream quota against its own limits: once the sum is
     used up, further accounts get "JetStream is not enabled for account" (10039). Checked up front."""
-    for quota, limit, server_key in (("max_bytes", js.max_file, "max_file"), ("max_memory", js.max_memory, "max_memory")):
+    limits = (("max_bytes", js.max_file, "max_file"), ("max_memory", js.max_memory, "max_memory"))
+    for quota, limit, server_key in limits:
         total = sum(getattr(t.quotas, quota) for t in tenants)
         if total > limit:
             r.add(f"jetstream.{server_key}",

@@ -86,7 +86,8 @@ def check_overlaps(r: Reader, own: list[tuple[str, str, Any]], account: str) -> 
         for subject in _stream_subjects(stream):
             for other_subject, other in seen:
                 if other != name and names.subjects_overlap(subject, other_subject):
-                    r.add(child(source, "subjects"), f"stream {name} subject {subject!r} overlaps {other_subject!r} of stream {other} "
+                    r.add(child(source, "subjects"),
+                          f"stream {name} subject {subject!r} overlaps {other_subject!r} of stream {other} "
                           f"(account {account})", "give each stream of an account its own subjects")
             seen.append((subject, name))
 
@@ -99,10 +100,10 @@ def _tenant_streams(t: Tenant, tpath: str) -> list[tuple[str, str, Any]]:
     """(name, field path, stream) of every stream of the tenant's account, in file order."""
     out: list[tuple[str, str, Any]] = []
     for d in t.domains:
-        for s in d.streams:
-            out.append((s.name, child(tpath, f"domains.{d.name}.{s.kind.value}"), s))
-    for i, s in enumerate(t.js_streams):
-        out.append((s.name, child(tpath, f"streams[{i}]"), s))
+        for sc in d.streams:
+            out.append((sc.name, child(tpath, f"domains.{d.name}.{sc.kind.value}"), sc))
+    for i, js in enumerate(t.js_streams):
+        out.append((js.name, child(tpath, f"streams[{i}]"), js))
     if t.dead_letter_stream:
         out.append((t.dead_letter_stream, child(tpath, "domains"), None))
     return out
@@ -155,9 +156,11 @@ def _claim(name: str, inputs: Mapping[str, Any], path: str) -> StorageClaim:
 
 
 def _bucket_claims(kvs: tuple[KvSpec, ...], objects: tuple[ObjectStoreSpec, ...], path: str) -> list[StorageClaim]:
-    out = [StorageClaim(f"KV_{kv.bucket}", "file", kv.max_bytes or -1, kv.replicas, child(path, f"kv_buckets.{kv.name}"))
+    out = [StorageClaim(f"KV_{kv.bucket}", "file", kv.max_bytes or -1, kv.replicas,
+                        child(path, f"kv_buckets.{kv.name}"))
            for kv in kvs]
-    out += [StorageClaim(f"OBJ_{o.bucket}", "file", o.max_bytes or -1, o.replicas, child(path, f"object_stores.{o.name}"))
+    out += [StorageClaim(f"OBJ_{o.bucket}", "file", o.max_bytes or -1, o.replicas,
+                         child(path, f"object_stores.{o.name}"))
             for o in objects]
     return out
 

@@ -112,6 +112,8 @@ _OWN = {
 
 def catalogue_extras(kind: str) -> tuple[str, ...]:
     """Catalogue fields a domain's stream class (``kind`` "stream") or consumer may set directly."""
-    from components.model.jetstream import consumer, stream  # the catalogue owns the field list
-    fields = stream.STREAM_FIELDS if kind == "stream" else consumer.CONFIG_FIELDS
+    # the catalogues own the field lists
+    from components.model.jetstream.consumer_fields import CONFIG_FIELDS
+    from components.model.jetstream.stream_fields import STREAM_FIELDS
+    fields = STREAM_FIELDS if kind == "stream" else CONFIG_FIELDS
     return tuple(f for f in fields if f not in _OWN[kind])

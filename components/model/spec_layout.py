@@ -100,7 +100,8 @@ def _read_subjects(r: Reader, value: Any, path: str) -> SubjectLayout:
         if stored is None or stored == "":
             out = dataclasses.replace(out, stored="")
         elif not isinstance(stored, str) or not _TREE.match(stored):
-            r.add(child(path, "stored"), f"{stored!r} is not a tree name", "one token, or '' for domains right below the root")
+            r.add(child(path, "stored"), f"{stored!r} is not a tree name",
+                  "one token, or '' for domains right below the root")
         else:
             out = dataclasses.replace(out, stored=stored)
     default_deliver = out.deliver if out.trees else DELIVER_OUTSIDE
@@ -125,14 +126,15 @@ def _read_token(r: Reader, raw: Any, path: str) -> Optional[TokenRule]:
     name = r.string(m, "token", path)
     enum = [e for e in r.sequence(m.get("enum"), child(path, "enum"))]
     if any(not isinstance(e, str) or not _TREE.match(e) for e in enum):
-        r.add(child(path, "enum"), "every value must be one subject token", "list literal tokens, e.g. [created, updated]")
+        r.add(child(path, "enum"), "every value must be one subject token",
+              "list literal tokens, e.g. [created, updated]")
         enum = []
     pattern = _regex(r, m, "pattern", path) if "pattern" in m else None
     lo, hi = 1, 255
     if "length" in m:
         length = m["length"]
-        if (not isinstance(length, list) or len(length) != 2 or not all(isinstance(n, int) and not isinstance(n, bool)
-                                                                         for n in length) or not 1 <= length[0] <= length[1]):
+        whole = isinstance(length, list) and all(isinstance(n, int) and not isinstance(n, bool) for n in length)
+        if not whole or len(length) != 2 or not 1 <= length[0] <= length[1]:
             r.add(child(path, "length"), f"{length!r} is not a length range", "write [min, max], e.g. [1, 32]")
         else:
             lo, hi = length

@@ -7,7 +7,7 @@ the subject prefix, with ``*`` for the tenant token (``*.logs.>``), and must sta
 """
 from __future__ import annotations
 
-from typing import Any, Collection, Optional
+from typing import Any, Collection
 from urllib.parse import urlparse
 
 from components.model import spec_names as names
@@ -44,7 +44,7 @@ def read_platform(r: Reader, value: Any, path: str, layout: Layout) -> Platform:
     shards = 1 if shards is None else shards
     trees = layout.subjects.trees or (WHOLE_ROOT,)
     consumers: list[PlatformConsumerSpec] = []
-    seen: set[tuple[SubjectRoot, str]] = set()
+    seen: set[tuple[str, str]] = set()   # (tree, consumer name)
     cpath = child(path, "consumers")
     for i, raw in enumerate(r.sequence(m.get("consumers"), cpath)):
         ipath = item(cpath, i)

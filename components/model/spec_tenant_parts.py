@@ -179,7 +179,8 @@ def read_users(r: Reader, value: Any, path: str, roles: Sequence[str] = ("servic
         name = r.string(m, "name", upath, pattern=ITEM_NAME, fix=ITEM_NAME_FIX)
         role = r.string(m, "role", upath, default="service")
         if role is not None and role not in roles:
-            r.add(child(upath, "role"), f"unknown role {role!r}", f"use one of {', '.join(roles)} or declare it under 'roles'")
+            r.add(child(upath, "role"), f"unknown role {role!r}",
+                  f"use one of {', '.join(roles)} or declare it under 'roles'")
             role = None
         if name is None or role is None:
             continue
@@ -208,12 +209,13 @@ def read_credentials(r: Reader, value: Any, path: str, users: tuple[UserSpec, ..
         r.add(upath, "must be a mapping of user name to generation",
               "write e.g. 'users: {service: 2}' (raise a number to rotate that user's creds)")
         raw = {}
-    for name, gen in (raw or {}).items():
+    given: dict[str, Any] = raw or {}
+    for name in given:
         if name not in known:
             r.add(child(upath, str(name)), f"no user {name!r} in this tenant",
                   f"use one of {', '.join(known)}")
             continue
-        n = r.integer(raw, name, upath, minimum=1)
+        n = r.integer(given, name, upath, minimum=1)
         if n is not None:
             generations.append((str(name), n))
     return CredentialsSpec(grace_period_ns=DEFAULT_GRACE_PERIOD_NS if grace is None else grace,

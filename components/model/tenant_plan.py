@@ -13,7 +13,7 @@ from typing import Mapping, Optional
 
 from components.model.identity import roles
 from components.model.identity.account import AccountLimits, AccountSpec, JetStreamLimits
-from components.model.identity.exports import Export, Import
+from components.model.identity.exports import Export, ExportType, Import
 from components.model.identity.permissions import Permission, UserPermissions
 from components.model.identity.role_sets import RoleScope, builtin_roles, user_for_role
 from components.model.identity.tenancy import platform_imports
@@ -98,7 +98,7 @@ def platform_account_spec(shard: int, tenant_pubs: Mapping[str, str], prefix: Op
     """The ingest account of one shard: JetStream on (its platform streams), imports of its tenants'
     exported trees, subjects unchanged (``tenants`` gives each tenant's trees; without it the
     default layout's trees under ``prefix``)."""
-    imports = []
+    imports: list[Import] = []
     for tenant_id in sorted(tenant_pubs):
         if tenants is not None:
             imports.extend(Import(subject=subject, account=tenant_pubs[tenant_id], type="stream")
@@ -151,22 +151,24 @@ def named_account_spec(account: NamedAccount, account_pubs: Mapping[str, str],
             for tid in sorted(tenants):
                 t = tenants[tid]
                 values = {"root": t.subjects.root, "tenant": tid}
-                imports.append(Import(subject=imp.subject.format_map(values), account=account_pubs[tid], type=imp.type,
-                                      local_subject=imp.local_subject.format_map(values) if imp.local_subject else None))
+                local = imp.local_subject.format_map(values) if imp.local_subject else None
+                imports.append(Import(subject=imp.subject.format_map(values), account=account_pubs[tid],
+                                      type=_kind(imp.type), local_subject=local))
         else:
-            imports.append(Import(subject=imp.subject, account=account_pubs[imp.account], type=imp.type,
+            imports.append(Import(subject=imp.subject, account=account_pubs[imp.account], type=_kind(imp.type),
                                   local_subject=imp.local_subject))
     return AccountSpec(
         name=account.name,
         limits=limits,
-        exports=tuple(Export(subject=e.subject, type=e.type) for e in account.exports),  # type: ignore[arg-type]
+        exports=tuple(Export(subject=e.subject, type=_kind(e.type)) for e in account.exports),
         imports=tuple(imports),
         description=account.description or None,
         mappings=account.mappings,
     )
 
 
-def named_account_users(account: NamedAccount, role_specs: Mapping[str, RoleSpec], stack: str = "") -> dict[str, UserSpec]:
+def named_account_users(account: NamedAccount, role_specs: Mapping[str, RoleSpec],
+                        stack: str = "") -> dict[str, UserSpec]:
     """The declared users of a named account, plus a provisioning user when it has JetStream (the
     stack's own resources create its streams and buckets with it)."""
     scope = RoleScope(account=account.name, stack=stack,
@@ -222,3 +224,8 @@ def plan_named_account(account: NamedAccount, role_specs: Mapping[str, RoleSpec]
     """A declared account's users and JetStream objects (its JWT spec needs its exporters' keys)."""
     return AccountPlan(name=account.name, users=named_account_users(account, role_specs, stack),
                        jetstream=account_jetstream(account))
+
+
+def _kind(value: str) -> ExportType:
+    """An export or import type as the claims take it (``spec_accounts`` allows only these two)."""
+    return "service" if value == "service" else "stream"

@@ -14,13 +14,13 @@ import pulumi
 
 from components.model.spec_model import Environment, ServerMode
 from components.model.specs import StackSettings
+from components.model.tenant_plan import account_order
 from components.providers.operator_identity import Operator
 from components.resources.connection import Hub
-from components.resources.dev_exporter import DevExporter
 from components.resources.data_protection import after, data_guard, protection_transformation
+from components.resources.dev_exporter import DevExporter
 from components.resources.dev_server import DevServer
 from components.resources.leafnode_bundles import LeafNodeBundles
-from components.model.tenant_plan import account_order
 from components.resources.named_account import NamedAccount
 from components.resources.platform import Platform
 from components.resources.tenant import Tenant
@@ -128,7 +128,8 @@ class Estate(pulumi.ComponentResource):
         for t in self.tenants.values():
             out[t.spec.account_name or t.spec.id] = {
                 "public_key": t.account_public_key,
-                "creds": {t.spec.user_name(k): pulumi.Output.secret(c) for k, c in t.creds.items() if k != "provisioning"}}
+                "creds": {t.spec.user_name(k): pulumi.Output.secret(c)
+                          for k, c in t.creds.items() if k != "provisioning"}}
         for name, a in self.accounts.items():
             out[name] = a.output()
         for name, entry in self.platform.accounts_output().items():

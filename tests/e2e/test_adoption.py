@@ -58,7 +58,8 @@ def test_adopting_an_unknown_account_is_refused_before_anything_runs(project: Pu
     project.write_environment(small_environment(client, monitor, leaf))
     project.init()
     seed = new_account_key().seed
-    project.run("config", "set", "--stack", project.stack, "--secret", "--path", "nats-tenancy:accountSeeds.acmee", seed)
+    project.run("config", "set", "--stack", project.stack, "--secret", "--path",
+                "nats-tenancy:accountSeeds.acmee", seed)
     res = project.preview(check=False)
     assert res.returncode != 0
     assert "config.nats-tenancy:accountSeeds.acmee: no tenant or account 'acmee'" in res.output

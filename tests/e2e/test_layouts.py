@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.e2e.layout_support import (
     account_detail,
     bring_up,
@@ -134,7 +132,8 @@ def test_platform_apps_seed_003(project: PulumiProject) -> None:
     assert set(out["accounts"]["MONITOR"]["creds"]) == {"monitor"}
     js = jetstream_by_account(out)
     assert set(js["PROD"]["streams"]) == {"prod_convex_wal", "prod_events", "prod_audit", "KV_prod_convex",
-                                          "KV_prod_cache", "KV_prod_api", "KV_prod_platform", "OBJ_prod_convex_snapshots"}
+                                          "KV_prod_cache", "KV_prod_api", "KV_prod_platform",
+                                          "OBJ_prod_convex_snapshots"}
     assert js["PROD"]["streams"]["prod_convex_wal"]["config"]["subjects"] == ["prod.convex.wal.>"]
     assert js["PROD"]["streams"]["prod_audit"]["config"]["subjects"] == ["prod._.audit.>"]
     prod, monitor = out["accounts"]["PROD"]["creds"], out["accounts"]["MONITOR"]["creds"]["monitor"]
@@ -149,7 +148,8 @@ def test_platform_apps_seed_003(project: PulumiProject) -> None:
     assert publish_outcome(url, convex, "prod.cache.kv.x") == "permission denied"
     assert subscribe_allowed(url, convex, "prod._.events.>") and not subscribe_allowed(url, convex, "prod.cache.>")
     # MONITOR imports PROD's health and audit trees, and sees nothing else.
-    assert received_via_import(url, monitor, "prod.*.health.>", node, "prod.convex.health.ok") == "prod.convex.health.ok"
+    health = received_via_import(url, monitor, "prod.*.health.>", node, "prod.convex.health.ok")
+    assert health == "prod.convex.health.ok"
     assert received_via_import(url, monitor, "prod._.audit.>", node, "prod._.audit.api.call") == "prod._.audit.api.call"
     assert not subscribe_allowed(url, monitor, "prod.convex.events.>")
     imports = sorted(i["subject"] for i in account_detail(out, "MONITOR").get("imports") or [] if i["type"] == "stream")

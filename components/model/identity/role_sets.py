@@ -6,7 +6,8 @@ A role's subjects are templates: ``{root}`` (the tenant's root, ``xorb.t-qa``), 
 (what the layout lets the tenant's applications publish: its root, or with a subject schema the
 allowed subjects spelled out), ``{trees}`` (the exported trees), ``{deliver}`` (where its push
 consumers deliver) and ``{buckets}`` (what reading the account's KV buckets and object stores
-through the standard clients needs, ``identity.roles.bucket_subjects``). The built-in roles keep the permissions of ``identity.roles`` (the JetStream
+through the standard clients needs, ``identity.roles.bucket_subjects``). The built-in roles keep
+the permissions of ``identity.roles`` (the JetStream
 subjects an application needs are defined there, once); an environment may declare a role of the
 same name to replace one.
 
@@ -22,8 +23,8 @@ from components.model.identity import roles as builtin
 from components.model.identity.permissions import Permission, ResponsePermission, UserPermissions
 from components.model.identity.tenancy import tenant_roots
 from components.model.identity.user import UserSpec
-from components.model.layout import render
 from components.model.spec_model import RoleSpec
+from components.model.spec_names import render
 from components.model.subjects import subject_contains
 
 LIST_PLACEHOLDERS = ("{publish}", "{trees}", "{deliver}", "{buckets}")
@@ -72,7 +73,8 @@ def _templated(name: str, user: UserSpec, publish_root: bool = False) -> RoleSpe
     sub_allow = generic(p.sub.allow, "{root}.>")
     if publish_root and "{root}.>" in sub_allow:
         # Push consumers of a layout whose streams capture the whole root deliver outside it.
-        sub_allow = (*sub_allow[:sub_allow.index("{root}.>") + 1], "{deliver}", *sub_allow[sub_allow.index("{root}.>") + 1:])
+        at = sub_allow.index("{root}.>") + 1
+        sub_allow = (*sub_allow[:at], "{deliver}", *sub_allow[at:])
     return RoleSpec(name, publish=pub_allow, publish_deny=generic(p.pub.deny, "{root}.>"),
                     subscribe=sub_allow, subscribe_deny=generic(p.sub.deny, "{root}.>"), responses=resp,
                     connection_types=user.allowed_connection_types)

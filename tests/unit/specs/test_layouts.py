@@ -26,7 +26,8 @@ def example(name: str) -> dict[str, Any]:
 
 
 def load(doc: dict[str, Any]) -> Environment:
-    return load_environment_text(yaml.safe_dump({k: v for k, v in doc.items() if not k.startswith("x-")}, sort_keys=False),
+    settings = {k: v for k, v in doc.items() if not k.startswith("x-")}
+    return load_environment_text(yaml.safe_dump(settings, sort_keys=False),
                                  "environments/test.yaml")
 
 
@@ -67,9 +68,11 @@ def test_schema_spelled_out_in_publish_permissions() -> None:
 
 def test_check_subject_reports_each_schema_rule() -> None:
     layout = Layout(subjects=SubjectLayout(root="xorb.{tenant}", trees=(), stored="", schema=(
-        TokenRule("domain", enum=("scan",)), TokenRule("service", max_length=4), TokenRule("event", enum=("created",)))))
+        TokenRule("domain", enum=("scan",)), TokenRule("service", max_length=4),
+        TokenRule("event", enum=("created",)))))
     assert layout.check_subject("xorb.t-qa.scan.nmap.created") == []
-    assert layout.check_subject("xorb.t-qa.invalid-domain.nmap.created") == ["domain 'invalid-domain' is not one of scan"]
+    assert layout.check_subject("xorb.t-qa.invalid-domain.nmap.created") == [
+        "domain 'invalid-domain' is not one of scan"]
     assert "characters long" in layout.check_subject("xorb.t-qa.scan.nmapper.created")[0]
     assert "has 2 tokens below the root" in layout.check_subject("xorb.t-qa.scan.nmap")[0]
     assert "does not start with" in layout.check_subject("other.t-qa.scan.nmap.created")[0]
