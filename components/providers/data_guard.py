@@ -7,7 +7,7 @@ KV bucket and object store the environment declares, so its ``diff`` (run in the
 ``up`` when the guard registers, which is before any of those deletes) sees old and new lists, reads
 what each removed object holds from the server and fails before anything is deleted.
 
-It reads through the system account (``$SYS.REQ.ACCOUNT.<key>.JSZ`` with stream details), not the
+It reads through the system account (``$SYS.REQ.SERVER.PING.JSZ`` with stream details), not the
 tenants' own users: a tenant's creds rotate, and the guard's recorded inputs would then change, or
 go stale, with every rotation. Every server answers that request for the streams it holds, so the
 replies of all servers are gathered and merged. Account keys do not change with signing-key
@@ -43,12 +43,12 @@ def removed_objects(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Ma
     return [o for o in olds.get("objects") or () if _key(o) not in kept]
 
 
-async def _gather_jsz(nc: Any, account_key: str, expect: int) -> list[dict[str, Any]]:
+async def _gather(nc: Any, subject: str, body: Mapping[str, Any], expect: int) -> list[dict[str, Any]]:
+    """Up to ``expect`` replies (one per server) to one request, within ``READ_TIMEOUT``."""
     inbox = nc.new_inbox()
     sub = await nc.subscribe(inbox)
     try:
-        body = json.dumps({"streams": True, "config": True}).encode()
-        await nc.publish(f"$SYS.REQ.ACCOUNT.{account_key}.JSZ", body, reply=inbox)
+        await nc.publish(subject, json.dumps(body).encode(), reply=inbox)
         replies: list[dict[str, Any]] = []
         deadline = time.monotonic() + READ_TIMEOUT
         while len(replies) < expect and time.monotonic() < deadline:
@@ -62,11 +62,34 @@ async def _gather_jsz(nc: Any, account_key: str, expect: int) -> list[dict[str, 
         await sub.unsubscribe()
 
 
-def merge_stream_details(replies: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """Stream name → its detail with the most messages among the servers' replies."""
+def _documents(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Only replies with a JSZ document count: a status message (no responders, empty body) or an
+    error must never read as "nothing on the server"."""
+    return [r["data"] for r in replies if isinstance(r.get("data"), dict) and not r.get("error")]
+
+
+async def _account_details(nc: Any, account_key: str, expect: int) -> Optional[list[dict[str, Any]]]:
+    """The account's JetStream detail from every server that holds it; None when no server answered.
+
+    First the servers' ping (``$SYS.REQ.SERVER.PING.JSZ`` filtered on the account), which reads only
+    what is loaded: asking for the account by name (``$SYS.REQ.ACCOUNT.<key>.JSZ``) looks it up and
+    registers it again, and an account registered again right before the offboarding deletes it
+    kept accepting its users afterwards. Accounts with streams are loaded from the store at startup;
+    the by-name request is only the fallback for one that no server has loaded."""
+    pinged = _documents(await _gather(nc, "$SYS.REQ.SERVER.PING.JSZ",
+                                      {"account": account_key, "accounts": True, "streams": True, "config": True}, expect))
+    details = [d for doc in pinged for d in doc.get("account_details") or () if d.get("id") == account_key]
+    if details:
+        return details
+    asked = _documents(await _gather(nc, f"$SYS.REQ.ACCOUNT.{account_key}.JSZ", {"streams": True, "config": True}, expect))
+    return asked or (None if not pinged else [])
+
+
+def merge_stream_details(details: list[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Stream name → its detail with the most messages among the servers' account details."""
     out: dict[str, Mapping[str, Any]] = {}
-    for reply in replies:
-        for detail in (reply.get("data") or {}).get("stream_detail") or ():
+    for account in details:
+        for detail in account.get("stream_detail") or ():
             seen = out.get(detail["name"])
             if seen is None or (detail.get("state") or {}).get("messages", 0) > (seen.get("state") or {}).get("messages", 0):
                 out[detail["name"]] = detail
@@ -77,28 +100,25 @@ def read_states(url: str, system_creds: str, expect: int, objects: list[Mapping[
     """What the servers hold for each object, keyed by (account, stream)."""
     accounts = sorted({str(o["account_key"]) for o in objects})
 
-    async def go() -> dict[str, Any]:
+    async def go() -> dict[str, Optional[list[dict[str, Any]]]]:
         nc = await nats.connect(url, user_credentials=RawCredentials(system_creds), allow_reconnect=False,
                                 max_reconnect_attempts=1, connect_timeout=5, name="nats-tenancy-data-guard")
         try:
-            return {a: await _gather_jsz(nc, a, expect) for a in accounts}
+            return {a: await _account_details(nc, a, expect) for a in accounts}
         finally:
             await nc.close()
 
     try:
-        replies = asyncio.run(go())
+        found = asyncio.run(go())
     except Exception as exc:  # nats-py raises several unrelated types; the loss is then unknown
         return {_key(o): dl.StoredState.unknown(f"{type(exc).__name__}: {exc}") for o in objects}
     states: dict[tuple[str, str], dl.StoredState] = {}
     for o in objects:
-        # Only replies with a JSZ document count: a status message (no responders, empty body) or an
-        # error must never read as "nothing on the server".
-        answers = [r for r in replies.get(str(o["account_key"]), [])
-                   if isinstance(r.get("data"), dict) and not r.get("error")]
-        if not answers:
+        details = found.get(str(o["account_key"]))
+        if details is None:
             states[_key(o)] = dl.StoredState.unknown(f"no server answered for account {o['account']}")
             continue
-        states[_key(o)] = dl.StoredState.from_stream_info(merge_stream_details(answers).get(str(o["stream"])))
+        states[_key(o)] = dl.StoredState.from_stream_info(merge_stream_details(details).get(str(o["stream"])))
     return states
 
 

@@ -96,9 +96,9 @@ def test_guard_finds_removed_objects_and_merges_server_replies():
     b = {"account": "globex", "stream": "A"}
     assert removed_objects({"objects": [a, b]}, {"objects": [a]}) == [b]
     assert removed_objects({"objects": [a]}, {"objects": [a, b]}) == []
-    replies = [{"data": {"stream_detail": [{"name": "A", "state": {"messages": 1}}]}},
-               {"data": {"stream_detail": [{"name": "A", "state": {"messages": 4}}, {"name": "B"}]}}]
-    merged = merge_stream_details(replies)
+    details = [{"stream_detail": [{"name": "A", "state": {"messages": 1}}]},
+               {"stream_detail": [{"name": "A", "state": {"messages": 4}}, {"name": "B"}]}]
+    merged = merge_stream_details(details)
     assert merged["A"]["state"]["messages"] == 4 and set(merged) == {"A", "B"}
 
 
