@@ -184,12 +184,18 @@ def tenant_backup_user(tenant: str, prefix: Optional[str] = None, name: Optional
     )
 
 
+#: Where a snapshot's chunks are acknowledged: the stack's snapshot before a data loss
+#: (``providers.pre_loss_backup``) acks each window of chunks here, or the server stops sending.
+JS_SNAPSHOT_ACK = "$JS.SNAPSHOT.ACK.>"
+
+
 def provisioning_user(name: str) -> UserSpec:
     """The whole JetStream API of its account (``$JS.API.>``): the stack's own user for streams,
-    consumers and buckets."""
+    consumers and buckets, plus the snapshot acks its backups before a data loss need (it can read
+    and delete every stream already, so they add no power)."""
     return UserSpec(
         name=name,
-        permissions=UserPermissions(pub=Permission(allow=(JS_API,)), sub=Permission(allow=(INBOX,))),
+        permissions=UserPermissions(pub=Permission(allow=(JS_API, JS_SNAPSHOT_ACK)), sub=Permission(allow=(INBOX,))),
     )
 
 

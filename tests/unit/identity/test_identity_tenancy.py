@@ -138,7 +138,9 @@ def test_roles_are_least_privilege():
     leaf = roles.tenant_leaf_user("acme")
     assert leaf.allowed_connection_types == ("LEAFNODE",)
     prov = roles.tenant_provisioning_user("acme")
-    assert prov.permissions.pub.allow == ("$JS.API.>",) and prov.permissions.sub.allow == ("_INBOX.>",)
+    # the JetStream API and the acks of its own snapshots (backups before a data loss), nothing else
+    assert prov.permissions.pub.allow == ("$JS.API.>", "$JS.SNAPSHOT.ACK.>")
+    assert prov.permissions.sub.allow == ("_INBOX.>",)
     plat = roles.platform_consumer_user()
     assert set(plat.permissions.pub.deny) == {"*.logs.>", "*.events.>", "*.otel.>"}
     assert {"*.logs.>", "*.events.>", "*.otel.>", "_INBOX.>"} <= set(plat.permissions.sub.allow)
