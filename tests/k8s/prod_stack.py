@@ -50,7 +50,8 @@ class ProdStack:
         self.kube = kube
         self.project = PulumiProject(os.path.join(workdir, "cli"), stack=STACK)
         self.project.extra_env.update(PULUMI_HOME=pulumi_home, PULUMI_IGNORE_AMBIENT_PLUGINS="true")
-        # client, monitor, leafnode, cluster base ports of the three local servers (member i: base + i)
+        # client, monitor, leafnode, cluster base ports of the three local servers (member i: base + i);
+        # natsUrl must be set for the first preview, so these are chosen now and again at start.
         self.ports = free_port_bases(3)
         self.local_env = cluster_environment(3, LOCAL_JETSTREAM, ports=self.ports, stack="k8s-test")
         self.server_pids: list[int] = []
@@ -86,6 +87,11 @@ class ProdStack:
         first one listens on the port natsUrl names. Returns their PIDs."""
         out = self.operator_outputs()
         assert isinstance(out["operator_jwt"], str) and isinstance(out["system_account_jwt"], str)
+        # Ports picked again just before the start (the ones of __init__ may be taken by now),
+        # and natsUrl set to the new client port.
+        self.ports = free_port_bases(3)
+        self.local_env = cluster_environment(3, LOCAL_JETSTREAM, ports=self.ports, stack="k8s-test")
+        self.project.run("config", "set", "--stack", STACK, "nats-tenancy:natsUrl", f"nats://127.0.0.1:{self.ports[0]}")
         for i in range(self.local_env.servers.replicas):
             d = os.path.join(self.workdir, f"nats-{i}")
             os.makedirs(d, exist_ok=True)
