@@ -10,8 +10,8 @@ import os
 import pulumi
 
 from components.model.errors import SpecError
-from components.model.spec_model import Environment
-from components.model.specs import (
+from components.model.environment.model import Environment
+from components.model.environment.load import (
     StackSettings, check_adopted_accounts, check_store_key, load_environment, stack_settings,
 )
 

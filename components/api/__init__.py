@@ -35,10 +35,10 @@ from components.api.stream_args import (
     SubjectTransform,
 )
 from components.api.tenant import Tenant, TenantArgs
+from components.model.environment.model import Quotas
 from components.model.identity.account import NO_JETSTREAM, AccountLimits, JetStreamLimits
 from components.model.identity.exports import Export
 from components.model.identity.permissions import Permission, ResponsePermission, UserLimits, UserPermissions
-from components.model.spec_model import Quotas
 from components.resources.connection import Hub
 
 __all__ = [

@@ -18,10 +18,10 @@ from typing import Optional
 import pulumi
 
 from components.api.connection import JetStreamConnection
-from components.model.layout import Layout
-from components.model.spec_model import Quotas
-from components.model.spec_model import Tenant as TenantSpec
-from components.model.spec_tenants import tenant_subjects
+from components.model.environment.layout import Layout
+from components.model.environment.model import Quotas
+from components.model.environment.model import Tenant as TenantSpec
+from components.model.environment.tenants import tenant_subjects
 from components.resources import tenant as tenant_component
 from components.resources.connection import Hub
 

@@ -7,7 +7,7 @@ from the tenants' subjects and removed only with a whole shard.
 from __future__ import annotations
 
 from components.model.data_loss import STREAM_PREFIX, Kind
-from components.model.spec_model import Environment, NamedAccount, Tenant
+from components.model.environment.model import Environment, NamedAccount, Tenant
 
 
 def _entry(tenant: str, kind: Kind, name: str) -> dict[str, str]:

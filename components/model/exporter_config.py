@@ -18,7 +18,7 @@ from components.model.metrics_series import SeriesMapping
 from components.model.platform_lag import LagTarget
 
 if TYPE_CHECKING:  # the exporter image reads the document without the environment model's dependencies
-    from components.model.spec_model import Environment
+    from components.model.environment.model import Environment
 
 SERIES_FILE = "exporter-series.json"
 DOCUMENT_VERSION = 1

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from components.model.jetstream.units import format_duration
-from components.model.spec_model import (
+from components.model.environment.model import (
     ConsumerKind,
     ConsumerSpec,
     Environment,
@@ -22,6 +21,7 @@ from components.model.spec_model import (
     StreamClass,
     Tenant,
 )
+from components.model.jetstream.units import format_duration
 
 DEAD_LETTER_MAX_AGE = "720h"
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from components.model.layout import render
+from components.model.environment.layout import render
 from components.model.ops_metrics import Sample
 
 if TYPE_CHECKING:  # the exporter image reads the document without the environment model's dependencies
-    from components.model.spec_model import Environment
+    from components.model.environment.model import Environment
 
 #: Nanoseconds the server keeps an abandoned probe (the delete normally comes within milliseconds).
 PROBE_INACTIVE_NS = 30_000_000_000

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from components.model.layout import Layout
+from components.model.environment.layout import Layout
 
 _CANDIDATE = re.compile(r"(?<![A-Za-z0-9_$.-])([A-Za-z0-9_$-]+(?:\.[A-Za-z0-9_*>-]+)+)")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
+from components.model.environment.model import Environment, NamedAccount, RoleSpec, Tenant
 from components.model.identity import roles
 from components.model.identity.account import AccountLimits, AccountSpec, JetStreamLimits
 from components.model.identity.exports import Export, ExportType, Import
@@ -19,7 +20,6 @@ from components.model.identity.role_sets import RoleScope, builtin_roles, user_f
 from components.model.identity.tenancy import platform_imports
 from components.model.identity.user import UserSpec
 from components.model.jetstream_plan import JetStreamPlan, account_jetstream, tenant_jetstream
-from components.model.spec_model import Environment, NamedAccount, RoleSpec, Tenant
 
 TENANTS = "tenants"   # an import from every tenant (see spec_accounts)
 
@@ -227,5 +227,5 @@ def plan_named_account(account: NamedAccount, role_specs: Mapping[str, RoleSpec]
 
 
 def _kind(value: str) -> ExportType:
-    """An export or import type as the claims take it (``spec_accounts`` allows only these two)."""
+    """An export or import type as the claims take it (``accounts`` allows only these two)."""
     return "service" if value == "service" else "stream"

@@ -12,8 +12,8 @@ import os
 import sys
 from typing import Iterator, Sequence
 
+from components.model.environment.load import load_environment
 from components.model.errors import SpecError
-from components.model.specs import load_environment
 from components.model.subject_lint import lint_text
 
 SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".state", ".tools"}

@@ -19,8 +19,8 @@ from typing import Any, Mapping, Optional, Protocol, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.model.environment.model import Environment
 from components.model.render import k8s_manifests as km
-from components.model.spec_model import Environment
 
 
 def _after(resource: pulumi.Resource, value: str) -> pulumi.Output[str]:

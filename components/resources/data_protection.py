@@ -16,7 +16,7 @@ import pulumi
 
 from components.model.data_inventory import declared_objects
 from components.model.data_loss import STREAM_PREFIX, DataProtection, Kind
-from components.model.spec_model import Environment
+from components.model.environment.model import Environment
 from components.providers.data_guard import DataGuard
 
 _KIND_OF_TYPE = {"pulumi-python:dynamic/nats:Stream": Kind.STREAM,

@@ -15,8 +15,8 @@ from typing import Mapping, Optional
 
 import pulumi
 
+from components.model.environment.model import Environment
 from components.model.exporter_config import series_document
-from components.model.spec_model import Environment
 from components.providers.local_exporter import LocalExporter
 from components.resources.dev_server import DevServer
 

@@ -18,10 +18,10 @@ from typing import Optional
 
 import pulumi
 
+from components.model.environment.model import Environment
+from components.model.environment.servers import member_ports
 from components.model.render.hub_conf import local_member_conf, local_server_name
 from components.model.render.server_conf import jetstream_key_env, render_server_conf
-from components.model.spec_model import Environment
-from components.model.spec_servers import member_ports
 from components.providers.local_server import LocalServer
 from components.providers.operator_identity import Operator
 

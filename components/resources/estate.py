@@ -12,8 +12,8 @@ from typing import Any, Optional
 
 import pulumi
 
-from components.model.spec_model import Environment, ServerMode
-from components.model.specs import StackSettings
+from components.model.environment.load import StackSettings
+from components.model.environment.model import Environment, ServerMode
 from components.model.tenant_plan import account_order
 from components.providers.operator_identity import Operator
 from components.resources.connection import Hub

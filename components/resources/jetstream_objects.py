@@ -11,7 +11,7 @@ from typing import Any, Optional
 import pulumi
 
 from components.model import jetstream_plan as plan
-from components.model.spec_model import Environment
+from components.model.environment.model import Environment
 from components.providers.consumer import Consumer
 from components.providers.kv_bucket import KvBucket
 from components.providers.object_store import ObjectStore

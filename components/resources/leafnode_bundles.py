@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 import pulumi
 
+from components.model.environment.model import Environment
 from components.model.render.producer_templates import CONTEXTS_DIR, PRODUCERS_DIR, TEMPLATE_FILES
-from components.model.spec_model import Environment
 from components.providers.leaf_bundle import ClientFiles, LeafBundle
 
 #: Users that get no natscli context: the stack's own, and the leaf user (leaf connections only).

@@ -11,10 +11,10 @@ from typing import Any, Mapping, Optional
 
 import pulumi
 
+from components.model.environment.model import NamedAccount as NamedAccountSpec
+from components.model.environment.model import RoleSpec, Tenant
 from components.model.identity.account import account_claims_template
 from components.model.identity.user import user_claims_template
-from components.model.spec_model import NamedAccount as NamedAccountSpec
-from components.model.spec_model import RoleSpec, Tenant
 from components.model.tenant_plan import named_account_spec, plan_named_account
 from components.providers.account_jwt import Account
 from components.providers.nkey import Nkey

@@ -12,10 +12,10 @@ from typing import Any, Mapping, Optional
 
 import pulumi
 
+from components.model.environment.model import Environment
+from components.model.environment.names import render
 from components.model.identity.account import account_claims_template
 from components.model.identity.user import user_claims_template
-from components.model.spec_model import Environment
-from components.model.spec_names import render
 from components.model.tenant_plan import platform_account_spec, platform_user_specs, shard_members
 from components.providers.account_jwt import Account
 from components.providers.nkey import Nkey

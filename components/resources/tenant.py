@@ -19,10 +19,10 @@ from typing import Any, Mapping, Optional
 
 import pulumi
 
+from components.model.environment.model import RoleSpec
+from components.model.environment.model import Tenant as TenantSpec
 from components.model.identity.account import account_claims_template
 from components.model.identity.user import user_claims_template
-from components.model.spec_model import RoleSpec
-from components.model.spec_model import Tenant as TenantSpec
 from components.model.tenant_plan import plan_tenant
 from components.providers.account_jwt import Account
 from components.providers.nkey import Nkey

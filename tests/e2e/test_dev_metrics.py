@@ -199,7 +199,7 @@ def test_environment_series_mapping_through_the_stack(monitored: PulumiProject) 
     series only, with the tenant id under its new label; the series document is in the data dir and
     an unchanged environment plans nothing."""
     from components.model import exporter_config
-    from components.model.specs import load_environment
+    from components.model.environment.load import load_environment
 
     project = monitored
     text = monitored_environment(project) + (

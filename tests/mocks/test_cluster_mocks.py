@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import pulumi
 import pytest
 
+from components.model.environment.load import load_environment
+from components.model.environment.model import Environment
 from components.model.render import k8s_manifests as km
-from components.model.spec_model import Environment
-from components.model.specs import load_environment
 
 if TYPE_CHECKING:   # the fixture's type only; conftest itself is loaded by pytest
     from tests.mocks.conftest import Recorder
@@ -112,7 +112,7 @@ def test_objects_equal_the_pure_renderer(pulumi_mocks: Recorder, env: Environmen
 def test_no_metrics_service_without_monitoring(pulumi_mocks: Recorder, env: Environment) -> None:
     import dataclasses
 
-    from components.model.spec_model import MonitoringSpec
+    from components.model.environment.model import MonitoringSpec
 
     build(dataclasses.replace(env, monitoring=MonitoringSpec(enabled=False)))
     names = sorted(r.inputs["metadata"]["name"] for r in pulumi_mocks.of_type("kubernetes:core/v1:Service"))

@@ -20,9 +20,9 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
+from components.model.environment.load import StackSettings, load_environment, load_environment_text, stack_settings
+from components.model.environment.model import Environment, ServerMode
 from components.model.identity.roles import JS_BACKUP
-from components.model.spec_model import Environment, ServerMode
-from components.model.specs import StackSettings, load_environment, load_environment_text, stack_settings
 
 if TYPE_CHECKING:   # the fixture's type only; conftest itself is loaded by pytest
     from tests.mocks.conftest import Recorder, Registration

@@ -6,8 +6,8 @@ import yaml
 
 from components.model import data_loss as dl
 from components.model.data_inventory import declared_objects
+from components.model.environment.load import load_environment_text
 from components.model.errors import SpecError
-from components.model.specs import load_environment_text
 from components.providers.data_guard import merge_stream_details, removed_objects
 from tests.unit.specs.test_env_broken import LABEL, base
 

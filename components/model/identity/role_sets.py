@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
+from components.model.environment.model import RoleSpec
+from components.model.environment.names import render
 from components.model.identity import roles as builtin
 from components.model.identity.permissions import Permission, ResponsePermission, UserPermissions
 from components.model.identity.tenancy import tenant_roots
 from components.model.identity.user import UserSpec
-from components.model.spec_model import RoleSpec
-from components.model.spec_names import render
 from components.model.subjects import subject_contains
 
 LIST_PLACEHOLDERS = ("{publish}", "{trees}", "{deliver}", "{buckets}")

@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from components.model.environment.names import ID_PATTERN
 from components.model.errors import Problems
 from components.model.identity.exports import Export, Import
-from components.model.spec_names import ID_PATTERN
 
-TENANT_ID = ID_PATTERN   # the default layout's tenant ids (spec_names)
+TENANT_ID = ID_PATTERN   # the default layout's tenant ids (environment.names)
 #: Service and event tokens: literal subject tokens that are easy to use as stream-name parts.
 NAME_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 DOMAINS = ("logs", "events", "otel")

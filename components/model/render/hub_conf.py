@@ -21,6 +21,8 @@ import json
 import os
 from typing import Mapping, Optional
 
+from components.model.environment.model import Environment
+from components.model.environment.servers import member_ports
 from components.model.render.server_conf import (
     ClusterConf,
     JetStreamConf,
@@ -30,8 +32,6 @@ from components.model.render.server_conf import (
     TLSConf,
     render_server_conf,
 )
-from components.model.spec_model import Environment
-from components.model.spec_servers import member_ports
 
 
 def _size(n: int) -> str:
@@ -54,7 +54,7 @@ def hub_server_conf(
     """One hub server's config. ``data_dir`` holds the JetStream store and the resolver directory.
 
     ``tls_dir``: where certificates are mounted (Kubernetes); for local servers the environment's
-    own file paths are used. ``ports``: this server's listen ports (``spec_servers.member_ports``)
+    own file paths are used. ``ports``: this server's listen ports (``servers.member_ports``)
     when they differ from the environment's base ports.
     """
     s = env.servers

@@ -40,8 +40,8 @@ import dataclasses
 import hashlib
 from typing import Any, Optional
 
+from components.model.environment.model import Environment, ServerMode, ServiceType
 from components.model.render.hub_conf import hub_server_conf, render_with_env_server_name
-from components.model.spec_model import Environment, ServerMode, ServiceType
 
 Manifest = dict[str, Any]
 

@@ -52,7 +52,7 @@ _NATSCLI_LISTS = ("windows_ca_certs_match",)
 
 
 class SubjectRoots(Protocol):
-    """The three subject roots of a tenant (``spec_model.TenantSubjects`` fits)."""
+    """The three subject roots of a tenant (``model.TenantSubjects`` fits)."""
 
     @property
     def logs(self) -> str: ...

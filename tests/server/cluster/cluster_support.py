@@ -15,13 +15,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from components.model.environment.load import load_environment_text
+from components.model.environment.model import Environment
 from components.model.identity.account import AccountSpec
 from components.model.identity.keys import KeyPair
 from components.model.identity.user import UserSpec
 from components.model.render.hub_conf import local_member_conf
 from components.model.render.server_conf import ServerConf, render_server_conf
-from components.model.spec_model import Environment
-from components.model.specs import load_environment_text
 from components.providers import nats_process
 from tests.support.operator_mode import OperatorSetup
 

@@ -18,7 +18,7 @@ import nats
 import pytest
 from nats.aio.client import RawCredentials
 
-from components.model.spec_servers import TLS13_CIPHER_SUITES
+from components.model.environment.servers import TLS13_CIPHER_SUITES
 from components.providers import tls_client
 from tests.server.cluster.cluster_support import LocalCluster, cluster_environment
 from tests.server.cluster.pki import Pki, make_pki

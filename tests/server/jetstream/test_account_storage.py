@@ -7,9 +7,9 @@ from typing import Any, Iterator
 
 import pytest
 
+from components.model.environment.checks import StorageClaim, check_account_storage
+from components.model.environment.schema import Reader
 from components.model.errors import Problems
-from components.model.spec_checks import StorageClaim, check_account_storage
-from components.model.spec_schema import Reader
 from components.providers import jetstream_client as jsc
 from components.providers import nats_process
 

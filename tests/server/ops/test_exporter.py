@@ -153,10 +153,10 @@ def _platform_estate(estate: Estate, workdir: str) -> tuple[str, str]:
     """A platform account as the serviceradar example builds it: the stream ``events`` on
     ``*.events.>`` and its consumer user (the same permissions the stack gives it); returns the
     consumer's and a publisher's creds files. Two consumers at most: the durable and one probe."""
+    from components.model.environment.load import load_environment
     from components.model.identity.account import AccountLimits, AccountSpec, JetStreamLimits
     from components.model.identity.permissions import Permission, UserPermissions
     from components.model.identity.user import UserSpec
-    from components.model.specs import load_environment
     from components.model.tenant_plan import platform_user_specs
 
     env = load_environment(os.path.join(ROOT, "environments", "examples", "serviceradar.yaml"), "serviceradar")
@@ -258,7 +258,7 @@ def test_series_mapping_of_a_layout_in_the_real_process(estate: Estate, tmp_path
     """004's names on a real server: ``nats_consumer_pending{tenant_id, consumer}`` with the tenant
     id for the account's JWT name, and nothing else."""
     from components.model import exporter_config, metrics_series
-    from components.model.specs import load_environment
+    from components.model.environment.load import load_environment
 
     venture = load_environment(os.path.join(ROOT, "environments", "examples", "venture.yaml"), "venture")
     cfg = exporter_config.ExporterConfig(venture.monitoring.metrics, (("globex", "globex_inc"),))

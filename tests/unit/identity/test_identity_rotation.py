@@ -1,9 +1,9 @@
 """Grace-period bookkeeping of rotated keys, the credentials section, and extra tenant users."""
 from __future__ import annotations
 
+from components.model.environment.load import load_environment_text
+from components.model.environment.model import DEFAULT_GRACE_PERIOD_NS
 from components.model.identity.rotation import due, retire, still_valid, withdraw_now
-from components.model.spec_model import DEFAULT_GRACE_PERIOD_NS
-from components.model.specs import load_environment_text
 from components.model.tenant_plan import tenant_user_specs
 
 NOW = 1_000_000.0

@@ -12,8 +12,8 @@ import pytest
 from components.model import exporter_config, platform_lag
 from components.model import metrics_series as ms
 from components.model import ops_metrics as om
+from components.model.environment.load import load_environment, load_environment_text
 from components.model.errors import SpecError
-from components.model.specs import load_environment, load_environment_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 CAPTURE = os.path.join(os.path.dirname(__file__), "monitoring_capture.json")

@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 import yaml
 
+from components.model.environment.load import load_environment
 from components.model.errors import SpecError
 from components.model.render import producer_templates as pt
-from components.model.specs import load_environment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TARGET = pt.ProducerTarget("acme", "acme.logs.>", "acme.events.>", "acme.otel.>",

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from components.model.specs import load_environment
+from components.model.environment.load import load_environment
 from components.model.subject_lint import lint_text
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from components.model.environment.load import load_environment, load_environment_text
 from components.model.render.hub_conf import local_member_conf, local_route_urls
 from components.model.render.server_conf import JETSTREAM_KEY_ENV, jetstream_key_env, render_server_conf
-from components.model.specs import load_environment, load_environment_text
 from components.providers import nats_process
 from tests.support.operator_mode import OperatorSetup
 

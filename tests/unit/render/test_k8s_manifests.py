@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from components.model.environment.load import load_environment
+from components.model.environment.model import Environment, MonitoringSpec
 from components.model.identity import account, jwt_codec, keys, operator
 from components.model.identity.account import AccountSpec
 from components.model.render import k8s_manifests as km
-from components.model.spec_model import Environment, MonitoringSpec
-from components.model.specs import load_environment
 
 ROOT = Path(__file__).resolve().parents[3]
 LABELS = {"app.kubernetes.io/name": "nats", "app.kubernetes.io/instance": "nats-tenancy-prod"}
@@ -109,7 +109,7 @@ def test_services(objs: dict[str, dict[str, Any]]) -> None:
 
 
 def test_client_service_type_follows_the_environment(env: Environment, material: OperatorMaterial) -> None:
-    from components.model.spec_model import ServiceType
+    from components.model.environment.model import ServiceType
     lb = dataclasses.replace(env, servers=dataclasses.replace(env.servers, service_type=ServiceType.LOAD_BALANCER))
     assert render(lb, material)["Service/nats"]["spec"]["type"] == "LoadBalancer"
 

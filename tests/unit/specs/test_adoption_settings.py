@@ -6,9 +6,9 @@ import os
 
 import pytest
 
+from components.model.environment.load import check_adopted_accounts, load_environment, stack_settings
 from components.model.errors import SpecError
 from components.model.identity.keys import new_account_key, new_user_key
-from components.model.specs import check_adopted_accounts, load_environment, stack_settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 

@@ -8,8 +8,8 @@ from typing import Any, Callable, Optional
 import pytest
 import yaml
 
+from components.model.environment.load import MonitoringSpec, load_environment_text
 from components.model.errors import SpecError
-from components.model.specs import MonitoringSpec, load_environment_text
 
 LABEL = "environments/test.yaml"
 

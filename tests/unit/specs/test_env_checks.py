@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
+from components.model.environment.checks import StorageClaim, check_account_storage
+from components.model.environment.load import load_environment_text
+from components.model.environment.schema import Reader, parse_yaml
 from components.model.errors import Problems, SpecError
-from components.model.spec_checks import StorageClaim, check_account_storage
-from components.model.spec_schema import Reader, parse_yaml
-from components.model.specs import load_environment_text
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 LABEL = "environments/test.yaml"

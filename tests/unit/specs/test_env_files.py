@@ -5,14 +5,14 @@ import os
 
 import pytest
 
-from components.model.spec_units import HOUR, MINUTE
-from components.model.specs import (
+from components.model.environment.load import (
     ConsumerKind,
     ServerMode,
     StorageType,
     StreamClassKind,
     load_environment,
 )
+from components.model.environment.units import HOUR, MINUTE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -114,7 +114,7 @@ def test_prod_shards_are_stable_and_in_range(prod) -> None:
     assert all(0 <= v < 2 for v in shards.values())
     assert shards == {t.id: prod.shard_of(t.id) for t in prod.tenants}
     # pinned: a change of the hash would move tenants between ingest accounts
-    from components.model.spec_names import shard_of
+    from components.model.environment.names import shard_of
     assert [shard_of(t, 2) for t in ("acme", "globex", "initech")] == [0, 1, 1]
     assert [shard_of(t, 4) for t in ("acme", "globex", "initech")] == [2, 2, 2]
     assert {shard_of(f"t{i}", 4) for i in range(64)} == {0, 1, 2, 3}

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.model import spec_names as names
-from components.model.layout import Layout, NameTemplates
-from components.model.spec_units import (
+from components.model.environment import names
+from components.model.environment.layout import Layout, NameTemplates
+from components.model.environment.units import (
     HOUR,
     MINUTE,
     SECOND,

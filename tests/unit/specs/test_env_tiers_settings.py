@@ -4,9 +4,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from components.model.errors import SpecError
-from components.model.spec_units import HOUR, MINUTE, SECOND
-from components.model.specs import (
+from components.model.environment.load import (
     ConsumerKind,
     DiscardPolicy,
     ServerMode,
@@ -14,6 +12,8 @@ from components.model.specs import (
     load_environment_text,
     stack_settings,
 )
+from components.model.environment.units import HOUR, MINUTE, SECOND
+from components.model.errors import SpecError
 
 TEXT = """
 version: 1

@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from components.model import tenant_plan
+from components.model.environment.layout import Layout, SubjectLayout, TokenRule, template_problem
+from components.model.environment.load import Environment, load_environment, load_environment_text
 from components.model.errors import SpecError
 from components.model.identity import roles as builtin
 from components.model.identity.role_sets import builtin_roles
-from components.model.layout import Layout, SubjectLayout, TokenRule, template_problem
-from components.model.specs import Environment, load_environment, load_environment_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 EXAMPLES = os.path.join(ROOT, "environments", "examples")

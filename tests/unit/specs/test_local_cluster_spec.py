@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import yaml
 
+from components.model.environment.load import load_environment_text
+from components.model.environment.servers import member_ports
 from components.model.errors import SpecError
-from components.model.spec_servers import member_ports
-from components.model.specs import load_environment_text
 
 TIER = {"max_streams": 20, "max_consumers": 50, "max_bytes": "1GiB", "max_memory": "64MiB",
         "max_connections": 100, "retention_days": 90, "max_ack_pending": 1000}
@@ -96,7 +96,7 @@ def test_tls_verify_and_tls13_cipher_suites() -> None:
 
 
 def test_store_key_comes_from_the_secret_stack_setting() -> None:
-    from components.model.specs import check_store_key, stack_settings
+    from components.model.environment.load import check_store_key, stack_settings
 
     key = "k" * 32
     encrypted = load(doc(LOCAL3, jetstream={"cipher": "aes"}))
@@ -114,7 +114,7 @@ def test_store_key_comes_from_the_secret_stack_setting() -> None:
 
 
 def test_nats_url_may_list_a_clusters_servers() -> None:
-    from components.model.specs import stack_settings
+    from components.model.environment.load import stack_settings
 
     url = "nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224"
     assert stack_settings("prod", {"nats-tenancy:natsUrl": url}).nats_url == url

@@ -12,11 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any, Collection, Mapping, Optional
 
-from components.model.identity.permissions import CONNECTION_TYPES
-from components.model.identity.role_sets import BINDABLE_BUILTINS, builtin_roles, role_problem
-from components.model.layout import Layout
-from components.model.spec_items import read_js_streams
-from components.model.spec_model import (
+from components.model.environment.items import read_js_streams
+from components.model.environment.layout import Layout
+from components.model.environment.model import (
     AccountExport,
     AccountImport,
     AccountJetStream,
@@ -26,8 +24,10 @@ from components.model.spec_model import (
     RoleSpec,
     Tenant,
 )
-from components.model.spec_schema import Reader, child, item, read_unique
-from components.model.spec_tenant_parts import ITEM_NAME, ITEM_NAME_FIX, read_kv, read_objects
+from components.model.environment.schema import Reader, child, item, read_unique
+from components.model.environment.tenant_parts import ITEM_NAME, ITEM_NAME_FIX, read_kv, read_objects
+from components.model.identity.permissions import CONNECTION_TYPES
+from components.model.identity.role_sets import BINDABLE_BUILTINS, builtin_roles, role_problem
 from components.model.subjects import subject_contains, subject_problem
 
 ROLE_KEYS = ("publish", "subscribe", "responses", "connection_types")

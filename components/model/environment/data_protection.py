@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from components.model.data_loss import DataProtection
-from components.model.spec_schema import Reader, child, item, show
+from components.model.environment.schema import Reader, child, item, show
 
 KEYS = ("allow_data_loss", "backup_before_loss")
 #: JetStream stream names and bucket names (server: no whitespace, '.', '*', '>', path separators).

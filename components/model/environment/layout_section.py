@@ -1,7 +1,7 @@
 """The ``layout`` section: tenant id rule, subject root and schema, name templates (see ``layout``).
 
 Every template is checked here for its placeholders; the names it renders are checked where they
-are rendered (``spec_tenants``, ``spec_accounts``, ``spec_checks``), so a bad name is reported with the
+are rendered (``tenants``, ``accounts``, ``checks``), so a bad name is reported with the
 tenant that produced it.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import dataclasses
 import re
 from typing import Any, Optional
 
-from components.model.layout import (
+from components.model.environment.layout import (
     DELIVER_OUTSIDE,
     IdRule,
     Layout,
@@ -20,7 +20,7 @@ from components.model.layout import (
     TokenRule,
     template_problem,
 )
-from components.model.spec_schema import Reader, child, item
+from components.model.environment.schema import Reader, child, item
 from components.model.subjects import subject_problem
 
 LAYOUT_KEYS = ("tenant_id", "subjects", "names", "every_tenant")

@@ -2,7 +2,7 @@
 
 There is one grammar (``components.model.jetstream.units``); this module only adds the two rules
 an environment file keeps on top of it, and answers ``None`` instead of raising so the readers in
-``spec_schema`` can collect every problem of a file:
+``schema`` can collect every problem of a file:
 
 - a duration needs a unit (``"10"`` would silently mean ten nanoseconds); ``"0"`` is accepted as
   Go writes zero;

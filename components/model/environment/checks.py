@@ -5,20 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from components.model.spec_model import (
+from components.model.environment.model import (
     JetStreamSpec,
     MonitoringSpec,
     ServerMode,
     ServersSpec,
     Tenant,
 )
-from components.model.spec_schema import Reader, child, item
-from components.model.spec_servers import member_ports
+from components.model.environment.schema import Reader, child, item
+from components.model.environment.servers import member_ports
 
 
 def check_ports(r: Reader, servers: ServersSpec, monitoring: MonitoringSpec) -> None:
     """Every listener on its own port; for a local cluster that is every member's ports
-    (``spec_servers.member_ports``), since all members share one host."""
+    (``servers.member_ports``), since all members share one host."""
     members = servers.replicas if servers.mode is ServerMode.LOCAL else 1
     ports: list[tuple[str, str, int]] = []   # (field, who listens there, port)
     for ordinal in range(members):
@@ -48,7 +48,7 @@ def check_server_capacity(r: Reader, servers: ServersSpec, js: JetStreamSpec) ->
 
 def check_tenants(r: Reader, tenants: tuple[Tenant, ...], js: Optional[JetStreamSpec]) -> None:
     """Tenant quotas against the servers' JetStream limits (names, collisions and subject overlaps
-    of every account: ``spec_estate_checks``)."""
+    of every account: ``estate_checks``)."""
     if js is not None:
         _check_reservations(r, tenants, js)
     for ti, t in enumerate(tenants):

@@ -2,9 +2,9 @@
 
 Everything in the file is checked before anything else runs; every problem found is collected and
 one ``SpecError`` lists them all, each naming the file, the field path, the bad value and a fix.
-The schema is described in ``docs/environments.md``; sections are read by ``spec_servers``,
-``spec_tenants`` and ``spec_platform``, cross-section rules live in ``spec_checks``, derived names in
-``spec_names``. This package does no network I/O; ``load_environment`` only reads the one file.
+The schema is described in ``docs/environments.md``; sections are read by ``servers``,
+``tenants`` and ``platform``, cross-section rules live in ``checks``, derived names in
+``names``. This package does no network I/O; ``load_environment`` only reads the one file.
 """
 from __future__ import annotations
 
@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 from urllib.parse import urlparse
 
-from components.model import spec_checks
-from components.model.errors import Problems, SpecError
-from components.model.identity.keys import NkeyError, keypair_from_seed
-from components.model.spec_accounts import bindable_roles, check_imports, read_accounts, read_roles
-from components.model.spec_data_protection import read_data_protection
-from components.model.spec_estate_checks import check_estate, platform_account_names
-from components.model.spec_layout import read_layout
-from components.model.spec_model import (  # re-exported: the public model
+from components.model.environment import checks
+from components.model.environment.accounts import bindable_roles, check_imports, read_accounts, read_roles
+from components.model.environment.data_protection import read_data_protection
+from components.model.environment.estate_checks import check_estate, platform_account_names
+from components.model.environment.layout_section import read_layout
+from components.model.environment.model import (  # re-exported: the public model
     ConsumerKind,
     ConsumerSpec,
     DiscardPolicy,
@@ -51,11 +49,13 @@ from components.model.spec_model import (  # re-exported: the public model
     UserRole,
     UserSpec,
 )
-from components.model.spec_names import ID_PATTERN
-from components.model.spec_platform import read_leafnodes, read_platform
-from components.model.spec_schema import Reader, parse_yaml
-from components.model.spec_servers import read_jetstream, read_monitoring, read_servers, read_tls
-from components.model.spec_tenants import EVERY_TENANT_KEYS, TenantContext, read_tenants, read_tiers
+from components.model.environment.names import ID_PATTERN
+from components.model.environment.platform import read_leafnodes, read_platform
+from components.model.environment.schema import Reader, parse_yaml
+from components.model.environment.servers import read_jetstream, read_monitoring, read_servers, read_tls
+from components.model.environment.tenants import EVERY_TENANT_KEYS, TenantContext, read_tenants, read_tiers
+from components.model.errors import Problems, SpecError
+from components.model.identity.keys import NkeyError, keypair_from_seed
 
 __all__ = [
     "ConsumerKind", "ConsumerSpec", "DiscardPolicy", "Domain", "Environment", "JetStreamSpec", "KvSpec",
@@ -132,10 +132,10 @@ def load_environment_text(text: str, file_label: str, stack: Optional[str] = Non
     data_protection = read_data_protection(r, top.get("data_protection"), "data_protection")
 
     if servers is not None:
-        spec_checks.check_ports(r, servers, monitoring)
+        checks.check_ports(r, servers, monitoring)
         if jetstream is not None:
-            spec_checks.check_server_capacity(r, servers, jetstream)
-    spec_checks.check_tenants(r, tenants, jetstream)
+            checks.check_server_capacity(r, servers, jetstream)
+    checks.check_tenants(r, tenants, jetstream)
     problems.raise_if_any()
     assert servers is not None and jetstream is not None and isinstance(version, int)
     return Environment(stack=stack, file=file_label, version=version, servers=servers, jetstream=jetstream,

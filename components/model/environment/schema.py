@@ -13,8 +13,8 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, TypeVar
 
 import yaml
 
+from components.model.environment.units import DURATION_FIX, SIZE_FIX, parse_duration, parse_size
 from components.model.errors import Problems
-from components.model.spec_units import DURATION_FIX, SIZE_FIX, parse_duration, parse_size
 
 E = TypeVar("E", bound=Enum)
 

@@ -6,7 +6,7 @@
   across all accounts (KV bucket ``x`` is stream ``KV_x``), consumers per stream, users per
   account. A collision names both sources.
 - Each account's streams, KV buckets and object stores fit its JetStream quota together
-  (``spec_checks.check_account_storage``), tenants and declared accounts alike.
+  (``checks.check_account_storage``), tenants and declared accounts alike.
 - A platform consumer whose filter names a tenant (``acme.logs.>``) names a declared one.
 """
 from __future__ import annotations
@@ -14,13 +14,21 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Optional
 
 from components.model import jetstream_plan as plan
-from components.model import spec_names as names
+from components.model.environment import names
+from components.model.environment.checks import StorageClaim, check_account_storage
+from components.model.environment.layout import Layout
+from components.model.environment.model import (
+    JetStreamSpec,
+    JsStream,
+    KvSpec,
+    NamedAccount,
+    ObjectStoreSpec,
+    Platform,
+    Tenant,
+)
+from components.model.environment.names import render
+from components.model.environment.schema import Reader, child, item
 from components.model.jetstream import units
-from components.model.layout import Layout
-from components.model.spec_checks import StorageClaim, check_account_storage
-from components.model.spec_model import JetStreamSpec, JsStream, KvSpec, NamedAccount, ObjectStoreSpec, Platform, Tenant
-from components.model.spec_names import render
-from components.model.spec_schema import Reader, child, item
 
 
 class _Owners:
@@ -186,7 +194,7 @@ def platform_account_names(platform: Platform, layout: Layout) -> list[str]:
 def _check_declared_reservations(r: Reader, tenants: tuple[Tenant, ...], accounts: tuple[NamedAccount, ...],
                                  js: JetStreamSpec) -> None:
     """The server reserves declared accounts' JetStream quotas too; the tenants' own sum is
-    checked in ``spec_checks``, so this reports only what the declared accounts add."""
+    checked in ``checks``, so this reports only what the declared accounts add."""
     for key, limit, server_key in (("max_bytes", js.max_file, "max_file"), ("max_memory", js.max_memory, "max_memory")):
         tenant_sum = sum(getattr(t.quotas, key) for t in tenants)
         declared = sum(max(getattr(a.jetstream, key), 0) for a in accounts if a.jetstream is not None)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from components.model.environment.schema import Reader, child, show
 from components.model.metrics_series import LabelMap, SeriesMapping, SeriesRename, problems
-from components.model.spec_schema import Reader, child, show
 
 METRICS_KEYS = ("labels", "series", "unlisted")
 SERIES_KEYS = ("name", "labels")

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any, Collection
 from urllib.parse import urlparse
 
-from components.model import spec_names as names
-from components.model.layout import Layout
-from components.model.spec_model import LeafNodeSpec, Platform, PlatformConsumerSpec, SubjectRoot
-from components.model.spec_names import render
-from components.model.spec_schema import Reader, child, did_you_mean, item
+from components.model.environment import names
+from components.model.environment.layout import Layout
+from components.model.environment.model import LeafNodeSpec, Platform, PlatformConsumerSpec, SubjectRoot
+from components.model.environment.names import render
+from components.model.environment.schema import Reader, child, did_you_mean, item
 
 WHOLE_ROOT = "all"
 

@@ -1,4 +1,4 @@
-"""The validated environment: frozen dataclasses produced by ``specs.load_environment``.
+"""The validated environment: frozen dataclasses produced by ``load.load_environment``.
 
 Everything here is already checked and has its defaults applied (tier quotas merged with tenant
 overrides, stream class defaults capped by the tenant's retention), so later layers never re-read
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Mapping, Optional
 
-from components.model import spec_names
 from components.model.data_loss import DataProtection
-from components.model.layout import Layout
+from components.model.environment import names
+from components.model.environment.layout import Layout
 from components.model.metrics_series import SeriesMapping
 
 
@@ -173,7 +173,7 @@ class ConsumerSpec:
 @dataclass(frozen=True)
 class StreamClass:
     """One stream of a domain. ``live`` captures the domain's event subjects; ``replay`` has no
-    subjects and sources the live stream (see ``spec_tenants`` for why)."""
+    subjects and sources the live stream (see ``tenants`` for why)."""
 
     kind: StreamClassKind
     name: str
@@ -471,7 +471,7 @@ class Environment:
         raise KeyError(tenant_id)
 
     def shard_of(self, tenant_id: str) -> int:
-        return spec_names.shard_of(tenant_id, self.platform.shards)
+        return names.shard_of(tenant_id, self.platform.shards)
 
     def hub_leaf_urls(self) -> tuple[str, ...]:
         """Default leaf-node URLs of the hub, used when a leaf node gives no ``hub_url``."""

@@ -6,7 +6,7 @@ domain ``d`` owns ``[<prefix>.]<tenant>.events.d.>`` (or the ``subjects`` given,
 tenant's ``events`` root), and the ``replay`` stream has no subjects of its own: it sources the live
 stream and keeps the same messages longer (default 90 days against 30) for re-processing, with its
 own consumers. ``logs`` and ``otel`` are not stored per tenant: the platform's ingest shards take
-them (see ``spec_platform``).
+them (see ``platform``).
 """
 from __future__ import annotations
 
@@ -14,14 +14,11 @@ import dataclasses
 from typing import Any, Mapping, Optional
 
 from components.model import jetstream_plan as plan
-from components.model import spec_names as names
-from components.model.identity.role_sets import BINDABLE_BUILTINS
-from components.model.jetstream.consumer import validate_and_normalize_consumer
-from components.model.jetstream.stream import validate_and_normalize_stream
-from components.model.layout import Layout
-from components.model.spec_items import catalogue_check, catalogue_extras, read_js_streams
-from components.model.spec_layout import id_problem
-from components.model.spec_model import (
+from components.model.environment import names
+from components.model.environment.items import catalogue_check, catalogue_extras, read_js_streams
+from components.model.environment.layout import Layout
+from components.model.environment.layout_section import id_problem
+from components.model.environment.model import (
     QUOTA_FIELDS,
     DiscardPolicy,
     Domain,
@@ -38,9 +35,9 @@ from components.model.spec_model import (
     Tier,
     UserSpec,
 )
-from components.model.spec_names import render
-from components.model.spec_schema import Reader, child, did_you_mean, item, read_unique
-from components.model.spec_tenant_parts import (
+from components.model.environment.names import render
+from components.model.environment.schema import Reader, child, did_you_mean, item, read_unique
+from components.model.environment.tenant_parts import (
     RESERVED_USERS,
     read_consumers,
     read_credentials,
@@ -48,7 +45,10 @@ from components.model.spec_tenant_parts import (
     read_objects,
     read_users,
 )
-from components.model.spec_units import HOUR, MINUTE, format_duration
+from components.model.environment.units import HOUR, MINUTE, format_duration
+from components.model.identity.role_sets import BINDABLE_BUILTINS
+from components.model.jetstream.consumer import validate_and_normalize_consumer
+from components.model.jetstream.stream import validate_and_normalize_stream
 
 TIER_NAME = names.ID_PATTERN
 TENANT_KEYS = ("id", "name", "tier", "quotas", "domains", "streams", "kv_buckets", "object_stores", "users",

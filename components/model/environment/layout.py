@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping, Optional, Protocol
 
-from components.model.spec_names import ID_FIX, ID_PATTERN, placeholders, render
+from components.model.environment.names import ID_FIX, ID_PATTERN, placeholders, render
 from components.model.subjects import subject_contains, subject_problem
 
 DEFAULT_TENANT_ID = ID_PATTERN

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+from components.model.environment.layout import render_item
+from components.model.environment.model import JsConsumer, JsStream
+from components.model.environment.schema import Reader, child, item
 from components.model.errors import SpecError
 from components.model.jetstream.consumer import validate_and_normalize_consumer
 from components.model.jetstream.stream import validate_and_normalize_stream
-from components.model.layout import render_item
-from components.model.spec_model import JsConsumer, JsStream
-from components.model.spec_schema import Reader, child, item
 from components.model.subjects import subject_contains, subject_problem
 
 CONSUMER_OWN_KEYS = ("name", "kind", "filter", "dead_letter", "consumers")

@@ -13,7 +13,7 @@ defaults are the names this project always gave, documented in ``docs/environmen
   subject tokens of the JetStream API and file names on the server.
 
 Different tenants live in different accounts, so equal names there would not clash on the server;
-they are still refused (``spec_estate_checks``) because dashboards, outputs and operators see all
+they are still refused (``estate_checks``) because dashboards, outputs and operators see all
 accounts side by side.
 """
 from __future__ import annotations

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional, Sequence
 
-from components.model import spec_names as names
-from components.model.layout import Layout
-from components.model.spec_items import catalogue_extras
-from components.model.spec_model import (
+from components.model.environment import names
+from components.model.environment.items import catalogue_extras
+from components.model.environment.layout import Layout
+from components.model.environment.model import (
     DEFAULT_GRACE_PERIOD_NS,
     ConsumerKind,
     ConsumerSpec,
@@ -20,9 +20,9 @@ from components.model.spec_model import (
     StreamClassKind,
     UserSpec,
 )
-from components.model.spec_names import render
-from components.model.spec_schema import Reader, child, item
-from components.model.spec_units import SECOND
+from components.model.environment.names import render
+from components.model.environment.schema import Reader, child, item
+from components.model.environment.units import SECOND
 
 CONSUMER_KEYS = ("name", "kind", "filter", "ack_wait", "max_deliver", "max_ack_pending",
                  "rate_limit", "dead_letter")

@@ -18,8 +18,8 @@ import ipaddress
 import re
 from typing import Any, Mapping, Optional
 
-from components.model.spec_metrics import read_metrics
-from components.model.spec_model import (
+from components.model.environment.metrics import read_metrics
+from components.model.environment.model import (
     JetStreamSpec,
     MonitoringSpec,
     ResourcesSpec,
@@ -28,8 +28,8 @@ from components.model.spec_model import (
     ServiceType,
     TLSSpec,
 )
-from components.model.spec_schema import Reader, child
-from components.model.spec_units import format_duration, parse_duration, parse_size
+from components.model.environment.schema import Reader, child
+from components.model.environment.units import format_duration, parse_duration, parse_size
 
 COMMON_KEYS = ("mode", "client_port", "monitor_port", "leafnode_port", "cluster_port")
 LOCAL_KEYS = COMMON_KEYS + ("host", "data_dir")
