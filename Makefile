@@ -32,7 +32,7 @@ verify: setup
 	@set -o pipefail; scripts/pulumi.sh $(STACK) stack output --json --show-secrets \
 	  | .venv/bin/python -m components.ops.verify --stack $(STACK) $(VERIFY_ARGS)
 
-test: setup
+test: checks
 	@bash scripts/test.sh $(PYTEST_ARGS)
 
 # ruff, mypy (strict on the model) and the import-layer contracts, configured in pyproject.toml.
