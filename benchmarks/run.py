@@ -523,6 +523,14 @@ def markdown(results: list[dict[str, Any]]) -> str:
                          f"{peer['objects_per_s']} objects/s{'' if peer['ok'] else ' (FAILED: ' + '; '.join(peer['failures']) + ')'}"
                          + (f"; the stack's `up`: {up.get('resources_per_s')} resources/s (accounts, users and keys included)."
                             if up else "."))
+        raw = r.get("raw_floor")
+        if raw:
+            lines.append(f"\nRaw server floor (benchmarks/server_scale.py: the same accounts and objects by nats-py "
+                         f"directly, {raw['parallel']} accounts at a time): {raw['wall_s']} s = sign {raw['sign_s']} s "
+                         f"+ push {raw['push_s']} s ({raw['accounts_per_s']} accounts/s) + {raw['objects']} objects "
+                         f"{raw['objects_s']} s ({raw['objects_per_s']} objects/s){'' if raw['ok'] else ' (FAILED)'}"
+                         + (f"; the stack's `up`: {up['wall_s']} s ({round(up['wall_s'] / raw['wall_s'], 1)}x)."
+                            if up and raw["wall_s"] else "."))
         for s in real["steps"]:
             if not s["ok"]:
                 lines.append(f"\n`{s['step']}` failed:\n\n```\n{s['error']}\n```")
@@ -536,6 +544,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--floor", action="store_true", help="also measure the floor program at the same counts")
     ap.add_argument("--peer", action="store_true",
                     help="also make the same JetStream objects with a plain natscli script (benchmarks/natscli_peer.py)")
+    ap.add_argument("--raw-floor", action="store_true",
+                    help="also make the same accounts and objects with nats-py directly (benchmarks/server_scale.py)")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"), help="results directory")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per CLI step (default 3600)")
     ap.add_argument("--keep", action="store_true", help="keep the temp project dirs")
@@ -616,6 +626,11 @@ def main(argv: Optional[list[str]] = None) -> int:
 
             entry["peer"] = peer_run(n)
             all_ok &= entry["peer"]["ok"]
+        if args.raw_floor and not args.floor_only:
+            from benchmarks.server_scale import raw_floor
+
+            entry["raw_floor"] = raw_floor(n)
+            all_ok &= entry["raw_floor"]["ok"]
         results.append(entry)
         save()
     with open(os.path.join(args.out, f"results-{tag}.svg"), "w") as f:
