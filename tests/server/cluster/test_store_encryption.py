@@ -3,13 +3,17 @@ reaches the servers only through their environment; a stored payload cannot be f
 file (while it can be in an unencrypted store: the search works), and it survives a restart."""
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+import time
 from typing import Iterator
 
 import nats
 import pytest
 from nats.aio.client import RawCredentials
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.errors import ServiceUnavailableError
 
 from components.model.render.server_conf import JETSTREAM_KEY_ENV
 from tests.server.cluster.cluster_support import LocalCluster, cluster_environment, run
@@ -39,13 +43,21 @@ async def publish(urls: list[str], creds: str, payload: bytes) -> None:
         await nc.close()
 
 
-async def read_back(urls: list[str], creds: str) -> list[bytes]:
-    nc = await nats.connect(servers=urls, user_credentials=RawCredentials(creds))
-    try:
-        js = nc.jetstream()
-        return [(await js.get_msg("EVENTS", seq)).data for seq in range(1, MESSAGES + 1)]
-    finally:
-        await nc.close()
+async def read_back(urls: list[str], creds: str, within: float = 60) -> list[bytes]:
+    """Every stored message, once the restarted cluster has a leader for the stream again (until
+    then a get times out or answers 503): retried for ``within`` seconds, then the last error."""
+    deadline = time.monotonic() + within
+    while True:
+        nc = await nats.connect(servers=urls, user_credentials=RawCredentials(creds))
+        try:
+            js = nc.jetstream()
+            return [(await js.get_msg("EVENTS", seq)).data for seq in range(1, MESSAGES + 1)]
+        except (NatsTimeout, ServiceUnavailableError):
+            if time.monotonic() > deadline:
+                raise
+        finally:
+            await nc.close()
+        await asyncio.sleep(1)
 
 
 def stored_then_stopped(cluster: LocalCluster) -> tuple[str, bytes]:

@@ -3,6 +3,7 @@ props they make pass the model's own validation with the values the server will 
 from __future__ import annotations
 
 import ast
+import asyncio
 import dataclasses
 import inspect
 
@@ -109,6 +110,17 @@ def test_consumer_and_bucket_args_validate() -> None:
 
 
 def test_connection_props_keep_the_creds_secret() -> None:
+    # Outputs are made on the current event loop: this test's own, whatever earlier tests closed.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        _check_connection_props()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def _check_connection_props() -> None:
     props = api.JetStreamConnection(server_url="nats://127.0.0.1:4222", creds="CREDS", account_label="acme").props()
     assert props["server_url"] == "nats://127.0.0.1:4222" and props["account_label"] == "acme"
     assert not props["prevent_destroy"]
