@@ -1,8 +1,14 @@
-"""Errors that point at the exact input that is wrong and say how to fix it."""
+"""Errors that point at the exact input that is wrong and say how to fix it, and the root of every
+exception the project raises (``NatsTenancyError``): a caller catches that one class to handle any
+failure of ours and lets everything else (a bug, an interrupt) through."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable, Optional
+
+
+class NatsTenancyError(Exception):
+    """Root of every exception nats-tenancy raises on purpose."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,7 @@ class SpecProblem:
         return text
 
 
-class SpecError(ValueError):
+class SpecError(NatsTenancyError, ValueError):
     """One or more problems with user input, all reported at once."""
 
     def __init__(self, problems: Iterable[SpecProblem]):

@@ -9,6 +9,7 @@ their command line shows they are still the process we started (a PID can be reu
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -70,8 +71,44 @@ def port_in_use(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+#: Ports this process has handed out; never handed out twice.
+_HANDED_OUT: set[int] = set()
+#: Lowest port picked for a listener: below it are the well-known and registered services.
+_LISTENER_PORTS_FROM = 20000
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for the source ports of outgoing connections (Linux default 32768-60999)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as f:
+            low, high = (int(v) for v in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """A port free now for a listener that starts later, picked below the ephemeral range.
+
+    A port the kernel hands out for ``bind(0)`` lies in the ephemeral range, which the kernel also
+    uses for the source port of every outgoing connection: between the pick and the listener's start,
+    any client connection (the CLI's plugin channels, a NATS client) may take it. Below that range
+    only a listener can hold a port, so a free one stays free.
+    """
+    low, _ = _ephemeral_range()
+    candidates = list(range(_LISTENER_PORTS_FROM, low))
+    random.shuffle(candidates)
+    for port in candidates:
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:   # no room below the range
         s.bind((host, 0))
         return int(s.getsockname()[1])
 

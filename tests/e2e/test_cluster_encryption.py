@@ -18,6 +18,7 @@ from components.providers import nats_process
 from tests.e2e.test_cluster_local import MEMBERS, cluster_environment, cluster_project, member_pid  # noqa: F401
 from tests.server.cluster.test_store_encryption import files_containing
 from tests.support.pulumi_cli import PulumiProject
+from tests.support.stored_messages import read_stored
 
 SUBJECT = "acme.events.orders.placed"
 
@@ -27,14 +28,6 @@ async def _publish(urls: list[str], creds: str, payloads: list[bytes]) -> None:
     try:
         for p in payloads:
             await nc.jetstream().publish(SUBJECT, p)
-    finally:
-        await nc.close()
-
-
-async def _read(urls: list[str], creds: str, stream: str, n: int) -> list[bytes]:
-    nc = await nats.connect(servers=urls, user_credentials=RawCredentials(creds))
-    try:
-        return [(await nc.jetstream().get_msg(stream, seq)).data for seq in range(1, n + 1)]
     finally:
         await nc.close()
 
@@ -74,6 +67,6 @@ def test_encrypted_store_with_the_key_a_stack_secret(cluster_project: PulumiProj
     assert key not in proj.export_state() and key not in proj.all_cli_output()
 
     proj.up()   # starts the stopped servers: the same stores, opened with the key from the stack's secret
-    assert asyncio.run(_read(urls, creds, stream, len(payloads))) == payloads
+    assert asyncio.run(read_stored(urls, creds, stream, len(payloads))) == payloads
     assert key not in proj.export_state()
     proj.destroy()

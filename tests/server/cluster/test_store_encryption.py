@@ -3,21 +3,18 @@ reaches the servers only through their environment; a stored payload cannot be f
 file (while it can be in an unencrypted store: the search works), and it survives a restart."""
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
-import time
 from typing import Iterator
 
 import nats
 import pytest
 from nats.aio.client import RawCredentials
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js.errors import ServiceUnavailableError
 
 from components.model.render.server_conf import JETSTREAM_KEY_ENV
 from tests.server.cluster.cluster_support import LocalCluster, cluster_environment, run
 from tests.server.cluster.publisher import create_stream
+from tests.support.stored_messages import read_stored
 
 MESSAGES = 20
 
@@ -41,23 +38,6 @@ async def publish(urls: list[str], creds: str, payload: bytes) -> None:
             await js.publish("events.x", payload + f"-{i}".encode())
     finally:
         await nc.close()
-
-
-async def read_back(urls: list[str], creds: str, within: float = 60) -> list[bytes]:
-    """Every stored message, once the restarted cluster has a leader for the stream again (until
-    then a get times out or answers 503): retried for ``within`` seconds, then the last error."""
-    deadline = time.monotonic() + within
-    while True:
-        nc = await nats.connect(servers=urls, user_credentials=RawCredentials(creds))
-        try:
-            js = nc.jetstream()
-            return [(await js.get_msg("EVENTS", seq)).data for seq in range(1, MESSAGES + 1)]
-        except (NatsTimeout, ServiceUnavailableError):
-            if time.monotonic() > deadline:
-                raise
-        finally:
-            await nc.close()
-        await asyncio.sleep(1)
 
 
 def stored_then_stopped(cluster: LocalCluster) -> tuple[str, bytes]:
@@ -95,7 +75,8 @@ def test_payload_is_not_in_the_store_files_and_survives_a_restart(encrypted) -> 
             log = f.read()
         assert key not in log and "Encryption:" in log and "AES-GCM" in log
     cluster.start_all()
-    assert run(read_back(cluster.urls, creds)) == [payload + f"-{i}".encode() for i in range(MESSAGES)]
+    stored = run(read_stored(cluster.urls, creds, "EVENTS", MESSAGES))
+    assert stored == [payload + f"-{i}".encode() for i in range(MESSAGES)]
 
 
 def test_without_a_cipher_the_same_search_finds_the_payload(tmp_path) -> None:
