@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from components.model.environment.layout import render
+from components.model.environment.names import render
 from components.model.ops_metrics import Sample
 
 if TYPE_CHECKING:  # the exporter image reads the document without the environment model's dependencies

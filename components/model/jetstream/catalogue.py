@@ -47,7 +47,7 @@ class Update:
         if self.rule is Rule.IN_PLACE:
             return "in place"
         if not self.condition:
-            return self.rule.value
+            return str(self.rule.value)
         return f"{self.rule.value} {self.condition}, else in place"
 
 

@@ -27,7 +27,7 @@ def _stream_name(f: Fields, key: str, user: bool) -> str:
 
 
 def _workqueue(old: Any, new: Any) -> bool:
-    return (old == "workqueue") != (new == "workqueue")
+    return bool(old == "workqueue") != bool(new == "workqueue")
 
 
 def _mirror_changed(old: Any, new: Any) -> bool:
