@@ -245,7 +245,8 @@ def _exporter_container(env: Environment) -> dict[str, Any]:
     It needs no volume and no write access: every scrape reads the server afresh."""
     image = env.monitoring.exporter_image
     if not image:
-        raise ValueError(f"{env.file}: monitoring.exporter_image is required in kubernetes mode with monitoring enabled")
+        raise ValueError(f"{env.file}: monitoring.exporter_image is required in kubernetes mode "
+                         "with monitoring enabled")
     return {
         "name": EXPORTER_CONTAINER,
         "image": image,

@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 import yaml
 
 from components.model.errors import Problems
-from components.model.identity.tenancy import NAME_TOKEN, TENANT_ID
+from components.model.identity.tenancy import NAME_TOKEN
 
 OTEL_FILE = "otel-collector.yaml"
 FLUENT_BIT_FILE = "fluent-bit-output.conf"
