@@ -518,11 +518,12 @@ def markdown(results: list[dict[str, Any]]) -> str:
         peer = r.get("peer")
         up = next((s for s in real["steps"] if s["step"] == "up" and s["ok"]), None)
         if peer:
+            failed = "" if peer["ok"] else f" (FAILED: {'; '.join(peer['failures'])})"
+            versus_up = (f"; the stack's `up`: {up.get('resources_per_s')} resources/s "
+                         "(accounts, users and keys included)." if up else ".")
             lines.append(f"\nnatscli peer (a plain script, one `nats` command per object, accounts made beforehand): "
                          f"{peer['objects']} streams, consumers and KV buckets in {peer['wall_s']} s = "
-                         f"{peer['objects_per_s']} objects/s{'' if peer['ok'] else ' (FAILED: ' + '; '.join(peer['failures']) + ')'}"
-                         + (f"; the stack's `up`: {up.get('resources_per_s')} resources/s (accounts, users and keys included)."
-                            if up else "."))
+                         f"{peer['objects_per_s']} objects/s{failed}{versus_up}")
         raw = r.get("raw_floor")
         if raw:
             lines.append(f"\nRaw server floor (benchmarks/server_scale.py: the same accounts and objects by nats-py "
@@ -543,7 +544,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--tenants", default="10,100", help="comma-separated tenant counts (default 10,100)")
     ap.add_argument("--floor", action="store_true", help="also measure the floor program at the same counts")
     ap.add_argument("--peer", action="store_true",
-                    help="also make the same JetStream objects with a plain natscli script (benchmarks/natscli_peer.py)")
+                    help="also make the same JetStream objects with a plain natscli script "
+                         "(benchmarks/natscli_peer.py)")
     ap.add_argument("--raw-floor", action="store_true",
                     help="also make the same accounts and objects with nats-py directly (benchmarks/server_scale.py)")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"), help="results directory")

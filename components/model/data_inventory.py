@@ -1,8 +1,9 @@
 """Every stored object an environment declares, as the data guard lists them (pure).
 
 Tenants' and declared accounts' streams (domain classes, streams declared with their own fields,
-the dead-letter stream), KV buckets (stream ``KV_<bucket>``) and object stores (``OBJ_<bucket>``). Platform ingest streams are not listed: they are rebuilt
-from the tenants' subjects and removed only with a whole shard.
+the dead-letter stream), KV buckets (stream ``KV_<bucket>``) and object stores (``OBJ_<bucket>``).
+Platform ingest streams are not listed: they are rebuilt from the tenants' subjects and removed
+only with a whole shard.
 """
 from __future__ import annotations
 

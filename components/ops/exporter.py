@@ -229,7 +229,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m components.ops.exporter",
                                      description="Per-tenant NATS metrics for Prometheus.")
     parser.add_argument("--monitor-url", required=True, help="nats-server monitoring URL, e.g. http://127.0.0.1:8222")
-    parser.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 7777), help="HOST:PORT (default 127.0.0.1:7777)")
+    parser.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 7777),
+                        help="HOST:PORT (default 127.0.0.1:7777)")
     parser.add_argument("--tenant-map", help="JSON file: {account key: tenant} or the 'tenants' stack output")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per monitoring request")
     parser.add_argument("--leader-only", action="store_true", help="report streams only where this server leads them")

@@ -234,7 +234,8 @@ class LocalExporterProvider(ResourceProvider):
             failures.append(CheckFailure("nats_url",
                                          "platform_creds need the NATS client URL the lag probes connect to"))
         host = news.get("host")
-        if isinstance(host, str) and not is_unknown(host) and not (host.startswith("127.") or host in ("localhost", "::1")):
+        loopback = isinstance(host, str) and (host.startswith("127.") or host in ("localhost", "::1"))
+        if isinstance(host, str) and not is_unknown(host) and not loopback:
             failures.append(CheckFailure("host", f"{host!r}: a local exporter listens on loopback only (127.0.0.1)"))
         if failures:
             return CheckResult(news, failures)

@@ -137,7 +137,8 @@ class LocalServerProvider(ResourceProvider):
             if not (0 < int(value) < 65536) or int(value) != value:
                 failures.append(CheckFailure(key, f"{value!r} is not a TCP port (1-65535)"))
         host = news.get("host")
-        if isinstance(host, str) and not is_unknown(host) and not (host.startswith("127.") or host in ("localhost", "::1")):
+        loopback = isinstance(host, str) and (host.startswith("127.") or host in ("localhost", "::1"))
+        if isinstance(host, str) and not is_unknown(host) and not loopback:
             failures.append(CheckFailure("host", f"{host!r}: a local dev server listens on loopback only (127.0.0.1)"))
         if failures:
             return CheckResult(news, failures)

@@ -104,7 +104,8 @@ def build(workdir: str) -> Tenancy:
         imports = [i for tenant in TENANTS for i in platform_imports(tenant, t.accounts[tenant].public_key)]
         platform, _ = setup.add_account(AccountSpec(name="platform-ingest-0", imports=tuple(imports)))
         t.accounts["platform"] = platform
-        t.creds["platform.consumer"] = setup.user_creds(platform, roles.platform_consumer_user(name="platform-consumer-0"))
+        t.creds["platform.consumer"] = setup.user_creds(
+            platform, roles.platform_consumer_user(name="platform-consumer-0"))
         for who, text in t.creds.items():
             _write(t.creds_file(who), text, 0o600)
             _write(t.context_file(who), render_user_context(f"{who} (tests)", t.url, t.creds_file(who)), 0o644)

@@ -295,7 +295,8 @@ def stream_purge(t: Tenancy, client: str) -> None:
 def durable_consumer_create(t: Tenancy, client: str) -> None:
     # nats-py creates a durable without a name through the legacy DURABLE.CREATE subject; natscli
     # through CONSUMER.CREATE.<stream>.<name>: both are outside the role.
-    subject = f"$JS.API.CONSUMER.DURABLE.CREATE.{S}.SNEAK" if client == "nats-py" else f"$JS.API.CONSUMER.CREATE.{S}.SNEAK"
+    create = "DURABLE.CREATE" if client == "nats-py" else "CREATE"
+    subject = f"$JS.API.CONSUMER.{create}.{S}.SNEAK"
     _denied_api(t, client, "acme.service", subject,
                 lambda js: js.add_consumer(S, durable_name="SNEAK", ack_policy="explicit", timeout=1),
                 "consumer", "add", S, "SNEAK", "--pull", "--defaults")
@@ -558,7 +559,8 @@ def platform_reads_all_logs(t: Tenancy, client: str) -> None:
     a, g = f"a{token()}", f"g{token()}"
 
     async def publish() -> None:
-        for who, subject, data in (("acme.service", "acme.logs.app.info", a), ("globex.service", "globex.logs.app.info", g)):
+        for who, subject, data in (("acme.service", "acme.logs.app.info", a),
+                                   ("globex.service", "globex.logs.app.info", g)):
             await session(t, who, lambda c, s=subject, d=data: c.nc.publish(s, d.encode()))
 
     if client == "nats-py":

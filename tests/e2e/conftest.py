@@ -11,8 +11,9 @@ from components.providers import local_exporter, nats_process
 from tests.support.pulumi_cli import PulumiProject, missing_toolchain
 
 
-def small_environment(client_port: int, monitor_port: int, leaf_port: int, tenants: tuple[str, ...] = ("acme", "globex"),
-                      extra_tenant_yaml: str = "", leaf_listen_port: int = 4222,
+def small_environment(client_port: int, monitor_port: int, leaf_port: int,
+                      tenants: tuple[str, ...] = ("acme", "globex"), extra_tenant_yaml: str = "",
+                      leaf_listen_port: int = 4222,
                       connections: dict[str, int] | None = None,
                       live_max_age: dict[str, str] | None = None,
                       server_max_memory: str = "64MiB", server_max_file: str = "1GiB",

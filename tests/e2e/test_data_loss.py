@@ -107,7 +107,8 @@ def test_replace_is_refused_until_acknowledged_worm_always_and_backup_restores(p
     assert _messages(url, creds["service"], "ACME_ORDERS_LIVE") == {"messages": 5, "storage": "file"}
 
     # 2. Acknowledged, the preview shows the 5 messages and up replaces the stream.
-    project.write_environment(_env(project, orders_storage="memory", protection="{allow_data_loss: [ACME_ORDERS_LIVE]}"))
+    project.write_environment(_env(project, orders_storage="memory",
+                                   protection="{allow_data_loss: [ACME_ORDERS_LIVE]}"))
     preview = project.preview()
     _show("acknowledged replace", preview.output)
     lines = _impact_lines(preview.output)
@@ -145,7 +146,8 @@ def test_replace_is_refused_until_acknowledged_worm_always_and_backup_restores(p
         f.write(creds["ops"])
     nats = [NATS_CLI, "--server", url, "--creds", creds_file]
     env = {**os.environ, "HOME": project.workdir}   # no nats contexts of the machine's user
-    subprocess.run([*nats, "stream", "rm", "ACME_AUDIT_LIVE", "-f"], check=True, capture_output=True, timeout=60, env=env)
+    subprocess.run([*nats, "stream", "rm", "ACME_AUDIT_LIVE", "-f"], check=True, capture_output=True, timeout=60,
+                   env=env)
     restored = subprocess.run([*nats, "stream", "restore", "--no-progress", snapshots[0]], capture_output=True,
                               text=True, timeout=120, env=env, check=False)
     assert restored.returncode == 0, restored.stdout + restored.stderr
@@ -159,7 +161,8 @@ def test_offboarding_with_data_is_refused_then_acknowledged(project: PulumiProje
     project.up()
     out = project.outputs(show_secrets=True)
     url, globex = out["nats_url"], out["tenants"]["globex"]
-    asyncio.run(js_publish(url, globex["creds"]["service"], "globex.events.orders.web.created", 3, "GLOBEX_ORDERS_LIVE"))
+    asyncio.run(js_publish(url, globex["creds"]["service"], "globex.events.orders.web.created", 3,
+                           "GLOBEX_ORDERS_LIVE"))
 
     # Offboarding globex: refused in preview and up; the stream keeps its messages, the account stays.
     project.write_environment(_env(project))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 from typing import Any, Iterator
 
 import nats
@@ -262,7 +264,8 @@ def test_service_context_watches_its_kv_bucket(stack: PulumiProject) -> None:
     acme = stack.outputs(show_secrets=True)["tenants"]["acme"]
     service, bucket = acme["contexts"]["service"], acme["kv_buckets"][0]
     assert natscli.run(service, "kv", "put", bucket, "shade", "teal").returncode == 0
-    watch = natscli.Background(service, "kv", "watch", bucket, out_path=os.path.join(stack.project_dir, "ctx-watch.out"))
+    watch = natscli.Background(service, "kv", "watch", bucket,
+                               out_path=os.path.join(stack.project_dir, "ctx-watch.out"))
     try:
         text = watch.wait_for("teal")
         assert natscli.PERMISSION_ERROR not in text, text
@@ -270,10 +273,7 @@ def test_service_context_watches_its_kv_bucket(stack: PulumiProject) -> None:
         watch.stop()
 
 
-def _verify(outputs: dict[str, Any], *args: str) -> "subprocess.CompletedProcess[str]":
-    import subprocess
-    import sys
-
+def _verify(outputs: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return subprocess.run([sys.executable, "-m", "components.ops.verify", "--stack", "dev", *args],
                           input=json.dumps(outputs), capture_output=True, text=True, cwd=root, timeout=300)

@@ -122,4 +122,5 @@ def test_transformation_adds_data_protection_only_where_the_section_applies():
 
     doc["data_protection"] = {"backup_before_loss": ".state/backups"}
     transform = protection_transformation(_load(doc), "/srv/project")
-    assert props_after("ObjectStore", {"bucket": "x"})["data_protection"] == {"backup_dir": "/srv/project/.state/backups"}
+    backup = {"backup_dir": "/srv/project/.state/backups"}
+    assert props_after("ObjectStore", {"bucket": "x"})["data_protection"] == backup

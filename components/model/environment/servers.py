@@ -81,7 +81,8 @@ def read_servers(r: Reader, value: Any, path: str, stack: str) -> Optional[Serve
     return _read_kubernetes(r, value, path)
 
 
-def _wrong_mode_keys(r: Reader, m: dict[str, Any], path: str, mode: ServerMode, other: tuple[str, ...]) -> dict[str, Any]:
+def _wrong_mode_keys(r: Reader, m: dict[str, Any], path: str, mode: ServerMode,
+                     other: tuple[str, ...]) -> dict[str, Any]:
     rest = {}
     for key, val in m.items():
         if isinstance(key, str) and key in other and key not in COMMON_KEYS:
@@ -189,7 +190,8 @@ def _read_resources(r: Reader, value: Any, path: str) -> Optional[ResourcesSpec]
     elif isinstance(raw_cpu, (int, float)) and not isinstance(raw_cpu, bool):
         cpu = str(raw_cpu)
     if "cpu" in m and (cpu is None or CPU.match(cpu) is None):
-        r.add(child(path, "cpu"), f"{raw_cpu!r} is not a CPU quantity", "use cores like 2 or 0.5, or millicores like 500m")
+        r.add(child(path, "cpu"), f"{raw_cpu!r} is not a CPU quantity",
+              "use cores like 2 or 0.5, or millicores like 500m")
         cpu = None
     memory = r.size(m, "memory", path)
     if cpu is None or memory is None:

@@ -150,7 +150,8 @@ def validate_account(spec: AccountSpec, source: str = "") -> Problems:
     lim = spec.limits
     for name in ("subs", "data", "payload", "imports", "exports", "conn", "leaf"):
         _check_limit(getattr(lim, name), f"limits.{name}", problems)
-    tiers = [("limits.jetstream", lim.jetstream)] + [(f"limits.tiered_limits.{k}", v) for k, v in lim.tiered_limits.items()]
+    tiers = [("limits.jetstream", lim.jetstream)]
+    tiers += [(f"limits.tiered_limits.{k}", v) for k, v in lim.tiered_limits.items()]
     for path, js in tiers:
         for name in ("mem_storage", "disk_storage", "streams", "consumer", "max_ack_pending",
                      "mem_max_stream_bytes", "disk_max_stream_bytes"):
@@ -217,7 +218,8 @@ def validate_account(spec: AccountSpec, source: str = "") -> Problems:
     for i, key in enumerate(spec.signing_keys):
         pub = key.key if isinstance(key, ScopedSigningKey) else key
         if not is_public_key(pub, "A"):
-            problems.add(f"signing_keys[{i}]", f"{pub!r} is not an account public key", "account signing keys are A… nkeys")
+            problems.add(f"signing_keys[{i}]", f"{pub!r} is not an account public key",
+                         "account signing keys are A… nkeys")
         if isinstance(key, ScopedSigningKey):
             validate_permissions(key.permissions, f"signing_keys[{i}].template", problems)
             validate_limits(key.limits, f"signing_keys[{i}].template", problems)

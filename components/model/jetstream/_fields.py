@@ -63,7 +63,8 @@ class Fields:
         if value is _MISSING:
             return default
         if not isinstance(value, str) or value.lower() not in choices:
-            self.problems.add(self.path(key), f"{value!r} not in {'|'.join(choices)}", f"use one of {'|'.join(choices)}")
+            listed = "|".join(choices)
+            self.problems.add(self.path(key), f"{value!r} not in {listed}", f"use one of {listed}")
             return default
         return value.lower()
 
@@ -139,12 +140,14 @@ class Fields:
             if not isinstance(k, str) or not isinstance(v, str):
                 self.problems.add(f"{self.path(key)}.{k}", f"{v!r} is not a string", "quote the value")
             elif k.startswith("_nats."):
-                self.problems.add(f"{self.path(key)}.{k}", "keys starting with _nats. belong to the server", "rename the key")
+                self.problems.add(f"{self.path(key)}.{k}", "keys starting with _nats. belong to the server",
+                                  "rename the key")
             else:
                 out[k] = v
         return out
 
-    def name(self, key: str, what: str, pattern: re.Pattern[str] = NAME_RE, rule: str = "no dots, spaces, '*' or '>'") -> str:
+    def name(self, key: str, what: str, pattern: re.Pattern[str] = NAME_RE,
+             rule: str = "no dots, spaces, '*' or '>'") -> str:
         value = self.str_(key)
         if not value:
             self.problems.add(self.path(key), f"a {what} name is required", f"set {key}")

@@ -40,7 +40,8 @@ def validate_and_normalize_consumer(inputs: Mapping[str, Any], where: str) -> di
     stream = f.name("stream", "stream")
     name = f.name("name", "consumer")
     if f.has("durable_name") and f.raw("durable_name") != name:
-        f.problems.add("durable_name", "must equal name (the consumer is always durable under its name)", "remove durable_name")
+        f.problems.add("durable_name", "must equal name (the consumer is always durable under its name)",
+                       "remove durable_name")
     canonical = {"stream": stream, **_build(f, user=True)}
     _check(f, canonical)
     f.problems.raise_if_any()
@@ -87,11 +88,13 @@ def _check(f: Fields, c: dict[str, Any]) -> None:
     for key in PUSH_ONLY if not push else PULL_ONLY:
         if f.has(key) and c[key]:
             mode = "pull" if not push else "push"
-            p.add(key, f"not allowed on a {mode} consumer", f"remove {key}" + (" or set deliver_subject" if not push else ""))
+            fix = f"remove {key}" + (" or set deliver_subject" if not push else "")
+            p.add(key, f"not allowed on a {mode} consumer", fix)
     if c["flow_control"] and not c["idle_heartbeat"]:
         p.add("flow_control", "flow control needs idle_heartbeat", "set idle_heartbeat, e.g. 5s")
     if c["filter_subject"] and c["filter_subjects"]:
-        p.add("filter_subjects", "filter_subject and filter_subjects are mutually exclusive", "use only filter_subjects")
+        p.add("filter_subjects", "filter_subject and filter_subjects are mutually exclusive",
+              "use only filter_subjects")
     for i, subject in enumerate(([c["filter_subject"]] if c["filter_subject"] else []) + c["filter_subjects"]):
         why = subject_problem(subject)
         if why:

@@ -34,7 +34,8 @@ def validate_and_normalize_kv(inputs: Mapping[str, Any], where: str) -> dict[str
     f = Fields(inputs, where, KV_FIELDS)
     out = cat.read_all(KV_CATALOGUE, f, user=True)
     if out["history"] > MAX_HISTORY:
-        f.problems.add("history", f"{out['history']} is above the client limit of {MAX_HISTORY}", f"use 1..{MAX_HISTORY}")
+        f.problems.add("history", f"{out['history']} is above the client limit of {MAX_HISTORY}",
+                       f"use 1..{MAX_HISTORY}")
     if not f.problems:
         try:
             kv_stream_config(out, where)

@@ -4,8 +4,8 @@ The canonical form is the server's wire config with every default filled in the 
 fills it (nats-server ``checkStreamCfg``), so ``STREAM.INFO`` of a stream created from it normalizes
 to an equal dict and a diff shows only what the user changed. Each field is a row of
 ``stream_fields.STREAM_CATALOGUE`` (reader, defaults, update rule); the defaults that depend on
-several fields live in ``_build``, shared by both directions; the cross-field rules in ``_check`` apply only to user input, because
-what the server already holds is the truth to compare against.
+several fields live in ``_build``, shared by both directions; the cross-field rules in ``_check``
+apply only to user input, because what the server already holds is the truth to compare against.
 """
 from __future__ import annotations
 
@@ -91,10 +91,11 @@ def _check(f: Fields, c: dict[str, Any]) -> None:
             if not subject_problem(a) and not subject_problem(b) and subjects_overlap(a, b):
                 p.add(f"subjects[{j}]", f"{b!r} overlaps {a!r} in the same stream", "keep only the wider subject")
     if 0 < c["max_age"] < MIN_MAX_AGE:
-        p.add("max_age", f"{units.format_duration(c['max_age'])} is below the server's minimum of 100ms", "use 0 (forever) or >= 100ms")
+        p.add("max_age", f"{units.format_duration(c['max_age'])} is below the server's minimum of 100ms",
+              "use 0 (forever) or >= 100ms")
     if 0 < c["duplicate_window"] < MIN_MAX_AGE:
-        p.add("duplicate_window", f"{units.format_duration(c['duplicate_window'])} is below the server's minimum of 100ms",
-              "use >= 100ms")
+        p.add("duplicate_window",
+              f"{units.format_duration(c['duplicate_window'])} is below the server's minimum of 100ms", "use >= 100ms")
     if c["max_age"] > 0 and c["duplicate_window"] > c["max_age"]:
         p.add("duplicate_window", f"{units.format_duration(c['duplicate_window'])} is longer than max_age "
               f"{units.format_duration(c['max_age'])}", "make duplicate_window <= max_age")

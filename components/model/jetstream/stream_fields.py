@@ -83,7 +83,8 @@ def read_source(f: Fields, path: str, value: Any) -> dict[str, Any]:
     transforms = sub.raw("subject_transforms")
     if sub.has("subject_transforms"):
         if not isinstance(transforms, (list, tuple)):
-            sub.problems.add(sub.path("subject_transforms"), f"{transforms!r} is not a list", "write a list of {src, dest}")
+            sub.problems.add(sub.path("subject_transforms"), f"{transforms!r} is not a list",
+                             "write a list of {src, dest}")
         else:
             read = [read_transform(sub, f"subject_transforms[{i}]", t) for i, t in enumerate(transforms)]
             if read:

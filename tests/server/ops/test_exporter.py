@@ -84,8 +84,9 @@ def test_lag_is_reported_for_that_tenant_and_no_other(estate: Estate, exporter: 
         try:
             nc = acme.nc
             await js(nc, "STREAM.CREATE.ACME_LOGS", {"name": "ACME_LOGS", "subjects": ["acme.logs.>"]})
-            await js(nc, "CONSUMER.CREATE.ACME_LOGS.WORKER", {"stream_name": "ACME_LOGS", "action": "create", "config": {
-                "durable_name": "WORKER", "ack_policy": "explicit", "ack_wait": 600_000_000_000}})
+            worker = {"durable_name": "WORKER", "ack_policy": "explicit", "ack_wait": 600_000_000_000}
+            await js(nc, "CONSUMER.CREATE.ACME_LOGS.WORKER",
+                     {"stream_name": "ACME_LOGS", "action": "create", "config": worker})
             for i in range(PUBLISHED):
                 await nc.request("acme.logs.api.line", b"line %d" % i, timeout=5)
             inbox = nc.new_inbox()
@@ -94,7 +95,8 @@ def test_lag_is_reported_for_that_tenant_and_no_other(estate: Estate, exporter: 
                              json.dumps({"batch": FETCHED, "expires": 2_000_000_000}).encode(), reply=inbox)
             for _ in range(FETCHED):  # received, never acked
                 await sub.next_msg(timeout=5)
-            await js(globex.nc, "STREAM.CREATE.GLOBEX_EVENTS", {"name": "GLOBEX_EVENTS", "subjects": ["globex.events.>"]})
+            await js(globex.nc, "STREAM.CREATE.GLOBEX_EVENTS",
+                     {"name": "GLOBEX_EVENTS", "subjects": ["globex.events.>"]})
             for i in range(3):
                 await globex.nc.request("globex.events.crm.created", b"x", timeout=5)
             # Both connections stay open while the exporter is scraped.

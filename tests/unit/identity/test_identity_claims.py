@@ -108,7 +108,8 @@ def test_exports_of_different_types_may_overlap():
 def test_all_account_problems_reported_at_once_with_field_paths():
     spec = AccountSpec(
         name="",
-        limits=AccountLimits(conn=-5, jetstream=JetStreamLimits(disk_storage=5), tiered_limits={"R1": JetStreamLimits(), "X": JetStreamLimits()}),
+        limits=AccountLimits(conn=-5, jetstream=JetStreamLimits(disk_storage=5),
+                             tiered_limits={"R1": JetStreamLimits(), "X": JetStreamLimits()}),
         exports=(Export("bad..subject"), Export("a.>.b"), Export("s.*", type="service", account_token_position=2),
                  Export("t.x", response_type="Stream")),
         imports=(Import("p.>", account="not-a-key"), Import("q.>", account=ACC, local_subject="mine.x")),

@@ -60,12 +60,14 @@ def stream_inputs(draw: st.DrawFn, name: str | None = None) -> dict[str, Any]:
     if draw(st.booleans()):
         out["description"] = draw(st.text(alphabet="abc xyz-_.:", max_size=30))
     if draw(st.booleans()):
-        out["metadata"] = draw(st.dictionaries(st.sampled_from(["team", "tier", "owner"]), st.text("abc123", max_size=8), max_size=3))
+        keys, values = st.sampled_from(["team", "tier", "owner"]), st.text("abc123", max_size=8)
+        out["metadata"] = draw(st.dictionaries(keys, values, max_size=3))
     if draw(st.integers(0, 4)) == 0 and not out.get("deny_purge"):
         out["subject_delete_marker_ttl"] = draw(st.sampled_from(["1s", "5m", 30 * SEC]))
         out.pop("allow_msg_ttl", None)
         out.pop("allow_rollup_hdrs", None)
-    if out.get("discard") == "new" and isinstance(out.get("max_msgs_per_subject"), int) and out["max_msgs_per_subject"] > 0:
+    per_subject = out.get("max_msgs_per_subject")
+    if out.get("discard") == "new" and isinstance(per_subject, int) and per_subject > 0:
         out["discard_new_per_subject"] = draw(st.booleans())
     if out.get("max_bytes") not in (None, -1, 0) and out.get("max_msg_size") not in (None, -1):
         out.pop("max_msg_size")

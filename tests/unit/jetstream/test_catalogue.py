@@ -24,8 +24,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 def test_docs_tables_are_generated_from_the_catalogues():
     text = (ROOT / field_tables.DOC).read_text(encoding="utf-8")
-    assert field_tables.BEGIN in text, "run: python -m components.model.jetstream.field_tables"
-    assert field_tables.with_tables(text) == text, "docs drifted; run: python -m components.model.jetstream.field_tables"
+    regenerate = "run: python -m components.model.jetstream.field_tables"
+    assert field_tables.BEGIN in text, regenerate
+    assert field_tables.with_tables(text) == text, f"docs drifted; {regenerate}"
 
 
 def test_every_settable_field_has_a_docs_row():
@@ -102,7 +103,8 @@ PUSH = {"deliver_subject": "d.c", "idle_heartbeat": "15s", "flow_control": True}
     ({}, {"inactive_threshold": "1h"}, []),
     ({}, {"max_waiting": 100}, ["max_waiting"]),  # 10012 "max waiting can not be updated"
     ({}, {"priority_groups": ["a"], "priority_policy": "overflow"}, []),
-    ({"priority_groups": ["a"], "priority_policy": "overflow"}, {"priority_groups": ["b"], "priority_policy": "pinned_client"}, []),
+    ({"priority_groups": ["a"], "priority_policy": "overflow"},
+     {"priority_groups": ["b"], "priority_policy": "pinned_client"}, []),
     ({}, {"pause_until": "2030-01-01T00:00:00Z"}, ["pause_until"]),  # UPDATE keeps the stored value
     ({}, {"deliver_policy": "new"}, ["deliver_policy"]),
 ])

@@ -99,4 +99,5 @@ def test_push_pull_switch_and_push_subject_change():
     push = canon(name="w", deliver_subject="d.1")
     assert "deliver_subject" in replacements(diff_consumer(pull, push))
     assert replacements(diff_consumer(push, canon(name="w", deliver_subject="d.2"))) == []
-    assert replacements(diff_consumer(push, canon(name="w", deliver_subject="d.1", idle_heartbeat="5s"))) == ["idle_heartbeat"]
+    heartbeat = canon(name="w", deliver_subject="d.1", idle_heartbeat="5s")
+    assert replacements(diff_consumer(push, heartbeat)) == ["idle_heartbeat"]

@@ -21,7 +21,8 @@ def test_canonical_is_a_fixed_point(inputs):
     assert normalize_server_stream(stream_wire_config(c)) == c
     assert validate_and_normalize_stream(c, "prop") == c
     assert diff_stream(c, normalize_server_stream(c)) == []
-    assert all(type(v) is int for k, v in c.items() if k.startswith("max_") or k in ("duplicate_window", "num_replicas"))
+    assert all(type(v) is int for k, v in c.items()
+               if k.startswith("max_") or k in ("duplicate_window", "num_replicas"))
 
 
 @settings(max_examples=300, deadline=None)

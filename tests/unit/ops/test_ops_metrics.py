@@ -56,7 +56,8 @@ def test_quota_ratios_use_binding_jwt_limits_only(cap: dict[str, Any]) -> None:
     assert _one(s, "nats_tenant_quota_used_ratio", tenant="acme", resource="consumers") == pytest.approx(1 / 10)
     assert _one(s, "nats_tenant_quota_used_ratio", tenant="acme", resource="disk") == pytest.approx(540 / 10_000_000)
     # globex: streams/consumers unlimited (absent in the JWT) and memory 0 (off): no ratio at all.
-    globex = {x.label("resource") for x in s if x.name == "nats_tenant_quota_used_ratio" and x.label("tenant") == "globex"}
+    globex = {x.label("resource") for x in s
+              if x.name == "nats_tenant_quota_used_ratio" and x.label("tenant") == "globex"}
     assert globex == {"disk"}
 
 

@@ -101,7 +101,8 @@ CASES = [
     Case("tenants-not-list", "tenants", "expected a list", setter("tenants", value={"acme": {}})),
     Case("bool-as-string", f"{T0L}.deny_delete", "expected true or false, got 'yes'",
          setter(*ACME_LIVE, "deny_delete", value="yes")),
-    Case("bad-size", "tiers.standard.max_bytes", "'1GX' is not a size", setter("tiers", "standard", "max_bytes", value="1GX")),
+    Case("bad-size", "tiers.standard.max_bytes", "'1GX' is not a size",
+         setter("tiers", "standard", "max_bytes", value="1GX")),
     Case("bad-duration", f"{T0L}.max_age", "'-1h' is not a duration", setter(*ACME_LIVE, "max_age", value="-1h")),
     Case("zero-duration", f"{T0L}.consumers[0].ack_wait", "must be greater than zero",
          setter(*ACME_LIVE, "consumers", 0, "ack_wait", value="0s")),
@@ -153,7 +154,8 @@ CASES = [
     Case("kubernetes-key-in-local", "servers.namespace", "does not apply to mode local",
          setter("servers", "namespace", value="nats")),
     Case("bad-mode", "servers.mode", "'docker' not in local|kubernetes", setter("servers", "mode", value="docker")),
-    Case("kubernetes-replicas-2", "servers.replicas", "2 not in 1|3|5", both(kubernetes, setter("servers", "replicas", value=2))),
+    Case("kubernetes-replicas-2", "servers.replicas", "2 not in 1|3|5",
+         both(kubernetes, setter("servers", "replicas", value=2))),
     Case("exporter-image-missing-kubernetes", "monitoring.exporter_image", "missing: with monitoring enabled",
          both(kubernetes, setter("monitoring", value={"enabled": True}))),
     Case("exporter-image-bad", "monitoring.exporter_image", "'my exporter' is not valid",
@@ -170,7 +172,8 @@ CASES = [
     Case("too-many-streams", "tenants[0].quotas.max_streams", "needs 3 streams",
          setter("tenants", 0, "quotas", value={"max_streams": 2})),
     Case("quota-above-server", "tenants[0].quotas.max_bytes", "more than the servers' jetstream.max_file",
-         both(setter("jetstream", value={"max_file": "1GiB"}), setter("tenants", 0, "quotas", value={"max_bytes": "2GiB"}))),
+         both(setter("jetstream", value={"max_file": "1GiB"}),
+              setter("tenants", 0, "quotas", value={"max_bytes": "2GiB"}))),
     # each tenant fits, but the server reserves every account's quota: 3 x 64MiB > 128MiB
     Case("quotas-sum-above-server", "jetstream.max_memory", "add up to",
          setter("jetstream", value={"max_memory": "128MiB", "max_file": "10GiB"})),
@@ -235,9 +238,10 @@ def test_exporter_image_is_needed_only_when_it_is_used() -> None:
     doc["tls"] = {"min_version": "1.3", "secret_name": "nats-tls"}
     doc["monitoring"] = {"enabled": False}
     assert load_environment_text(yaml.safe_dump(doc), LABEL).monitoring.exporter_image is None
-    doc["monitoring"] = {"enabled": True, "exporter_image": "registry.example.com/exporter@sha256:" + "a" * 64}
+    pinned = "registry.example.com/exporter@sha256:" + "a" * 64
+    doc["monitoring"] = {"enabled": True, "exporter_image": pinned}
     env = load_environment_text(yaml.safe_dump(doc), LABEL)
-    assert env.monitoring.enabled and env.monitoring.exporter_image == "registry.example.com/exporter@sha256:" + "a" * 64
+    assert env.monitoring.enabled and env.monitoring.exporter_image == pinned
     local = base()
     local["monitoring"] = {"enabled": True, "port": 17777}
     assert load_environment_text(yaml.safe_dump(local), LABEL).monitoring == MonitoringSpec(True, 17777, None)

@@ -57,7 +57,7 @@ def test_dev_tenants_and_features(dev) -> None:
     assert any(d.replay is not None for t in dev.tenants for d in t.domains)
     assert dev.platform.shards == 1
     assert {c.root.value for c in dev.platform.consumers} == {"logs", "events"}
-    assert [(l.customer, l.tenant) for l in dev.leafnodes] == [("acme-edge", "acme")]
+    assert [(leaf.customer, leaf.tenant) for leaf in dev.leafnodes] == [("acme-edge", "acme")]
     assert dev.hub_leaf_urls() == ("nats://127.0.0.1:17422",)
 
 

@@ -130,7 +130,8 @@ def test_stack_settings_values() -> None:
     ("prod", {}, None, "config.nats-tenancy:natsUrl", "missing"),
     ("stage", {}, ServerMode.KUBERNETES, "config.nats-tenancy:natsUrl", "missing"),
     ("dev", {"nats-tenancy:natsUrl": "http://x:4222"}, None, "config.nats-tenancy:natsUrl", "not a NATS URL"),
-    ("dev", {"nats-tenancy:natsurl": "nats://x:4222"}, None, "config.nats-tenancy:natsurl", "did you mean 'nats-tenancy:natsUrl'"),
+    ("dev", {"nats-tenancy:natsurl": "nats://x:4222"}, None, "config.nats-tenancy:natsurl",
+     "did you mean 'nats-tenancy:natsUrl'"),
     ("dev", {"nats-tenancy:environment": 3}, None, "config.nats-tenancy:environment", "expected a non-empty string"),
 ])
 def test_stack_settings_problems(stack: str, values: dict, mode, field: str, text: str) -> None:
