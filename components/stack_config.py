@@ -9,11 +9,15 @@ import os
 
 import pulumi
 
-from components.model.errors import SpecError
-from components.model.environment.model import Environment
 from components.model.environment.load import (
-    StackSettings, check_adopted_accounts, check_store_key, load_environment, stack_settings,
+    StackSettings,
+    check_adopted_accounts,
+    check_store_key,
+    load_environment,
+    stack_settings,
 )
+from components.model.environment.model import Environment
+from components.model.errors import SpecError
 
 DEV_PASSPHRASE = "nats-tenancy-dev-only"
 

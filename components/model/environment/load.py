@@ -270,7 +270,8 @@ def check_adopted_accounts(settings: StackSettings, env: Environment) -> None:
     problems = Problems(f"Pulumi.{settings.stack}.yaml")
     for name, _ in settings.account_seeds:
         if name not in known:
-            problems.add(f"config.{CONFIG_NAMESPACE}:accountSeeds.{name}", f"no tenant or account {name!r} in {env.file}",
+            problems.add(f"config.{CONFIG_NAMESPACE}:accountSeeds.{name}",
+                         f"no tenant or account {name!r} in {env.file}",
                          f"use a tenant id or declared account name: {', '.join(sorted(known))}")
     problems.raise_if_any()
 
