@@ -14,7 +14,19 @@ TLS blocks name it.
 Layout inside a pod: the ConfigMap at ``/etc/nats`` (``nats.conf``), TLS at ``/etc/nats-tls`` (not
 nested under ``/etc/nats``: a mount point inside a read-only ConfigMap volume cannot always be
 created), and the per-pod PersistentVolumeClaim ``data`` at ``/data`` with the JetStream store and
-the account resolver directory, so both survive restarts and rescheduling.
+the account resolver directory, so both survive restarts and rescheduling. The server writes its
+PID to ``/var/run/nats`` (an ``emptyDir``), where the ``preStop`` hook finds it.
+
+Stopping and starting at scale (``server_budget``, which decides every number below from the
+estate's size): the ``preStop`` hook runs ``nats-server --signal ldm=<pid file>``, so a pod being
+stopped first enters lame duck mode (hands off its Raft leaders, stops JetStream, then closes its
+clients spread over ``lame_duck_duration`` so they reconnect to the other servers a few at a time);
+the SIGTERM Kubernetes sends after the hook is ignored by a server in lame duck mode.
+``terminationGracePeriodSeconds`` covers JetStream's stop plus the lame duck duration, so the
+kubelet does not kill a large server mid-flush. The image must have ``nats-server`` on its PATH (the
+``-alpine`` images do); without it the hook fails and the SIGTERM stops the server at once, still
+gracefully for JetStream. The startup probe's budget and, unless ``servers.resources`` sets it, the
+memory request and limit (with ``GOMEMLIMIT``) grow with the estate too.
 
 Metrics (``monitoring.enabled``): the project's own exporter (``components.ops.exporter``, image
 ``monitoring.exporter_image`` built from ``deploy/exporter/Dockerfile``) runs as a second container
@@ -42,6 +54,7 @@ from typing import Any, Optional
 
 from components.model.environment.model import Environment, ServerMode, ServiceType
 from components.model.render.hub_conf import hub_server_conf, render_with_env_server_name
+from components.model.render.server_budget import ServerBudget, go_duration, gomemlimit, server_budget
 
 Manifest = dict[str, Any]
 
@@ -58,6 +71,9 @@ CONFIG_PATH = f"{CONFIG_DIR}/{CONFIG_KEY}"
 TLS_DIR = "/etc/nats-tls"
 DATA_DIR = "/data"
 DATA_VOLUME = "data"
+PID_DIR = "/var/run/nats"
+PID_VOLUME = "pid"
+PID_FILE = f"{PID_DIR}/nats.pid"
 POD_NAME_VAR = "POD_NAME"
 CLUSTER_DOMAIN = "cluster.local"
 CONFIG_HASH_ANNOTATION = "nats-tenancy/config-sha256"
@@ -131,6 +147,10 @@ def nats_conf(env: Environment, operator_jwt: str, system_account: str, system_a
                            system_account=system_account, system_account_jwt=system_account_jwt,
                            host=env.servers.host, routes=route_urls(env),
                            tls_dir=TLS_DIR if env.tls is not None else None)
+    budget = server_budget(env)
+    conf = dataclasses.replace(conf, pid_file=PID_FILE,
+                               lame_duck_duration=go_duration(budget.lame_duck_duration_s),
+                               lame_duck_grace_period=go_duration(budget.lame_duck_grace_period_s))
     if not _clustered(env):
         conf = dataclasses.replace(conf, cluster=None)
     return render_with_env_server_name(conf, POD_NAME_VAR)
@@ -197,15 +217,20 @@ def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
             "failureThreshold": failures}
 
 
-def _server_container(env: Environment) -> dict[str, Any]:
-    """Probes: startup waits (up to 15 min) for the full ``/healthz``, i.e. streams caught up after a
-    restart; readiness asks only that this server is current with the JetStream meta group; liveness
-    only that JetStream is enabled, so a slow catch-up never gets a healthy server killed."""
+def _server_container(env: Environment, budget: ServerBudget) -> dict[str, Any]:
+    """Probes: startup waits for the full ``/healthz``, i.e. every account's JetStream restored and
+    its streams caught up after a restart, for ``budget``'s time (at least 15 min); readiness asks
+    only that this server is current with the JetStream meta group; liveness only that JetStream is
+    enabled, so a slow catch-up never gets a healthy server killed. The full ``/healthz`` rather
+    than ``?js-enabled-only=true`` for startup: a pod is Ready, and the rolling update moves on to
+    the next one, only once it has started, and stopping the next server before this one's streams
+    caught up could leave a replicated stream without a quorum."""
     s = env.servers
     env_vars: list[dict[str, Any]] = [
         {"name": POD_NAME_VAR, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
     mounts: list[dict[str, Any]] = [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-                                    {"name": DATA_VOLUME, "mountPath": DATA_DIR}]
+                                    {"name": DATA_VOLUME, "mountPath": DATA_DIR},
+                                    {"name": PID_VOLUME, "mountPath": PID_DIR}]
     if env.tls is not None:
         mounts.append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
     container: dict[str, Any] = {
@@ -216,17 +241,19 @@ def _server_container(env: Environment) -> dict[str, Any]:
         "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in _server_ports(env)],
         "env": env_vars,
         "volumeMounts": mounts,
-        "startupProbe": _probe("/healthz", 10, 90),
+        "lifecycle": {"preStop": {"exec": {"command": ["nats-server", "--signal", f"ldm={PID_FILE}"]}}},
+        "startupProbe": _probe("/healthz", budget.startup_period_s, budget.startup_failure_threshold),
         "readinessProbe": _probe("/healthz?js-server-only=true", 10, 3),
         "livenessProbe": _probe("/healthz?js-enabled-only=true", 30, 3),
     }
-    if s.resources is not None:
-        memory = _quantity(s.resources.memory)
-        # CPU has a request only: a CPU limit throttles the server under bursts; memory is capped, and
-        # GOMEMLIMIT (90% of it) makes the Go runtime collect before the kernel kills the pod.
-        container["resources"] = {"requests": {"cpu": s.resources.cpu, "memory": memory},
-                                  "limits": {"memory": memory}}
-        env_vars.append({"name": "GOMEMLIMIT", "value": str(s.resources.memory * 9 // 10)})
+    # CPU has a request only, and only when the environment gives one: a CPU limit throttles the
+    # server under bursts. Memory is capped, at servers.resources.memory or else at what the estate
+    # needs, and GOMEMLIMIT (90% of it) makes the Go runtime collect before the kernel kills the pod.
+    memory_bytes = s.resources.memory if s.resources is not None else budget.memory
+    memory = _quantity(memory_bytes)
+    requests = {"cpu": s.resources.cpu, "memory": memory} if s.resources is not None else {"memory": memory}
+    container["resources"] = {"requests": requests, "limits": {"memory": memory}}
+    env_vars.append({"name": "GOMEMLIMIT", "value": str(gomemlimit(memory_bytes))})
     return container
 
 
@@ -287,12 +314,14 @@ def stateful_set(env: Environment, conf_hash: str) -> Manifest:
     s = env.servers
     if not s.image:
         raise ValueError(f"{env.file}: servers.image is required in kubernetes mode")
-    volumes: list[dict[str, Any]] = [{"name": "config", "configMap": {"name": config_map_name(conf_hash)}}]
+    volumes: list[dict[str, Any]] = [{"name": "config", "configMap": {"name": config_map_name(conf_hash)}},
+                                     {"name": PID_VOLUME, "emptyDir": {}}]
     if env.tls is not None:
         if not env.tls.secret_name:
             raise ValueError(f"{env.file}: tls.secret_name is required in kubernetes mode")
         volumes.append({"name": "tls", "secret": {"secretName": env.tls.secret_name}})
-    containers = [_server_container(env)]
+    budget = server_budget(env)
+    containers = [_server_container(env, budget)]
     if env.monitoring.enabled:
         containers.append(_exporter_container(env))
     pvc_spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
@@ -314,6 +343,7 @@ def stateful_set(env: Environment, conf_hash: str) -> Manifest:
                 "spec": {
                     "containers": containers,
                     "volumes": volumes,
+                    "terminationGracePeriodSeconds": budget.termination_grace_period_s,
                     # Spread over nodes when possible, so losing a node loses at most one server.
                     "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
                                                    "whenUnsatisfiable": "ScheduleAnyway",

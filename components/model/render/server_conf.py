@@ -109,6 +109,9 @@ class ServerConf:
     max_payload: Optional[str] = None
     pid_file: Optional[str] = None
     log_file: Optional[str] = None
+    #: Go durations; the server's defaults (2m, 10s) apply when None (``server_budget``).
+    lame_duck_duration: Optional[str] = None
+    lame_duck_grace_period: Optional[str] = None
 
 
 def _q(value: str) -> str:
@@ -146,6 +149,10 @@ def render_server_conf(conf: ServerConf) -> str:
         out.append(f"pid_file: {_q(conf.pid_file)}")
     if conf.log_file:
         out.append(f"log_file: {_q(conf.log_file)}")
+    if conf.lame_duck_duration:
+        out.append(f"lame_duck_duration: {_q(conf.lame_duck_duration)}")
+    if conf.lame_duck_grace_period:
+        out.append(f"lame_duck_grace_period: {_q(conf.lame_duck_grace_period)}")
     if conf.tls:
         out.extend(_tls_block(conf.tls, ""))
 
