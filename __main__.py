@@ -3,7 +3,7 @@ import os
 
 import pulumi
 
-from components.resources.estate import Estate
+from components.program.estate import Estate
 from components.stack_config import load_stack
 
 project_dir = os.path.dirname(os.path.abspath(__file__))

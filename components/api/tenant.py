@@ -13,13 +13,13 @@ through it lives in this account and counts against its quotas).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional, Union
 
 import pulumi
 
 from components.api.connection import JetStreamConnection
 from components.model.environment.layout import Layout
-from components.model.environment.model import Quotas
+from components.model.environment.model import Quotas, RoleSpec
 from components.model.environment.model import Tenant as TenantSpec
 from components.model.environment.tenants import tenant_subjects
 from components.resources import tenant as tenant_component
@@ -49,11 +49,24 @@ class TenantArgs:
 
 class Tenant(tenant_component.Tenant):
     """Outputs: ``account_public_key``; ``creds`` maps each user (service, reader, leaf,
-    provisioning) to its creds (secret)."""
+    provisioning) to its creds (secret).
 
-    def __init__(self, args: TenantArgs, hub: Hub, opts: Optional[pulumi.ResourceOptions] = None):
+    ``args`` may also be a tenant entry of a loaded environment file (``Environment.tenants``): then
+    the tenant is that entry in full (its layout's subjects, streams, consumers, buckets, extra
+    users and credential generations), its users bound to ``roles`` (the environment's, by name),
+    and ``adopt_seed`` is the seed of the account it adopts."""
+
+    def __init__(self, args: Union[TenantArgs, TenantSpec], hub: Hub, opts: Optional[pulumi.ResourceOptions] = None,
+                 *, roles: Optional[Mapping[str, RoleSpec]] = None, adopt_seed: Optional[str] = None):
         self.hub = hub
-        super().__init__(args.spec(), hub, None, opts, adopt_seed=args.adopt_seed)
+        if isinstance(args, TenantArgs):
+            if roles is not None or adopt_seed is not None:
+                raise ValueError(f"tenant {args.id}: roles and adopt_seed go with an environment's tenant; "
+                                 "TenantArgs has adopt_seed of its own")
+            spec, adopt_seed = args.spec(), args.adopt_seed
+        else:
+            spec = args
+        super().__init__(spec, hub, None, opts, roles=roles, adopt_seed=adopt_seed)
 
     @property
     def jetstream_connection(self) -> JetStreamConnection:

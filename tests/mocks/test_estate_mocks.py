@@ -158,7 +158,7 @@ async def _resolve(node: Any, path: str, secrets: set[str]) -> Any:
 
 def build(rec: "Recorder", env: Environment, settings: StackSettings, project_dir: Path) -> Built:
     """Construct the Estate; return once every registration is done and the outputs are resolved."""
-    from components.resources.estate import Estate
+    from components.program.estate import Estate
 
     rec.mocks.fakes.update(FAKES)
     secrets: set[str] = set()
