@@ -44,10 +44,13 @@ from components.providers import nats_process
 from components.providers.identity_common import is_unknown
 
 _INPUTS = ("server_name", "config_text", "data_dir", "host", "client_port", "monitor_port", "keep_store",
-           "extra_ports", "peer_monitor_urls", "process_env", "sync_interval")
+           "extra_ports", "peer_monitor_urls", "process_env", "sync_interval", "start_timeout", "join_timeout")
 # Changing any of these needs a restart of the process (a new config file is read on start).
 _RESTART_FIELDS = ("config_text", "data_dir", "host", "client_port", "monitor_port", "extra_ports", "process_env")
-#: A member that joins running peers may have streams to catch up before it reports healthy.
+#: Seconds to wait for health without a ``start_timeout``/``join_timeout`` input (the dev stack passes
+#: both, grown with the estate: ``model.render.server_budget``). A member that joins running peers
+#: may have streams to catch up before it reports healthy.
+START_TIMEOUT = 20.0
 JOIN_TIMEOUT = 90.0
 
 
@@ -98,12 +101,14 @@ def _start(props: Mapping[str, Any]) -> dict[str, Any]:
     pid = nats_process.start_detached(conf_path, log_path, env=process_env)
     with open(pid_path, "w", encoding="ascii") as f:
         f.write(f"{pid}\n")
+    start_timeout = float(props.get("start_timeout") or START_TIMEOUT)
+    join_timeout = float(props.get("join_timeout") or JOIN_TIMEOUT)
     try:
         if props.get("peer_monitor_urls"):
             nats_process.wait_healthy(f"http://{host}:{mport}", pid, log_path,
-                                      timeout=JOIN_TIMEOUT if joining else 20.0, server_only=not joining)
+                                      timeout=join_timeout if joining else start_timeout, server_only=not joining)
         else:
-            nats_process.wait_healthy(f"http://{host}:{mport}", pid, log_path)
+            nats_process.wait_healthy(f"http://{host}:{mport}", pid, log_path, timeout=start_timeout)
     except Exception:
         nats_process.stop(pid)
         raise
@@ -204,6 +209,8 @@ class LocalServer(pulumi.dynamic.Resource, module="nats", name="LocalServer"):
         peer_monitor_urls: Optional[list[str]] = None,
         process_env: Optional[pulumi.Input[Mapping[str, str]]] = None,
         sync_interval: Optional[str] = None,
+        start_timeout: Optional[int] = None,
+        join_timeout: Optional[int] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         """``extra_ports``: other ports the config listens on (checked free before a start);
@@ -222,6 +229,11 @@ class LocalServer(pulumi.dynamic.Resource, module="nats", name="LocalServer"):
             optional["process_env"] = pulumi.Output.secret(process_env)
         if sync_interval is not None:
             optional["sync_interval"] = sync_interval
+        # Seconds to wait for health: alone (or a first member), and joining running peers.
+        if start_timeout is not None:
+            optional["start_timeout"] = start_timeout
+        if join_timeout is not None:
+            optional["join_timeout"] = join_timeout
         super().__init__(
             LocalServerProvider(),
             name,

@@ -21,6 +21,7 @@ import pulumi
 from components.model.environment.model import Environment
 from components.model.environment.servers import member_ports
 from components.model.render.hub_conf import local_member_conf, local_server_name
+from components.model.render.server_budget import server_budget
 from components.model.render.server_conf import jetstream_key_env, render_server_conf
 from components.providers.local_server import LocalServer
 from components.providers.operator_identity import Operator
@@ -53,6 +54,7 @@ class DevServer(pulumi.ComponentResource):
         base_dir = os.path.abspath(os.path.join(project_dir, s.data_dir or os.path.join(".state", env.stack, "nats")))
         clustered = s.replicas > 1
         monitors = monitor_urls(env)
+        budget = server_budget(env)   # the start timeouts grow with the estate
         self.servers: list[LocalServer] = []
         self.member_dirs: list[str] = []
         previous: Optional[LocalServer] = None
@@ -85,6 +87,8 @@ class DevServer(pulumi.ComponentResource):
                 peer_monitor_urls=[u for i, u in enumerate(monitors) if i != ordinal] if clustered else None,
                 process_env=process_env,
                 sync_interval=env.jetstream.sync_interval,
+                start_timeout=budget.local_start_timeout_s,
+                join_timeout=budget.local_join_timeout_s,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else None),
             )
             self.servers.append(member)
