@@ -31,13 +31,14 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from components.model import exporter_config, metrics_series, ops_metrics, platform_lag
+from components.model.errors import NatsTenancyError
 from components.model.exporter_config import ExporterConfig
 
 #: /jsz pages hold at most this many accounts (the server's own default and maximum page).
 JSZ_PAGE = 1024
 
 
-class MonitorError(RuntimeError):
+class MonitorError(NatsTenancyError, RuntimeError):
     pass
 
 

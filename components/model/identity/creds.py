@@ -7,6 +7,7 @@ markers 6.
 """
 from __future__ import annotations
 
+from components.model.errors import NatsTenancyError
 from components.model.identity.jwt_codec import JwtError, decode
 
 JWT_BEGIN = "-----BEGIN NATS USER JWT-----"
@@ -21,7 +22,7 @@ WARNING = (
 CLOSING = "*" * 61
 
 
-class CredsError(ValueError):
+class CredsError(NatsTenancyError, ValueError):
     """Text that is not a creds file, or a JWT/seed that cannot go into one."""
 
 

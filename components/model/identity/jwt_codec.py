@@ -24,6 +24,7 @@ import json
 import time
 from typing import Any, Mapping, Optional
 
+from components.model.errors import NatsTenancyError
 from components.model.identity.keys import NkeyError, keypair_from_seed, sign
 from components.model.identity.keys import verify as verify_signature
 
@@ -35,7 +36,7 @@ MAX_TOKEN_BYTES = 1024 * 1024
 VOLATILE_CLAIMS = ("iat", "jti", "iss")
 
 
-class JwtError(ValueError):
+class JwtError(NatsTenancyError, ValueError):
     """A token that is malformed, uses the wrong algorithm or carries a bad signature."""
 
 
@@ -105,11 +106,6 @@ def _json_part(part: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise JwtError(f"token {what} is not a JSON object")
     return value
-
-
-def decode_header(token: str) -> dict[str, Any]:
-    header, _, _ = _split(token)
-    return _json_part(header, "header")
 
 
 def decode(token: str) -> dict[str, Any]:

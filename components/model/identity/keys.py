@@ -21,6 +21,8 @@ import nacl.exceptions
 import nacl.signing
 import nkeys
 
+from components.model.errors import NatsTenancyError
+
 #: First character of each public key role the identity model uses.
 OPERATOR_PREFIX = "O"
 ACCOUNT_PREFIX = "A"
@@ -33,7 +35,7 @@ _ROLE_BYTES = {
 }
 
 
-class NkeyError(ValueError):
+class NkeyError(NatsTenancyError, ValueError):
     """A seed or public key that cannot be decoded (wrong role, bad checksum, wrong length)."""
 
 

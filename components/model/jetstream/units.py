@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Union
 
-Number = Union[int, float, str]
+from components.model.errors import NatsTenancyError
 
 _DURATION_UNITS: dict[str, int] = {
     "ns": 1,
@@ -53,7 +52,7 @@ SIZE_HELP = ('a size such as "1GiB", "512Mi", "512MB", "10KiB" (K/KB/MB/GB are p
              'Ki/KiB/MiB/GiB of 1024) or an integer of bytes')
 
 
-class UnitError(ValueError):
+class UnitError(NatsTenancyError, ValueError):
     """A value that is not a valid duration or size; the message says what is accepted."""
 
 
