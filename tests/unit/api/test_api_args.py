@@ -37,7 +37,8 @@ CASES = [
     (api.ConsumerLimits, CONSUMER_LIMIT_FIELDS),
 ]
 DOCUMENTED = [c for c, _ in CASES] + [api.JetStreamConnection, api.OperatorArgs, api.AccountArgs, api.AccountImport,
-                                      api.UserArgs, api.TenantArgs, api.LocalNatsServerArgs]
+                                      api.UserArgs, api.TenantArgs, api.LocalNatsServerArgs, api.PlatformArgs,
+                                      api.PlatformConsumerArgs, api.LeafNodeArgs]
 
 
 @pytest.mark.parametrize("args_type,fields", CASES, ids=lambda v: getattr(v, "__name__", ""))
