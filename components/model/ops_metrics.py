@@ -86,7 +86,6 @@ METRICS: tuple[MetricDef, ...] = (
               "Use of an account limit: used / limit (1 = full).", (*TENANT, "resource"), combine="max"),
 )
 METRIC_BY_NAME: dict[str, MetricDef] = {m.name: m for m in METRICS}
-METRIC_NAMES = frozenset(m.name for m in METRICS)
 
 #: resource label -> key of the limit in the account JWT (also the key of the usage figures below)
 QUOTA_RESOURCES: dict[str, str] = {

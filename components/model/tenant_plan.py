@@ -21,10 +21,9 @@ from components.model.identity.tenancy import platform_imports
 from components.model.identity.user import UserSpec
 from components.model.jetstream_plan import JetStreamPlan, account_jetstream, tenant_jetstream
 
-TENANTS = "tenants"   # an import from every tenant (see spec_accounts)
+TENANTS = "tenants"   # an import from every tenant (see environment.accounts)
 
 TENANT_USER_ROLES = ("service", "reader", "leaf", "provisioning")
-PLATFORM_USER_ROLES = ("consumer", "provisioning")
 
 
 def tenant_account_spec(tenant: Tenant, prefix: Optional[str] = None) -> AccountSpec:

@@ -19,8 +19,6 @@ from components.model.jetstream.consumer import validate_and_normalize_consumer
 from components.model.jetstream.stream import validate_and_normalize_stream
 from components.model.subjects import subject_contains, subject_problem
 
-CONSUMER_OWN_KEYS = ("name", "kind", "filter", "dead_letter", "consumers")
-
 
 def read_js_streams(r: Reader, value: Any, path: str, values: Mapping[str, str],
                     deliver_root: Optional[str] = None) -> tuple[JsStream, ...]:

@@ -29,7 +29,7 @@ from enum import Enum
 from typing import Any, Mapping, Optional, Protocol
 
 from components.model.environment.names import ID_FIX, ID_PATTERN, placeholders, render
-from components.model.subjects import subject_contains, subject_problem
+from components.model.subjects import subject_problem
 
 DEFAULT_TENANT_ID = ID_PATTERN
 DEFAULT_TENANT_ID_FIX = ID_FIX
@@ -233,9 +233,6 @@ class Layout:
                 if why:
                     problems.append(why)
         return problems
-
-    def covers(self, outer: str, inner: str) -> bool:
-        return subject_contains(outer, inner)
 
 
 def template_problem(template: str, kind: str) -> Optional[str]:

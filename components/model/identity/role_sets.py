@@ -27,7 +27,6 @@ from components.model.identity.tenancy import tenant_roots
 from components.model.identity.user import UserSpec
 from components.model.subjects import subject_contains
 
-LIST_PLACEHOLDERS = ("{publish}", "{trees}", "{deliver}", "{buckets}")
 #: Placeholders only a tenant's users can fill (a declared account has no tenant root or trees).
 TENANT_ONLY = ("{root}", "{tenant}", "{publish}", "{trees}", "{deliver}")
 

@@ -13,7 +13,6 @@ or ``>`` and is a safe stream-name component.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Optional
 
 from components.model.environment.names import ID_PATTERN
@@ -24,18 +23,6 @@ TENANT_ID = ID_PATTERN   # the default layout's tenant ids (environment.names)
 #: Service and event tokens: literal subject tokens that are easy to use as stream-name parts.
 NAME_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 DOMAINS = ("logs", "events", "otel")
-
-
-@dataclass(frozen=True)
-class EventSubject:
-    tenant: str
-    domain: str
-    service: str
-    event: str
-    prefix: Optional[str] = None
-
-    def __str__(self) -> str:
-        return ".".join(p for p in (self.prefix, self.tenant, self.domain, self.service, self.event) if p)
 
 
 def validate_tenant_id(tenant: object, field: str, problems: Problems) -> bool:
@@ -90,45 +77,6 @@ def all_tenants_root(domain: str, prefix: Optional[str] = None) -> str:
     validate_prefix(prefix, "prefix", problems)
     problems.raise_if_any()
     return f"{prefix}.*.{domain}.>" if prefix else f"*.{domain}.>"
-
-
-def parse_event_subject(subject: str, prefix: Optional[str] = None, field: str = "subject",
-                        problems: Optional[Problems] = None) -> Optional[EventSubject]:
-    """Check ``subject`` against ``[<prefix>.]<tenant>.<domain>.<service>.<event>``.
-
-    With ``problems`` every issue is added there and None returned on error; without, a SpecError
-    is raised.
-    """
-    own = problems is None
-    probs = Problems("tenancy") if problems is None else problems
-    before = len(probs.items)
-    fix = f"use {(prefix + '.') if prefix else ''}<tenant>.<{'|'.join(DOMAINS)}>.<service>.<event>"
-    tokens = subject.split(".") if isinstance(subject, str) else []
-    if prefix:
-        ptoks = prefix.split(".")
-        if tokens[: len(ptoks)] != ptoks:
-            probs.add(field, f"{subject!r} does not start with the platform prefix {prefix!r}", fix)
-            tokens = []
-        else:
-            tokens = tokens[len(ptoks):]
-    if tokens and len(tokens) != 4:
-        probs.add(field, f"{subject!r} has {len(tokens)} tokens after the prefix, expected 4", fix)
-    elif tokens:
-        tenant, domain, service, event = tokens
-        validate_tenant_id(tenant, f"{field}.tenant", probs)
-        if domain not in DOMAINS:
-            probs.add(f"{field}.domain", f"{domain!r} is not a domain", " | ".join(DOMAINS))
-        for name, tok in (("service", service), ("event", event)):
-            if not NAME_TOKEN.match(tok):
-                probs.add(f"{field}.{name}", f"{tok!r} is not a literal token",
-                          "letters, digits, '_' and '-' (no wildcards)")
-    elif not probs.items[before:]:
-        probs.add(field, f"{subject!r} is not an event subject", fix)
-    if probs.items[before:]:
-        if own:
-            probs.raise_if_any()
-        return None
-    return EventSubject(tokens[0], tokens[1], tokens[2], tokens[3], prefix)
 
 
 def tenant_exports(tenant: str, prefix: Optional[str] = None) -> list[Export]:

@@ -66,10 +66,5 @@ def replacements(changes: list[FieldChange]) -> list[str]:
     return [c.field for c in changes if c.requires_replace]
 
 
-def refusals(changes: list[FieldChange]) -> list[str]:
-    """Fields whose change must be refused outright (see ``FieldChange.refused``)."""
-    return [c.field for c in changes if c.refused]
-
-
 def describe(changes: list[FieldChange]) -> str:
     return "; ".join(f"{c.field}: {c.reason}" for c in changes if c.requires_replace)

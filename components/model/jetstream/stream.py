@@ -9,9 +9,9 @@ apply only to user input, because what the server already holds is the truth to 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-from components.model.errors import Problems, SpecProblem
+from components.model.errors import Problems
 from components.model.jetstream import catalogue as cat
 from components.model.jetstream import units
 from components.model.jetstream._fields import Fields
@@ -31,11 +31,6 @@ TWO_MINUTES = 120 * 1_000_000_000
 MIN_MAX_AGE = 100 * 1_000_000  # the server refuses a max_age below 100ms (0 = forever)
 MIN_MARKER_TTL = 1_000_000_000
 MAX_REPLICAS = 5
-LIMITS = ("max_consumers", "max_msgs", "max_msgs_per_subject")
-# Keys the server adds to a config that are not settings we manage (cluster placement, the first
-# sequence of a new stream, and 2.12+ features no layout sets).
-SERVER_ONLY = ("placement", "first_seq", "allow_msg_counter", "allow_msg_schedules", "allow_atomic",
-               "persist_mode", "allow_batched")
 
 
 def validate_and_normalize_stream(inputs: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -160,18 +155,3 @@ def _check_rewrites(p: Problems, c: dict[str, Any]) -> None:
         if origin.get("filter_subject") and origin.get("subject_transforms"):
             p.add(f"{path}.subject_transforms", "filter_subject and subject_transforms exclude each other",
                   "move the filter into a transform's src")
-
-
-def overlapping_streams(streams: Mapping[str, Sequence[str]], where: str) -> list[SpecProblem]:
-    """Problems for subjects captured by two streams of one account: the server refuses the second
-    stream with 10065, so report it while validating the spec instead of half-way through an apply."""
-    problems: list[SpecProblem] = []
-    names = sorted(streams)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            for sa in streams[a]:
-                for sb in streams[b]:
-                    if not subject_problem(sa) and not subject_problem(sb) and subjects_overlap(sa, sb):
-                        problems.append(SpecProblem(where, f"{b}.subjects", f"{sb!r} overlaps {sa!r} of stream {a}",
-                                                    "give each stream its own subjects"))
-    return problems

@@ -22,7 +22,6 @@ from components.model.identity.sharding import (
 )
 from components.model.identity.tenancy import (
     all_tenants_root,
-    parse_event_subject,
     platform_imports,
     tenant_exports,
     tenant_roots,
@@ -54,31 +53,6 @@ def test_roots_with_and_without_prefix():
         tenant_roots("Bad")
     with pytest.raises(SpecError):
         tenant_roots("ok", "pre.*")
-
-
-@pytest.mark.parametrize("subject,prefix,fields", [
-    ("acme.logs.api.error", None, []),
-    ("ingest.acme.events.billing.paid", "ingest", []),
-    ("acme.logs.api", None, ["s"]),
-    ("other.acme.logs.api.x", "ingest", ["s"]),
-    ("Acme.logs.api.x", None, ["s.tenant"]),
-    ("acme.metrics.api.x", None, ["s.domain"]),
-    ("acme.logs.*.x", None, ["s.service"]),
-    ("acme.logs.api.>", None, ["s.event"]),
-])
-def test_event_subject_schema(subject, prefix, fields):
-    problems = Problems("environments/dev.yaml")
-    parsed = parse_event_subject(subject, prefix, field="s", problems=problems)
-    assert [p.field for p in problems.items] == fields
-    if not fields:
-        assert str(parsed) == subject
-    else:
-        assert parsed is None
-
-
-def test_event_subject_raises_without_collector():
-    with pytest.raises(SpecError, match="tenants"):
-        parse_event_subject("x", field="tenants[0].subjects[1]")
 
 
 def test_tenant_exports_and_platform_imports_keep_the_subject():

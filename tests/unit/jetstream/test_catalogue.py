@@ -12,7 +12,7 @@ from components.model.jetstream.bucket_fields import KV_CATALOGUE, OBJECT_STORE_
 from components.model.jetstream.catalogue import Rule, names
 from components.model.jetstream.consumer import validate_and_normalize_consumer
 from components.model.jetstream.consumer_fields import CONSUMER_CATALOGUE, utc_time
-from components.model.jetstream.diff import diff_consumer, diff_stream, refusals, replacements
+from components.model.jetstream.diff import diff_consumer, diff_stream, replacements
 from components.model.jetstream.kv import STREAM_TO_INPUT as KV_TO_INPUT
 from components.model.jetstream.kv import validate_and_normalize_kv
 from components.model.jetstream.object_store import validate_and_normalize_object_store
@@ -76,7 +76,7 @@ def test_stream_update_rules(before, after, rule):
     changes = diff_stream(_stream(**before), _stream(**after))
     assert changes
     assert bool(replacements(changes)) is (rule is not None)
-    assert bool(refusals(changes)) is (rule is Rule.REFUSED)
+    assert any(c.refused for c in changes) is (rule is Rule.REFUSED)
 
 
 def test_mirror_rules():

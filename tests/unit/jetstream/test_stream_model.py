@@ -146,13 +146,6 @@ def test_identical_configs_have_no_diff():
     assert diff_stream(c, dict(c)) == []
 
 
-def test_overlapping_streams_in_one_account():
-    from components.model.jetstream.stream import overlapping_streams
-    found = overlapping_streams({"A": ["acme.logs.>"], "B": ["acme.logs.web.*"], "C": ["acme.events.>"]}, WHERE)
-    assert [(p.field, "overlaps" in p.reason) for p in found] == [("B.subjects", True)]
-    assert overlapping_streams({"A": ["a.*"], "B": ["a.b.c"], "C": ["a"]}, WHERE) == []
-
-
 @pytest.mark.parametrize("a,b,overlap", [
     ("a.>", "a.b", True), ("a.*", "a.b", True), ("a.*", "a.b.c", False), ("a.>", "a", False),
     ("*.b", "a.*", True), ("a.b", "a.c", False), (">", "x.y", True), ("a.b", "a.b", True),
