@@ -15,7 +15,13 @@ from typing import Optional
 import pulumi
 
 from components.api.identity import Operator, hub
-from components.model.render.server_conf import JetStreamConf, ResolverConf, ServerConf, render_server_conf
+from components.model.render.server_conf import (
+    JetStreamConf,
+    LeafNodesConf,
+    ResolverConf,
+    ServerConf,
+    render_server_conf,
+)
 from components.providers.local_server import LocalServer
 from components.resources.connection import Hub
 
@@ -36,6 +42,8 @@ class LocalNatsServerArgs:
     """JetStream file storage of the server (every account's ``disk_storage`` is reserved from it)."""
     keep_store: bool = True
     """Keep the JetStream store when the server is destroyed."""
+    leafnode_port: Optional[int] = None
+    """Port for leaf-node connections (the hub side of a ``LeafNode`` bundle); none when unset."""
 
 
 def server_conf(name: str, args: LocalNatsServerArgs, data_dir: str, operator_jwt: str, system_account: str,
@@ -47,6 +55,7 @@ def server_conf(name: str, args: LocalNatsServerArgs, data_dir: str, operator_jw
                                 max_file=args.max_file),
         operator_jwt=operator_jwt, system_account=system_account,
         resolver=ResolverConf(dir=os.path.join(data_dir, "resolver"), preload={system_account: system_account_jwt}),
+        leafnodes=LeafNodesConf(host=args.host, port=args.leafnode_port) if args.leafnode_port else None,
     )
 
 
@@ -68,11 +77,15 @@ class LocalNatsServer(pulumi.ComponentResource):
                                    operator.system_account_jwt).apply(render)
         self.server = LocalServer(resource_name, config_text=config, data_dir=data_dir, host=args.host,
                                   client_port=args.client_port, monitor_port=args.monitor_port,
+                                  extra_ports={"leafnode_port": args.leafnode_port} if args.leafnode_port else None,
                                   keep_store=args.keep_store, opts=pulumi.ResourceOptions(parent=self))
         # Known from the args, not from the process: a restart must not make every resource that
         # connects to the server look changed in a preview.
         self.url = pulumi.Output.from_input(f"nats://{args.host}:{args.client_port}")
         self.monitor_url = pulumi.Output.from_input(f"http://{args.host}:{args.monitor_port}")
+        self.leafnode_url: Optional[str] = (f"nats://{args.host}:{args.leafnode_port}" if args.leafnode_port
+                                            else None)
+        """Where leaf nodes connect (``LeafNodeArgs.hub_url``), when ``leafnode_port`` is set."""
         self.pid = self.server.pid
         self.register_outputs({"url": self.url, "monitor_url": self.monitor_url, "pid": self.pid})
 
