@@ -12,14 +12,7 @@ from components.model.identity import roles
 from components.model.identity.account import AccountSpec, account_claims, validate_account
 from components.model.identity.jwt_codec import MAX_TOKEN_BYTES, issue
 from components.model.identity.keys import new_account_key, new_user_key
-from components.model.identity.sharding import (
-    DEFAULT_HEADROOM_BYTES,
-    assign,
-    platform_jwt_bytes,
-    shard_capacity,
-    shard_of,
-    shards_needed,
-)
+from components.model.identity.sharding import shard_of
 from components.model.identity.tenancy import (
     all_tenants_root,
     platform_imports,
@@ -29,6 +22,13 @@ from components.model.identity.tenancy import (
 )
 from components.model.identity.user import MAX_USER_JWT_BYTES, user_claims
 from components.model.subjects import subject_contains, subjects_overlap
+from tests.support.shard_budget import (
+    DEFAULT_HEADROOM_BYTES,
+    assign,
+    platform_jwt_bytes,
+    shard_capacity,
+    shards_needed,
+)
 
 
 @pytest.mark.parametrize("tenant,ok", [
