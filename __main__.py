@@ -1,13 +1,21 @@
-"""nats-tenancy: load this stack's environment file, build the estate, export the outputs."""
+"""nats-tenancy: load this stack's environment file, build the estate (or one shard stack of a
+sharded environment: ``components/model/shard_stacks.py``), export the outputs."""
 import os
 
 import pulumi
 
 from components.program.estate import Estate
+from components.resources.shard_estate import CONTRACT_OUTPUT, ShardEstate, shard_contract
 from components.stack_config import load_stack
 
 project_dir = os.path.dirname(os.path.abspath(__file__))
 settings, environment = load_stack(project_dir)
-estate = Estate("nats", environment, settings, project_dir=project_dir)
-for key, value in estate.outputs().items():
+if settings.role.is_shard:
+    outputs = ShardEstate("nats", environment, settings, project_dir=project_dir).outputs()
+else:
+    estate = Estate("nats", environment, settings, project_dir=project_dir)
+    outputs = estate.outputs()
+    if environment.platform.shard_stacks:
+        outputs[CONTRACT_OUTPUT] = shard_contract(estate.nats_url, estate.operator)
+for key, value in outputs.items():
     pulumi.export(key, value)

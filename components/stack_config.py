@@ -5,6 +5,7 @@ server: an error names the file (environment file or ``Pulumi.<stack>.yaml``), t
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pulumi
@@ -18,6 +19,7 @@ from components.model.environment.load import (
 )
 from components.model.environment.model import Environment
 from components.model.errors import SpecError
+from components.model.shard_stacks import check_role, stack_part, stack_role
 
 DEV_PASSPHRASE = "nats-tenancy-dev-only"
 
@@ -33,20 +35,27 @@ def _config_values() -> dict[str, object]:
 
 
 def load_stack(project_dir: str) -> tuple[StackSettings, Environment]:
+    """This stack's settings (with its role, estate or shard: ``model/shard_stacks.py``) and the part
+    of its environment it holds. A shard stack reads the estate's environment file under the
+    estate's name, so names render alike in every stack of the environment."""
     stack = pulumi.get_stack()
+    role = stack_role(stack)
     try:
-        settings = stack_settings(stack, _config_values())
+        settings = stack_settings(stack, _config_values(), default_environment=role.estate)
         path = settings.environment_path
         if not os.path.isabs(path) and os.path.abspath(os.getcwd()) != os.path.abspath(project_dir):
             path = os.path.join(project_dir, path)
-        env = load_environment(path, stack=stack)
+        env = load_environment(path, stack=role.estate)
         if env.servers.mode.value != "local":
-            settings = stack_settings(stack, _config_values(), mode=env.servers.mode)
+            settings = stack_settings(stack, _config_values(), mode=env.servers.mode,
+                                      default_environment=role.estate)
+        check_role(env, role, stack)
+        env = stack_part(env, role)
         check_store_key(settings, env)
         check_adopted_accounts(settings, env)
     except SpecError as e:
         raise pulumi.RunError(f"invalid configuration:\n{e}") from None
-    if stack != "dev" and os.environ.get("PULUMI_CONFIG_PASSPHRASE") == DEV_PASSPHRASE:
+    if role.estate != "dev" and os.environ.get("PULUMI_CONFIG_PASSPHRASE") == DEV_PASSPHRASE:
         raise pulumi.RunError(f"stack '{stack}' must not use the dev-only passphrase: set a real "
                               "PULUMI_CONFIG_PASSPHRASE for it")
-    return settings, env
+    return dataclasses.replace(settings, role=role), env

@@ -83,12 +83,16 @@ def tenant_user_specs(tenant: Tenant, prefix: Optional[str] = None,
 
 
 def shard_members(env: Environment) -> dict[int, list[str]]:
-    """Tenant ids per platform shard, in the environment's order."""
-    members: dict[int, list[str]] = {i: [] for i in range(env.platform.shards)}
+    """Tenant ids per platform shard this stack builds (every shard unless ``platform.stack_shards``
+    narrows them), in the environment's order."""
+    built = env.platform.stack_shards
+    members: dict[int, list[str]] = {i: [] for i in (range(env.platform.shards) if built is None else built)}
     if not members:   # shards: 0, no platform ingest account
         return members
     for t in env.tenants:
-        members[env.shard_of(t.id)].append(t.id)
+        shard = env.shard_of(t.id)
+        if shard in members:
+            members[shard].append(t.id)
     return members
 
 

@@ -38,6 +38,7 @@ class Platform(pulumi.ComponentResource):
         self.account_names: list[str] = []
         self.keys: list[Nkey] = []
         self.users: list[dict[str, User]] = []
+        self.shard_numbers: list[int] = []   # every shard unless this stack builds only some of them
         for shard, members in sorted(shard_members(env).items()):
             member_pubs = pulumi.Output.all(**{t: tenant_pubs[t] for t in members}) if members \
                 else pulumi.Output.from_input({})
@@ -78,13 +79,14 @@ class Platform(pulumi.ComponentResource):
             self.account_names.append(account_name)
             self.keys.append(key)
             self.users.append(users)
+            self.shard_numbers.append(shard)
         self.register_outputs({})
 
     def accounts_output(self) -> dict[str, Any]:
         """The shards' entries of the ``accounts`` output, by account name."""
         return {name: {"public_key": key.public_key,
                        "creds": {f"platform-consumer-{shard}": pulumi.Output.secret(users["consumer"].creds)}}
-                for shard, (name, key, users) in enumerate(zip(self.account_names, self.keys, self.users))}
+                for shard, name, key, users in zip(self.shard_numbers, self.account_names, self.keys, self.users)}
 
     def output(self) -> dict[str, Any]:
         return {

@@ -56,6 +56,7 @@ from components.model.environment.servers import read_jetstream, read_monitoring
 from components.model.environment.tenants import EVERY_TENANT_KEYS, TenantContext, read_tenants, read_tiers
 from components.model.errors import Problems, SpecError
 from components.model.identity.keys import NkeyError, keypair_from_seed
+from components.model.shard_stacks import StackRole
 
 __all__ = [
     "ConsumerKind", "ConsumerSpec", "DiscardPolicy", "Domain", "Environment", "JetStreamSpec", "KvSpec",
@@ -189,16 +190,21 @@ class StackSettings:
     render_yaml_to_directory: Optional[str] = None   # kubernetes: write manifests instead of applying them
     #: secret: existing accounts to adopt, account (tenant id or declared account name) → its seed
     account_seeds: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    #: estate or shard stack of a sharded environment (set by ``stack_config.load_stack``)
+    role: StackRole = StackRole(estate="")
 
     def account_seed(self, account: str) -> Optional[str]:
         return dict(self.account_seeds).get(account)
 
 
-def stack_settings(stack: str, values: Mapping[str, Any], mode: Optional[ServerMode] = None) -> StackSettings:
+def stack_settings(stack: str, values: Mapping[str, Any], mode: Optional[ServerMode] = None,
+                   default_environment: Optional[str] = None) -> StackSettings:
     """Settings from the stack's config values (keys like ``nats-tenancy:natsUrl``).
 
     Keys of other namespaces (``kubernetes:context`` …) are ignored. ``natsUrl`` is required when the
     stack is ``prod`` or ``mode`` is kubernetes, since then no local server tells us where NATS is.
+    ``default_environment`` names the file read when ``environment`` is not set (a shard stack
+    reads its estate's: ``environments/<estate>.yaml``).
     """
     file_label = f"Pulumi.{stack}.yaml"
     problems = Problems(file_label)
@@ -218,7 +224,7 @@ def stack_settings(stack: str, values: Mapping[str, Any], mode: Optional[ServerM
                          f"pulumi config set {key} <value> --stack {stack}")
             continue
         ours[name] = value
-    env_path = ours.get("environment", f"environments/{stack}.yaml")
+    env_path = ours.get("environment", f"environments/{default_environment or stack}.yaml")
     url = ours.get("natsUrl")
     if url is not None:
         # A cluster's servers may be listed comma-separated, as the nats CLI takes them.

@@ -361,6 +361,10 @@ class PlatformConsumerSpec:
 class Platform:
     shards: int = 1
     consumers: tuple[PlatformConsumerSpec, ...] = ()
+    #: each shard's tenants in a stack of their own (``model/shard_stacks.py``)
+    shard_stacks: bool = False
+    #: the ingest shards the current stack builds; None: every shard (``shard_stacks.stack_part``)
+    stack_shards: Optional[tuple[int, ...]] = None
 
 
 @dataclass(frozen=True)
@@ -471,7 +475,9 @@ class Environment:
         raise KeyError(tenant_id)
 
     def shard_of(self, tenant_id: str) -> int:
-        return names.shard_of(tenant_id, self.platform.shards)
+        """The platform shard of a tenant: rendezvous hashing, or jump hashing for shard stacks
+        (``identity/sharding.py`` says why)."""
+        return names.shard_of(tenant_id, self.platform.shards, jump=self.platform.shard_stacks)
 
     def hub_leaf_urls(self) -> tuple[str, ...]:
         """Default leaf-node URLs of the hub, used when a leaf node gives no ``hub_url``."""

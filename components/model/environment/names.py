@@ -77,12 +77,13 @@ def within_any(inner: str, outers: Sequence[str]) -> bool:
     return any(subject_within(inner, o) for o in outers)
 
 
-def shard_of(tenant: str, shards: int) -> int:
-    """Ingest shard of a tenant: rendezvous hashing of its id (see ``identity.sharding``).
+def shard_of(tenant: str, shards: int, jump: bool = False) -> int:
+    """Ingest shard of a tenant: rendezvous hashing of its id, or jump hashing (``jump``, for shard
+    stacks, whose counts reach hundreds; see ``identity.sharding``).
 
     Adding or removing tenants never moves another tenant; raising the shard count moves only the
     tenants that land on the new shard, a visible change in the preview (their imports move).
     """
     from components.model.identity import sharding  # identity imports the id rules from here
 
-    return sharding.shard_of(tenant, shards)
+    return sharding.jump_shard_of(tenant, shards) if jump else sharding.shard_of(tenant, shards)

@@ -26,11 +26,13 @@ def _tree(tree: str) -> SubjectRoot | str:
     except ValueError:
         return tree
 
-PLATFORM_KEYS = ("shards", "consumers")
+PLATFORM_KEYS = ("shards", "consumers", "shard_stacks")
 PLATFORM_CONSUMER_KEYS = ("name", "class", "filter")
 LEAF_KEYS = ("customer", "tenant", "hub_url", "listen_port")
 HUB_SCHEMES = ("nats", "tls", "nats-leaf", "ws", "wss")
-MAX_SHARDS = 64
+#: One stack of ~25-50 tenants keeps onboarding within seconds (docs/scale.md); 1,024 such shards
+#: hold tens of thousands of tenants.
+MAX_SHARDS = 1024
 
 
 def read_platform(r: Reader, value: Any, path: str, layout: Layout) -> Platform:
@@ -79,7 +81,11 @@ def read_platform(r: Reader, value: Any, path: str, layout: Layout) -> Platform:
             name=name, root=root, filter_subject=rel, stream=stream,
             durable=render(layout.names.platform_consumer, stream=stream, consumer=name, tree=tree),
             tree=tree, stream_subject=whole))
-    return Platform(shards=shards, consumers=tuple(consumers))
+    shard_stacks = r.boolean(m, "shard_stacks", path, default=False)
+    if shard_stacks and shards < 1:
+        r.add(child(path, "shard_stacks"), "needs at least one shard: each shard stack holds one shard's tenants",
+              "set platform.shards to 1 or more")
+    return Platform(shards=shards, consumers=tuple(consumers), shard_stacks=bool(shard_stacks))
 
 
 def read_leafnodes(r: Reader, value: Any, path: str, tenant_ids: Collection[str]) -> tuple[LeafNodeSpec, ...]:

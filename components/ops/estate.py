@@ -1,0 +1,343 @@
+"""One command over every stack of a sharded environment (``platform.shard_stacks: true``).
+
+    python -m components.ops.estate up --stack dev            # the estate, then the shards that changed
+    python -m components.ops.estate preview --stack dev --all # every shard, whatever changed
+    python -m components.ops.estate outputs --stack dev       # one document, the stack-output contract
+    python -m components.ops.estate up --stack dev --shard 3  # one shard (a CI job, a Deployments run)
+
+The estate stack (``dev``) and the shard stacks (``dev-shard-<k>``, ``model/shard_stacks.py``) are
+ordinary stacks of this project, run through the Pulumi Automation API on the same CLI and backend:
+
+- **What runs.** ``up`` and ``preview`` run the estate stack, then each shard whose digest (its
+  part of the environment: ``shard_digest``) differs from the one its last ``up`` recorded, or that
+  has never run. So onboarding a tenant runs its shard's stack only, and a no-op ``up`` reads the
+  record. ``--all`` runs every shard: the honest whole-estate preview, and the only one that
+  sees drift made outside the tool. ``refresh`` and ``destroy`` always take every shard (``destroy``
+  the shards first, then the estate). The record is ``.state/shards/<estate>.json``, written after
+  each shard's successful ``up``; without it every shard runs.
+- **Bounded parallelism.** ``--parallel`` shards at a time (default: the CPU count; every engine
+  is CPU-bound, so more only adds memory).
+- **Progress.** One line per stack as it starts and ends, with its change counts and time; a
+  failed stack prints the tail of its output and the command exits 1 after the others finished.
+- **Keys that survive an interrupted up.** Before a shard's ``up``, the account seed of every
+  tenant its stack has not created yet is generated here and stored as the shard's secret config
+  ``accountSeeds`` (the adoption path of the environment's Tenant resources): a killed ``up`` loses
+  no account key, and ``recover`` (``pulumi cancel``, ``refresh --clear-pending-creates``, then
+  ``up``) converges with the same keys. Shards run with the CLI's checkpoints on: a shard is
+  small enough that the per-step state writes cost little (docs/scale.md).
+
+Secrets stay secrets: the stacks' outputs are printed by ``outputs`` only with ``--show-secrets``,
+and the CLI runs with ``show_secrets=False``.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import yaml
+from pulumi import automation as auto
+
+from components.model.environment.load import load_environment
+from components.model.environment.model import Environment
+from components.model.errors import NatsTenancyError, SpecError
+from components.model.identity.keys import new_account_key
+from components.model.shard_stacks import (
+    StackRole,
+    estate_digest,
+    merge_outputs,
+    shard_digest,
+    shard_stack_name,
+    stack_part,
+)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SEEDS_KEY = "nats-tenancy:accountSeeds"
+ENVIRONMENT_KEY = "nats-tenancy:environment"
+
+
+class EstateError(NatsTenancyError, RuntimeError):
+    """A stack of the estate failed, or the estate cannot be driven as asked."""
+
+
+@dataclass
+class StackRun:
+    """One stack's run: what it did, how long it took, its output tail on failure."""
+
+    stack: str
+    action: str
+    seconds: float = 0.0
+    changes: dict[str, int] = field(default_factory=dict)
+    error: Optional[str] = None
+    skipped: bool = False
+
+
+def environment_path(stack: str, project_dir: str = ROOT) -> str:
+    """The environment file of the estate stack: its ``environment`` setting, else the default."""
+    path = os.path.join(project_dir, f"Pulumi.{stack}.yaml")
+    config: dict[str, Any] = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            config = (yaml.safe_load(f) or {}).get("config") or {}
+    return os.path.join(project_dir, str(config.get(ENVIRONMENT_KEY, f"environments/{stack}.yaml")))
+
+
+class Record:
+    """``.state/shards/<estate>.json``: per shard stack, the digest and tenants of its last ``up``."""
+
+    def __init__(self, estate: str, project_dir: str = ROOT):
+        self.path = os.path.join(project_dir, ".state", "shards", f"{estate}.json")
+        self._lock = threading.Lock()
+        self.entries: dict[str, dict[str, Any]] = {}
+        if os.path.exists(self.path):
+            with open(self.path, encoding="utf-8") as f:
+                self.entries = json.load(f)
+
+    def digest(self, stack: str) -> Optional[str]:
+        """The digest recorded for ``stack`` (None when it never completed an ``up`` here)."""
+        return (self.entries.get(stack) or {}).get("digest")
+
+    def tenants(self, stack: str) -> Optional[set[str]]:
+        """The tenants ``stack`` held after its last recorded ``up``."""
+        entry = self.entries.get(stack)
+        return None if entry is None else set(entry.get("tenants") or ())
+
+    def store(self, stack: str, digest: Optional[str], tenants: list[str]) -> None:
+        """Record a completed ``up`` (``digest`` None: forget the stack, it was destroyed)."""
+        with self._lock:
+            if digest is None:
+                self.entries.pop(stack, None)
+            else:
+                self.entries[stack] = {"digest": digest, "tenants": sorted(tenants)}
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            tmp = f"{self.path}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(self.entries, f, indent=1, sort_keys=True)
+            os.replace(tmp, self.path)
+
+
+class Estate:
+    """The estate stack and its shard stacks, driven through the Automation API."""
+
+    def __init__(self, stack: str, project_dir: str = ROOT, say: Callable[[str], None] = print):
+        self.stack, self.project_dir, self.say = stack, project_dir, say
+        self.env: Environment = load_environment(environment_path(stack, project_dir), stack=stack)
+        if not self.env.platform.shard_stacks:
+            raise EstateError(f"{self.env.file}: platform.shard_stacks is not set: the environment has one "
+                              f"stack; run scripts/pulumi.sh {stack} <command> instead")
+        self.record = Record(stack, project_dir)
+        self._env_setting = os.path.relpath(self.env.file, project_dir)
+
+    # --- stacks --------------------------------------------------------------------------------
+    def _stack(self, name: str) -> auto.Stack:
+        opts = auto.LocalWorkspaceOptions(work_dir=self.project_dir, secrets_provider="passphrase",
+                                          env_vars=_cli_env())
+        stack = auto.create_or_select_stack(name, work_dir=self.project_dir, opts=opts)
+        if name != self.stack:
+            stack.set_config(ENVIRONMENT_KEY, auto.ConfigValue(self._env_setting))
+        return stack
+
+    def shards(self, only: Optional[int] = None) -> list[int]:
+        """Every shard number, or just ``only``."""
+        count = self.env.platform.shards
+        if only is not None and not 0 <= only < count:
+            raise EstateError(f"--shard {only}: the environment has shards 0..{count - 1}")
+        return [only] if only is not None else list(range(count))
+
+    def shard_tenants(self, shard: int) -> list[str]:
+        """The tenant ids shard ``shard`` holds."""
+        return [t.id for t in stack_part(self.env, StackRole(self.stack, shard)).tenants]
+
+    def _seed_new_tenants(self, stack: auto.Stack, shard: int) -> None:
+        """Store an account seed for every tenant of the shard its stack has not created (secret
+        config ``accountSeeds``), so an interrupted ``up`` loses no account key."""
+        held = self.record.tenants(stack.name)
+        if held is None:
+            held = set((_plain_outputs(stack).get("tenants") or {}).keys())
+        current = stack.get_all_config().get(SEEDS_KEY)
+        seeds: dict[str, str] = json.loads(current.value) if current is not None else {}
+        wanted = set(self.shard_tenants(shard))
+        new = sorted(wanted - held - set(seeds))
+        dropped = sorted(set(seeds) - wanted)
+        if not new and not dropped:
+            return
+        for tid in new:
+            seeds[tid] = new_account_key().seed
+        for tid in dropped:   # offboarded, or moved by a change of the shard count
+            del seeds[tid]
+        stack.set_config(SEEDS_KEY, auto.ConfigValue(json.dumps(seeds, sort_keys=True), secret=True))
+
+    # --- commands ------------------------------------------------------------------------------
+    def run(self, action: str, run_all: bool = False, parallel: int = 0, only: Optional[int] = None,
+            show_secrets: bool = False) -> int:
+        """Run ``action`` over the estate; 0 when every stack succeeded."""
+        started = time.monotonic()
+        runs: list[StackRun] = []
+        shards = self.shards(only)
+        if action == "destroy":
+            runs += self._over_shards(action, shards, parallel, run_all=True)
+            if only is None:
+                runs.append(self._one(self.stack, action, None))
+        else:
+            if only is None:
+                runs.append(self._one(self.stack, action, None))
+                if runs[-1].error:
+                    return self._summary(runs, started)
+            runs += self._over_shards(action, shards, parallel, run_all=run_all or action == "refresh"
+                                      or only is not None)
+        return self._summary(runs, started)
+
+    def _over_shards(self, action: str, shards: list[int], parallel: int, run_all: bool) -> list[StackRun]:
+        todo, runs = [], []
+        for k in shards:
+            name = shard_stack_name(self.stack, k)
+            if not run_all and self.record.digest(name) == shard_digest(self.env, k):
+                runs.append(StackRun(name, action, skipped=True))
+                continue
+            todo.append(k)
+        if runs:
+            self.say(f"{len(runs)} shard stack(s) unchanged since their last up: skipped (--all runs them)")
+        workers = max(1, parallel or os.cpu_count() or 1)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(self._one, shard_stack_name(self.stack, k), action, k) for k in todo]
+            runs += [f.result() for f in futures]
+        return runs
+
+    def _one(self, name: str, action: str, shard: Optional[int]) -> StackRun:
+        run = StackRun(name, action)
+        t0 = time.monotonic()
+        tail: list[str] = []
+
+        def keep(line: str) -> None:
+            tail.append(line)
+            del tail[:-40]
+
+        self.say(f"{name}: {action} ...")
+        try:
+            stack = self._stack(name)
+            common: dict[str, Any] = {"on_output": keep, "color": "never"}
+            if action == "up":
+                if shard is not None:
+                    self._seed_new_tenants(stack, shard)
+                up = stack.up(show_secrets=False, suppress_outputs=True, **common)
+                run.changes = dict(up.summary.resource_changes or {})
+                if shard is not None:
+                    self.record.store(name, shard_digest(self.env, shard), self.shard_tenants(shard))
+                else:
+                    self.record.store(name, estate_digest(self.env), [])
+            elif action == "preview":
+                pre = stack.preview(**common)
+                run.changes = dict(pre.change_summary or {})
+            elif action == "refresh":
+                ref = stack.refresh(show_secrets=False, **common)
+                run.changes = dict(ref.summary.resource_changes or {})
+            elif action == "destroy":
+                des = stack.destroy(**common)
+                run.changes = dict(des.summary.resource_changes or {})
+                self.record.store(name, None, [])
+            else:
+                raise EstateError(f"unknown action {action!r}")
+        except auto.errors.CommandError as exc:
+            run.error = "\n".join(tail[-20:]) or str(exc)[-2000:]
+        run.seconds = time.monotonic() - t0
+        changed = ", ".join(f"{n} {op}" for op, n in sorted(run.changes.items()) if op != "same")
+        state = f"FAILED after {run.seconds:.1f}s" if run.error else f"done in {run.seconds:.1f}s"
+        self.say(f"{name}: {action} {state}" + (f" ({changed})" if changed else " (no changes)"))
+        if run.error:
+            self.say("\n".join(f"  {line}" for line in run.error.splitlines()))
+        return run
+
+    def _summary(self, runs: list[StackRun], started: float) -> int:
+        failed = [r.stack for r in runs if r.error]
+        ran = [r for r in runs if not r.skipped]
+        self.say(f"{len(ran)} stack(s) run, {len(runs) - len(ran)} skipped, {len(failed)} failed, "
+                 f"{time.monotonic() - started:.1f}s")
+        if failed:
+            self.say("failed: " + ", ".join(failed))
+        return 1 if failed else 0
+
+    def outputs(self, show_secrets: bool = False) -> dict[str, Any]:
+        """The estate's outputs and every shard's merged into the one-stack contract."""
+        estate = _outputs(self._stack(self.stack), show_secrets)
+        shards = [_outputs(self._stack(shard_stack_name(self.stack, k)), show_secrets) for k in self.shards()]
+        return merge_outputs(estate, shards)
+
+    def recover(self) -> int:
+        """After an interrupted ``up``: release each stack's lock, clear the creates that were in
+        flight (their keys are in config, so the next ``up`` makes them again with the same keys),
+        then ``up``."""
+        for name in [self.stack] + [shard_stack_name(self.stack, k) for k in self.shards()]:
+            stack = self._stack(name)
+            try:
+                stack.cancel()
+            except auto.errors.CommandError:
+                pass   # nothing was running
+            try:
+                stack.refresh(clear_pending_creates=True, show_secrets=False, color="never")
+            except auto.errors.CommandError as exc:
+                self.say(f"{name}: refresh failed: {str(exc)[-400:]}")
+                return 1
+        return self.run("up", run_all=True)
+
+
+def _cli_env() -> dict[str, str]:
+    """The CLI's environment, as scripts/env.sh sets it (backend, home, plugins off PATH)."""
+    keys = ("PULUMI_BACKEND_URL", "PULUMI_HOME", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE",
+            "PULUMI_SKIP_UPDATE_CHECK", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "PATH")
+    return {k: os.environ[k] for k in keys if k in os.environ}
+
+
+def _outputs(stack: auto.Stack, show_secrets: bool) -> dict[str, Any]:
+    values = stack.outputs()
+    if show_secrets:
+        return {k: v.value for k, v in values.items()}
+    return {k: ("[secret]" if v.secret else _mask(v.value)) for k, v in values.items()}
+
+
+def _plain_outputs(stack: auto.Stack) -> dict[str, Any]:
+    return {k: v.value for k, v in stack.outputs().items()}
+
+
+def _mask(value: Any) -> Any:
+    """Outputs with any nested secret replaced: the CLI's JSON carries secrets decrypted, marked only
+    at the top level, so creds are masked by key name."""
+    if isinstance(value, dict):
+        return {k: ("[secret]" if k in ("creds", "system_creds", "operator_seed") else _mask(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """The command line (see the module docstring)."""
+    ap = argparse.ArgumentParser(prog="python -m components.ops.estate", description=__doc__.split("\n\n")[0])
+    ap.add_argument("action", choices=("up", "preview", "refresh", "destroy", "outputs", "recover"))
+    ap.add_argument("--stack", required=True, help="the estate stack (the environment's own stack)")
+    ap.add_argument("--all", action="store_true", help="run every shard, changed or not")
+    ap.add_argument("--shard", type=int, help="run this shard stack only")
+    ap.add_argument("--parallel", type=int, default=0, help="shard stacks at a time (default: CPU count)")
+    ap.add_argument("--show-secrets", action="store_true", help="outputs: print creds and keys")
+    args = ap.parse_args(argv)
+    try:
+        estate = Estate(args.stack)
+        if args.action == "outputs":
+            json.dump(estate.outputs(args.show_secrets), sys.stdout, indent=2, sort_keys=True)
+            print()
+            return 0
+        if args.action == "recover":
+            return estate.recover()
+        return estate.run(args.action, run_all=args.all, parallel=args.parallel, only=args.shard)
+    except (SpecError, EstateError) as exc:
+        print(f"estate: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

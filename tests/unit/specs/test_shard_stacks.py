@@ -1,0 +1,132 @@
+"""Shard stacks (``platform.shard_stacks``): stack roles from names, each stack's part of the
+environment, the digests the driver compares, the merged outputs, and what is refused."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import yaml
+
+from components.model.environment.load import load_environment, load_environment_text
+from components.model.errors import SpecError
+from components.model.identity.sharding import jump_shard_of
+from components.model.shard_stacks import (
+    StackRole,
+    check_role,
+    estate_digest,
+    merge_outputs,
+    shard_digest,
+    shard_stack_names,
+    stack_part,
+    stack_role,
+)
+from components.model.tenant_plan import shard_members
+
+TENANTS = [f"t{i:03d}" for i in range(40)]
+
+
+def sharded(shards: int = 4, tenants: list[str] = TENANTS, **platform: object) -> str:
+    env = yaml.safe_load(open("environments/dev.yaml", encoding="utf-8"))
+    template = dict(env["tenants"][0])
+    template.pop("name", None)
+    env["tenants"] = [{**template, "id": t} for t in tenants]
+    env["leafnodes"] = [{"customer": "edge-1", "tenant": tenants[0]}]
+    env["jetstream"] = {"max_memory": "16GiB", "max_file": "256GiB"}
+    env["platform"] = {**(env.get("platform") or {}), "shards": shards, "shard_stacks": True, **platform}
+    return yaml.safe_dump(env, sort_keys=False)
+
+
+def load(text: str, stack: str = "dev"):
+    return load_environment_text(text, "environments/dev.yaml", stack)
+
+
+def test_stack_role_is_read_off_the_stack_name() -> None:
+    assert stack_role("dev") == StackRole("dev")
+    assert stack_role("dev-shard-3") == StackRole("dev", 3)
+    assert stack_role("eu-prod-shard-0") == StackRole("eu-prod", 0)
+    assert stack_role("dev-shard-03") == StackRole("dev-shard-03")   # not a shard number
+    assert not stack_role("dev").is_shard and stack_role("dev-shard-12").is_shard
+
+
+def test_every_tenant_is_in_exactly_one_shard_stack_and_the_estate_holds_none() -> None:
+    env = load(sharded())
+    assert shard_stack_names(env) == [f"dev-shard-{k}" for k in range(4)]
+    estate = stack_part(env, StackRole("dev"))
+    assert estate.tenants == () and estate.leafnodes == () and shard_members(estate) == {}
+    parts = [stack_part(env, StackRole("dev", k)) for k in range(4)]
+    held = Counter(t.id for p in parts for t in p.tenants)
+    assert sorted(held) == TENANTS and set(held.values()) == {1}
+    for k, part in enumerate(parts):
+        assert list(shard_members(part)) == [k], "a shard stack builds its own ingest account only"
+        assert shard_members(part)[k] == [t.id for t in part.tenants]
+        assert all(ln.tenant in {t.id for t in part.tenants} for ln in part.leafnodes)
+    assert sum(len(p.leafnodes) for p in parts) == 1
+
+
+def test_an_unsharded_environment_is_one_stack() -> None:
+    env = load_environment("environments/dev.yaml", stack="dev")
+    assert not env.platform.shard_stacks and shard_stack_names(env) == []
+    assert stack_part(env, StackRole("dev")) is env
+
+
+def test_onboarding_changes_the_digest_of_one_shard_only() -> None:
+    before = load(sharded())
+    after = load(sharded(tenants=TENANTS + ["newcomer"]))
+    target = after.shard_of("newcomer")
+    changed = [k for k in range(4) if shard_digest(before, k) != shard_digest(after, k)]
+    assert changed == [target]
+    assert estate_digest(before) == estate_digest(after), "onboarding does not touch the estate stack"
+
+
+def test_a_server_change_changes_the_estate_digest() -> None:
+    before = load(sharded())
+    after = load(sharded().replace("max_file: 256GiB", "max_file: 257GiB"))
+    assert estate_digest(before) != estate_digest(after)
+
+
+def test_jump_hashing_spreads_and_moves_only_to_a_new_shard() -> None:
+    ids = [f"tenant-{i}" for i in range(5000)]
+    at_50 = [jump_shard_of(t, 50) for t in ids]
+    at_51 = [jump_shard_of(t, 51) for t in ids]
+    counts = Counter(at_50)
+    assert set(counts) == set(range(50)) and max(counts.values()) < 2 * min(counts.values())
+    moved = [(a, b) for a, b in zip(at_50, at_51) if a != b]
+    assert moved and all(b == 50 for _, b in moved) and len(moved) < len(ids) / 25
+
+
+def test_a_shard_stack_of_an_unsharded_environment_is_refused() -> None:
+    env = load_environment("environments/dev.yaml", stack="dev")
+    with pytest.raises(SpecError) as err:
+        check_role(env, stack_role("dev-shard-0"), "dev-shard-0")
+    assert "platform.shard_stacks" in str(err.value) and "not sharded" in str(err.value)
+
+
+def test_a_shard_beyond_the_count_is_refused_with_the_fix() -> None:
+    env = load(sharded())
+    with pytest.raises(SpecError) as err:
+        check_role(env, stack_role("dev-shard-4"), "dev-shard-4")
+    assert "pulumi stack rm dev-shard-4" in str(err.value)
+
+
+def test_shard_stacks_need_a_shard() -> None:
+    with pytest.raises(SpecError) as err:
+        load(sharded(shards=0))
+    assert "platform.shard_stacks" in str(err.value)
+
+
+def test_merged_outputs_are_the_one_stack_contract() -> None:
+    estate = {"nats_url": "nats://127.0.0.1:4222", "shard_contract": {"operator_seed": "x"}, "tenants": {},
+              "accounts": {"SYS_OPS": {"public_key": "A0"}}, "leafnodes": {}, "system": {"creds": "c"}}
+    shards = [
+        {"shard": 1, "shard_digest": "b", "nats_url": "n", "tenants": {"t2": {}}, "accounts": {"t2": {}},
+         "leafnodes": {}, "platform": {"accounts": ["A1"], "shard_of": {"t2": 1}, "creds": {"consumer": ["c1"]}}},
+        {"shard": 0, "shard_digest": "a", "nats_url": "n", "tenants": {"t1": {}}, "accounts": {"t1": {}},
+         "leafnodes": {"edge-1": {"directory": "d"}},
+         "platform": {"accounts": ["A0"], "shard_of": {"t1": 0}, "creds": {"consumer": ["c0"]}}},
+    ]
+    out = merge_outputs(estate, shards)
+    assert "shard_contract" not in out and out["nats_url"] == "nats://127.0.0.1:4222"
+    assert sorted(out["tenants"]) == ["t1", "t2"] and sorted(out["accounts"]) == ["SYS_OPS", "t1", "t2"]
+    assert out["platform"] == {"accounts": ["A0", "A1"], "shard_of": {"t1": 0, "t2": 1},
+                               "creds": {"consumer": ["c0", "c1"]}}
+    assert out["leafnodes"] == {"edge-1": {"directory": "d"}} and out["system"] == {"creds": "c"}
