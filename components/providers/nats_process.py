@@ -20,13 +20,15 @@ import urllib.error
 import urllib.request
 from typing import Callable, Mapping, Optional, Sequence
 
+from components.model.errors import NatsTenancyError
 
-class LocalProcessError(RuntimeError):
+
+class LocalProcessError(NatsTenancyError, RuntimeError):
     """A local process could not be started or did not become healthy."""
 
 
 class NatsServerError(LocalProcessError):
-    pass
+    """nats-server refused its config, did not start, or did not become healthy."""
 
 
 def nats_server_binary() -> str:
