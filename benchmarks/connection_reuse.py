@@ -1,4 +1,5 @@
-"""Connection reuse in the providers, measured against a real nats-server on loopback.
+"""Connection reuse in the providers (``components.nats_io.pool``), measured against a real
+nats-server on loopback.
 
     .venv/bin/python benchmarks/connection_reuse.py [--ops 300] [--threads 8] [--rounds 3] [--json FILE]
 
@@ -6,7 +7,7 @@ Starts one operator-mode nats-server (full resolver, JetStream) on free loopback
 tenant account and a provisioning user, and times the provider-level calls with reuse on and off
 (``NATS_TENANCY_CONNECTION_REUSE``), sequentially and from a pool of ``--threads`` threads:
 
-- ``resolver lookup`` / ``resolver push``: ``resolver_client.lookup_account_jwt`` and
+- ``resolver lookup`` / ``resolver push``: ``nats_io.resolver.lookup_account_jwt`` and
   ``push_account_jwt`` of the tenant's account JWT, as the Account and User providers call them;
 - ``stream create`` / ``stream read`` / ``stream delete``: ``StreamProvider.create``, ``read``
   (STREAM.INFO) and ``delete`` of ``--ops`` memory streams with the provisioning user's creds.
@@ -42,7 +43,7 @@ sys.path.insert(0, ROOT)
 
 from components.model.identity import roles  # noqa: E402
 from components.model.identity.account import AccountLimits, AccountSpec  # noqa: E402
-from components.providers import nats_connections, resolver_client  # noqa: E402
+from components.nats_io import pool, resolver  # noqa: E402
 from components.providers.stream import StreamProvider  # noqa: E402
 from tests.support.operator_mode import OperatorSetup  # noqa: E402
 
@@ -89,10 +90,10 @@ class Bench:
     def operation(self, workload: str, tag: str) -> Callable[[int], None]:
         servers, sys_creds = self.setup.servers, self.setup.system_creds
         if workload == "resolver lookup":
-            return lambda i: self._expect(resolver_client.lookup_account_jwt(servers, sys_creds, self.account_pub)
+            return lambda i: self._expect(resolver.lookup_account_jwt(servers, sys_creds, self.account_pub)
                                           == self.account_jwt)
         if workload == "resolver push":
-            return lambda i: resolver_client.push_account_jwt(servers, sys_creds, self.account_jwt)  # type: ignore[return-value]
+            return lambda i: resolver.push_account_jwt(servers, sys_creds, self.account_jwt)  # type: ignore[return-value]
         if workload == "stream create":
             def create(i: int) -> None:
                 name = f"B{tag}_{i}"
@@ -117,8 +118,8 @@ class Bench:
             for i in range(ops):
                 op(i)
         else:
-            with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(op, range(ops)))
+            with ThreadPoolExecutor(threads) as workers:
+                list(workers.map(op, range(ops)))
         seconds = time.perf_counter() - start
         return seconds, self.total_connections() - before
 
@@ -128,8 +129,8 @@ def run_round(bench: Bench, round_no: int, ops: int, thread_counts: list[int]) -
     order = (True, False) if round_no % 2 == 0 else (False, True)
     for threads in thread_counts:
         for reuse in order:
-            os.environ[nats_connections.REUSE_ENV] = "1" if reuse else "0"
-            nats_connections.default_pool().close()  # every run starts without open connections
+            os.environ[pool.REUSE_ENV] = "1" if reuse else "0"
+            pool.default_pool().close()  # every run starts without open connections
             tag = f"{round_no}{'R' if reuse else 'N'}{threads}"
             for workload in WORKLOADS:
                 seconds, conns = bench.measure(workload, tag, ops, threads)
@@ -165,11 +166,12 @@ def cli_round(tenants: int, reuse: bool) -> dict[str, Any]:
 
     workdir = tempfile.mkdtemp(prefix="nt-reuse-cli-")
     project = PulumiProject(workdir, stack="bench")
-    project.extra_env = {nats_connections.REUSE_ENV: "1" if reuse else "0", "PULUMI_SKIP_CHECKPOINTS": "true"}
+    project.extra_env = {pool.REUSE_ENV: "1" if reuse else "0", "PULUMI_SKIP_CHECKPOINTS": "true"}
     client, monitor, leaf = (nats_process.free_port() for _ in range(3))
     names = ("acme",) + tuple(f"t{i:03d}" for i in range(1, tenants))  # the leaf node belongs to acme
     # nats-server reserves every account's JetStream quota (8MiB memory, 64MiB file) up front
-    project.write_environment(small_environment(client, monitor, leaf, tenants=names, leaf_listen_port=nats_process.free_port(),
+    project.write_environment(small_environment(client, monitor, leaf, tenants=names,
+                                                leaf_listen_port=nats_process.free_port(),
                                                 server_max_memory=f"{8 * tenants + 16}MiB",
                                                 server_max_file=f"{64 * tenants + 64}MiB"))
     project.init()
@@ -219,8 +221,8 @@ def cli_main(tenants: int, rounds: int, json_path: Optional[str]) -> int:
         mine = [r for r in rows if r["reuse"] == reuse]
         med = {k: statistics.median(r[k] for r in mine)
                for k in ("up_s", "up_connections", "refresh_s", "refresh_connections", "destroy_s")}
-        print(f"| {'on' if reuse else 'off'} | {med['up_s']:.1f} | {med['up_connections']:g} | {med['refresh_s']:.1f} | "
-              f"{med['refresh_connections']:g} | {med['destroy_s']:.1f} |")
+        print(f"| {'on' if reuse else 'off'} | {med['up_s']:.1f} | {med['up_connections']:g} | "
+              f"{med['refresh_s']:.1f} | {med['refresh_connections']:g} | {med['destroy_s']:.1f} |")
     if json_path:
         with open(json_path, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
@@ -260,7 +262,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 json.dump({"ops": args.ops, "rounds": args.rounds, "started": started, "load": load,
                            "samples": [{**s.__dict__, "ms_per_op": s.ms_per_op} for s in samples]}, f, indent=1)
     finally:
-        nats_connections.default_pool().close()
+        pool.default_pool().close()
         server.stop()
     return 0
 

@@ -52,8 +52,8 @@ from components.model.jetstream.stream import stream_wire_config, validate_and_n
 from components.model.render.hub_conf import local_member_conf  # noqa: E402
 from components.model.render.server_conf import render_server_conf  # noqa: E402
 from components.model.tenant_plan import plan_tenant  # noqa: E402
+from components.nats_io.jetstream import JetStreamApi  # noqa: E402
 from components.providers import nats_process  # noqa: E402
-from components.providers.jetstream_client import JetStreamApi  # noqa: E402
 from tests.support.operator_mode import OperatorSetup  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")

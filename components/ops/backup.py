@@ -20,7 +20,8 @@ Protocol (nats-server 2.15, server/jetstream_api.go):
   JSON reply is an error. A final empty request ends the upload and its reply is a stream-create
   response with the restored stream's info. The server gives up after 5 s without a chunk.
 - The stream name is inside the snapshot: a restore under another name is refused ("stream names
-  do not match"), and a restore over an existing stream fails with err_code 10130.
+  do not match"), and a restore over an existing stream fails with err_code 10130
+  (``RestoreNameInUse``).
 - The user needs publish rights on ``$JS.SNAPSHOT.ACK.<S>.>`` (backup) or
   ``$JS.SNAPSHOT.RESTORE.<S>.>`` (restore) besides ``$JS.API.>``: the provisioning role does not
   grant them, so a violation is reported with that hint.
@@ -44,11 +45,22 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
-from nats.aio.client import Client, RawCredentials
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
+from components.model.errors import NatsTenancyError
+from components.nats_io import messaging
+from components.nats_io.connect import Client
+from components.nats_io.connect import connect as nats_connect
+from components.nats_io.errors import (
+    JetStreamApiError,
+    JetStreamApiTimeout,
+    JetStreamNotEnabledForAccount,
+    NatsConnectError,
+    RequestTimeout,
+    RestoreNameInUse,
+    StreamNotFound,
+    api_error,
+)
+from components.nats_io.jetstream import API, JetStreamApi
 
-API = "$JS.API"
 SNAPSHOT_FILE = "snapshot.bin"
 CONFIG_FILE = "config.json"
 STATE_FILE = "state.json"
@@ -60,11 +72,10 @@ NATSCLI_DATA_FILE = "stream.arc.s2"
 DEFAULT_CHUNK = 128 * 1024
 #: The server waits 5 s for the next chunk or ack; stay well inside it per step.
 STEP_TIMEOUT = 10.0
-STREAM_NOT_FOUND = 10059
 
 
-class BackupError(RuntimeError):
-    pass
+class BackupError(NatsTenancyError, RuntimeError):
+    """A backup or restore could not be made; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -80,40 +91,29 @@ class Manifest:
 
 async def connect(url: str, creds: str, errors: list[str], timeout: float = 5.0) -> Client:
     """Fail fast (no reconnect) and keep async errors: permission violations only show there."""
-    nc = Client()
-
-    async def on_error(exc: BaseException) -> None:
-        errors.append(f"{type(exc).__name__}: {exc}")
-
-    options: dict[str, Any] = dict(servers=[url], allow_reconnect=False, max_reconnect_attempts=1,
-                                   reconnect_time_wait=0.1, connect_timeout=timeout, error_cb=on_error,
-                                   name="nats-tenancy-backup")
-    if creds:
-        options["user_credentials"] = RawCredentials(creds)
     try:
-        await asyncio.wait_for(nc.connect(**options), timeout * 2 + 1)
-    except Exception as exc:  # nats-py raises several unrelated types here
-        raise BackupError(f"cannot reach NATS at {url}: {errors[-1] if errors else exc}") from exc
-    return nc
+        return await nats_connect(url, creds, name="nats-tenancy-backup", timeout=timeout, errors=errors)
+    except NatsConnectError as exc:
+        raise BackupError(f"cannot reach NATS at {url}: {exc.detail}") from exc
 
 
 async def api(nc: Client, subject: str, body: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
+    """The reply of ``$JS.API.<subject>``. An error reply raises its ``JetStreamApiError`` class;
+    no reply at all is a ``BackupError``."""
     try:
-        msg = await nc.request(f"{API}.{subject}", payload, timeout=STEP_TIMEOUT)
-    except NoRespondersError:
-        raise BackupError(f"{API}.{subject}: no JetStream responders (JetStream off for this account?)") from None
-    except NatsTimeout:
+        return await JetStreamApi(nc, timeout=STEP_TIMEOUT).request(subject, body, enrich=False)
+    except JetStreamApiTimeout:
         raise BackupError(f"{API}.{subject}: no reply within {STEP_TIMEOUT}s") from None
-    reply: dict[str, Any] = json.loads(msg.data)
-    return reply
+    except JetStreamNotEnabledForAccount as exc:
+        if exc.code != 503:  # an answer: the account has no JetStream
+            raise
+        raise BackupError(f"{API}.{subject}: no JetStream responders (JetStream off for this account?)") from None
 
 
-def _api_error(reply: dict[str, Any]) -> Optional[tuple[int, str]]:
-    err = reply.get("error")
-    if not err:
-        return None
-    return int(err.get("err_code", 0)), f"{err.get('description', '')} (err_code {err.get('err_code')})"
+def _refusal(reply: dict[str, Any]) -> Optional[JetStreamApiError]:
+    """The error of a reply that arrived outside ``api`` (chunk acks, the end of a restore)."""
+    error = reply.get("error")
+    return api_error(error) if error else None
 
 
 def _permission_hint(errors: list[str], prefix: str) -> str:
@@ -141,21 +141,20 @@ async def backup(nc: Client, errors: list[str], stream: str, out_dir: str, chunk
     inbox = nc.new_inbox()
     sub = await nc.subscribe(inbox)
     try:
-        reply = await api(nc, f"STREAM.SNAPSHOT.{stream}", {"deliver_subject": inbox, "chunk_size": chunk_size})
-        failed = _api_error(reply)
-        if failed:
-            raise BackupError(f"snapshot of stream {stream!r} refused: {failed[1]}")
+        try:
+            reply = await api(nc, f"STREAM.SNAPSHOT.{stream}", {"deliver_subject": inbox, "chunk_size": chunk_size})
+        except JetStreamApiError as exc:
+            raise BackupError(f"snapshot of stream {stream!r} refused: {exc.detail}") from None
         digest, size, chunks = hashlib.sha256(), 0, 0
         partial = os.path.join(target, SNAPSHOT_FILE + ".partial")
         with open(partial, "wb") as f:
             while True:
-                try:
-                    msg = await sub.next_msg(timeout=STEP_TIMEOUT)
-                except NatsTimeout:
+                msg = await messaging.next_msg(sub, STEP_TIMEOUT)
+                if msg is None:
                     raise BackupError(f"snapshot of {stream!r} stalled after {chunks} chunks"
-                                      f"{_permission_hint(errors, f'$JS.SNAPSHOT.ACK.{stream}')}") from None
+                                      f"{_permission_hint(errors, f'$JS.SNAPSHOT.ACK.{stream}')}")
                 if not msg.data:
-                    status = (msg.headers or {}).get("Status", "")
+                    status = messaging.status(msg)
                     if status and status != "204":
                         desc = (msg.headers or {}).get("Description", "")
                         raise BackupError(f"snapshot of {stream!r} failed on the server: {status} {desc}"
@@ -169,7 +168,7 @@ async def backup(nc: Client, errors: list[str], stream: str, out_dir: str, chunk
                     await nc.publish(msg.reply, b"")
         os.replace(partial, os.path.join(target, SNAPSHOT_FILE))
     finally:
-        await sub.unsubscribe()
+        await messaging.unsubscribe(sub)
     state = reply.get("state") or {}
     write_json(os.path.join(target, CONFIG_FILE), reply.get("config") or {})
     write_json(os.path.join(target, STATE_FILE), state)
@@ -253,41 +252,48 @@ async def restore(nc: Client, errors: list[str], path: str, stream: Optional[str
     if stream and stream != name:
         raise BackupError(f"the backup in {path} is of stream {name!r}, not {stream!r}: the server restores a "
                           "snapshot only under its own name")
-    info = await api(nc, f"STREAM.INFO.{name}")
-    failed = _api_error(info)
-    if failed is None:
+    try:
+        await api(nc, f"STREAM.INFO.{name}")
+    except StreamNotFound:
+        pass  # nothing to overwrite
+    except JetStreamApiError as exc:
+        raise BackupError(f"cannot check stream {name!r}: {exc.detail}") from None
+    else:
         if not replace:
             raise BackupError(f"stream {name!r} exists: Pulumi owns its configuration, so restore will not "
                               "overwrite it; delete it or pass --replace")
-        deleted = _api_error(await api(nc, f"STREAM.DELETE.{name}"))
-        if deleted:
-            raise BackupError(f"could not delete stream {name!r} before restoring: {deleted[1]}")
-    elif failed[0] != STREAM_NOT_FOUND:
-        raise BackupError(f"cannot check stream {name!r}: {failed[1]}")
+        try:
+            await api(nc, f"STREAM.DELETE.{name}")
+        except JetStreamApiError as exc:
+            raise BackupError(f"could not delete stream {name!r} before restoring: {exc.detail}") from None
 
-    reply = await api(nc, f"STREAM.RESTORE.{name}", {"config": config, "state": state})
-    failed = _api_error(reply)
-    if failed:
-        raise BackupError(f"restore of stream {name!r} refused: {failed[1]}")
+    try:
+        reply = await api(nc, f"STREAM.RESTORE.{name}", {"config": config, "state": state})
+    except RestoreNameInUse as exc:  # the server never restores over an existing stream
+        raise BackupError(f"restore of stream {name!r} refused: a stream of that name exists again (made since "
+                          f"the check): {exc.detail}") from None
+    except JetStreamApiError as exc:
+        raise BackupError(f"restore of stream {name!r} refused: {exc.detail}") from None
     deliver = str(reply["deliver_subject"])
     hint = _permission_hint
     for offset in range(0, len(data), chunk_size):
         try:
-            ack = await nc.request(deliver, data[offset:offset + chunk_size], timeout=STEP_TIMEOUT)
-        except NatsTimeout:
+            ack = await messaging.request(nc, deliver, data[offset:offset + chunk_size], timeout=STEP_TIMEOUT)
+        except RequestTimeout:
             raise BackupError(f"restore of {name!r}: no ack for the chunk at byte {offset}"
                               f"{hint(errors, f'$JS.SNAPSHOT.RESTORE.{name}')}") from None
         if ack.data:
-            failed = _api_error(json.loads(ack.data))
-            raise BackupError(f"restore of {name!r} failed at byte {offset}: {failed[1] if failed else ack.data!r}")
+            failed = _refusal(json.loads(ack.data))
+            raise BackupError(f"restore of {name!r} failed at byte {offset}: "
+                              f"{failed.detail if failed else repr(ack.data)}")
     try:
-        done = await nc.request(deliver, b"", timeout=STEP_TIMEOUT * 3)
-    except NatsTimeout:
+        done = await messaging.request(nc, deliver, b"", timeout=STEP_TIMEOUT * 3)
+    except RequestTimeout:
         raise BackupError(f"restore of {name!r}: the server did not confirm the end of the upload") from None
     result: dict[str, Any] = json.loads(done.data)
-    failed = _api_error(result)
+    failed = _refusal(result)
     if failed:
-        raise BackupError(f"restore of {name!r} failed: {failed[1]}")
+        raise BackupError(f"restore of {name!r} failed: {failed.detail}")
     return result
 
 
@@ -335,7 +341,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         print(asyncio.run(_run(args)))
-    except (BackupError, OSError) as exc:
+    except (NatsTenancyError, OSError) as exc:  # BackupError, and the adapter's TLS settings or lost replies
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -7,24 +7,20 @@ for that account (its path is never printed, its content never read here: the cl
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import nats
-
 from components.model import platform_lag
+from components.model.errors import NatsTenancyError
 from components.model.ops_metrics import Sample
 from components.model.platform_lag import LagTarget
+from components.nats_io.connect import Client, connect
+from components.nats_io.errors import JetStreamApiError, NatsConnectError
+from components.nats_io.jetstream import API, JetStreamApi
 
 
-class LagError(RuntimeError):
-    pass
-
-
-async def _quiet(_exc: Exception) -> None:
-    """The client's default error callback logs every reconnect attempt; failures are reported once,
-    by the scrape."""
+class LagError(NatsTenancyError, RuntimeError):
+    """A platform account's lag could not be read; the message names the account and the request."""
 
 
 @dataclass(frozen=True)
@@ -47,12 +43,14 @@ class LagProber:
             if account not in self.creds:
                 continue   # no creds given for this account: its lag is not reported
             try:
-                nc = await nats.connect(self.nats_url, user_credentials=self.creds[account],
-                                        connect_timeout=self.timeout, allow_reconnect=False,
-                                        max_reconnect_attempts=0, error_cb=_quiet)
-            except Exception as exc:  # noqa: BLE001 - any connect failure is one failed scrape
-                raise LagError(f"platform account {account}: cannot connect to {self.nats_url}: "
-                               f"{type(exc).__name__}: {exc}") from exc
+                # The client's asynchronous errors are kept by the adapter, not logged: a failure is
+                # reported once, by the scrape.
+                nc = await connect(self.nats_url, creds_path=self.creds[account], name="nats-tenancy-lag-probe",
+                                   timeout=self.timeout)
+            except NatsConnectError as exc:  # any connect failure is one failed scrape
+                raise LagError(f"platform account {account}: cannot connect to {self.nats_url}: {exc.detail}") from exc
+            except NatsTenancyError as exc:  # unusable TLS settings
+                raise LagError(f"platform account {account}: {exc}") from exc
             try:
                 for target in group:
                     counts = await self._target(nc, target)
@@ -61,7 +59,7 @@ class LagProber:
                 await nc.close()
         return out
 
-    async def _target(self, nc: Any, target: LagTarget) -> dict[str, tuple[int, int]]:
+    async def _target(self, nc: Client, target: LagTarget) -> dict[str, tuple[int, int]]:
         info = await self._api(nc, f"CONSUMER.INFO.{target.stream}.{target.consumer}", None, target)
         ack_floor, delivered = platform_lag.floors(info)
         counts: dict[str, tuple[int, int]] = {}
@@ -71,7 +69,7 @@ class LagProber:
             counts[tenant] = (unacked, pending)
         return counts
 
-    async def _count(self, nc: Any, target: LagTarget, subject: str, after_seq: int) -> int:
+    async def _count(self, nc: Client, target: LagTarget, subject: str, after_seq: int) -> int:
         body = {"stream_name": target.stream, "config": platform_lag.probe_config(subject, after_seq)}
         reply = await self._api(nc, f"CONSUMER.CREATE.{target.stream}", body, target)
         try:
@@ -81,15 +79,11 @@ class LagProber:
             if isinstance(name, str) and name:
                 await self._api(nc, f"CONSUMER.DELETE.{target.stream}.{name}", None, target)
 
-    async def _api(self, nc: Any, subject: str, body: Any, target: LagTarget) -> dict[str, Any]:
-        payload = json.dumps(body).encode() if body is not None else b""
+    async def _api(self, nc: Client, subject: str, body: Any, target: LagTarget) -> dict[str, Any]:
         where = f"platform account {target.account}, consumer {target.stream}/{target.consumer}"
         try:
-            msg = await nc.request(f"$JS.API.{subject}", payload, timeout=self.timeout)
-        except Exception as exc:  # noqa: BLE001 - timeouts, permission errors, no responders
-            raise LagError(f"{where}: $JS.API.{subject}: {type(exc).__name__}: {exc}") from exc
-        reply: dict[str, Any] = json.loads(msg.data or b"{}")
-        if "error" in reply:
-            err = reply["error"]
-            raise LagError(f"{where}: $JS.API.{subject}: {err.get('description')} (code {err.get('err_code')})")
-        return reply
+            return await JetStreamApi(nc, timeout=self.timeout).request(subject, body, enrich=False)
+        except JetStreamApiError as exc:  # an error reply, no reply in time, no JetStream responders
+            raise LagError(f"{where}: {API}.{subject}: {exc.detail}") from exc
+        except Exception as exc:  # noqa: BLE001 - the connection closed, a permission error
+            raise LagError(f"{where}: {API}.{subject}: {type(exc).__name__}: {exc}") from exc

@@ -32,10 +32,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional
 
-import nats
-from nats.aio.client import Client, RawCredentials
-
 from components.model.identity.jwt_codec import decode
+from components.nats_io import messaging
+from components.nats_io.connect import Client
+from components.nats_io.connect import connect as nats_connect
+from components.nats_io.errors import StreamNotFound
+from components.nats_io.jetstream import JetStreamApi
 
 PERMISSION = "permissions violation"
 CONN_LIMIT = "maximum account active connections exceeded"
@@ -66,13 +68,10 @@ class Conn:
 
 
 async def connect(url: str, creds: str) -> Conn:
+    """A connection with ``creds``; a refusal raises ``NatsConnectError`` with the server's reason
+    ("authorization violation", "maximum account active connections exceeded") in its message."""
     errors: list[str] = []
-
-    async def on_error(e: Exception) -> None:
-        errors.append(str(e))
-
-    nc = await nats.connect(url, user_credentials=RawCredentials(creds), allow_reconnect=False,
-                            max_reconnect_attempts=1, connect_timeout=3, error_cb=on_error, name="nats-tenancy-verify")
+    nc = await nats_connect(url, creds, name="nats-tenancy-verify", timeout=3, errors=errors)
     return Conn(nc, errors)
 
 
@@ -110,7 +109,8 @@ class Verifier:
         t = self.tenants[tid]
         creds = (t.get("creds") or {}).get("service")
         if not isinstance(creds, str) or "BEGIN NATS USER JWT" not in creds:
-            self.add(tid, "connect", False, "no service creds in the outputs (pipe `stack output --json --show-secrets`)")
+            self.add(tid, "connect", False,
+                     "no service creds in the outputs (pipe `stack output --json --show-secrets`)")
             return
         try:
             me = await connect(self.url, creds)
@@ -137,8 +137,10 @@ class Verifier:
         sub = await me.nc.subscribe(subject)
         await me.nc.flush()
         await me.nc.publish(subject, b"verify")
-        msg = await sub.next_msg(timeout=WAIT)
+        msg = await messaging.next_msg(sub, WAIT)
         await sub.unsubscribe()
+        if msg is None:
+            return False, f"{subject}: nothing arrived within {WAIT:g}s"
         return msg.data == b"verify", subject
 
     async def _outside(self, me: Conn) -> tuple[Optional[bool], str]:
@@ -147,7 +149,8 @@ class Verifier:
         await me.nc.subscribe(">")
         await me.nc.flush()
         pub, sub = await me.refused("publish", subject), await me.refused("subscription", ">")
-        return pub and sub, f"publish {subject}: {'refused' if pub else 'ALLOWED'}; subscribe >: {'refused' if sub else 'ALLOWED'}"
+        return pub and sub, (f"publish {subject}: {'refused' if pub else 'ALLOWED'}; "
+                             f"subscribe >: {'refused' if sub else 'ALLOWED'}")
 
     async def _other_tenant(self, me: Conn, other: str) -> tuple[Optional[bool], str]:
         o = self.tenants[other]
@@ -162,25 +165,30 @@ class Verifier:
             await me.nc.flush()
             sub, pub = await me.refused("subscription", root), await me.refused("publish", subject)
             await them.nc.publish(subject, b"marker")
-            first = await theirs.next_msg(timeout=WAIT)
+            first = await messaging.next_msg(theirs, WAIT)
         finally:
             await them.nc.close()
-        clean = first.data == b"marker"
+        clean = first is not None and first.data == b"marker"
+        got = "nothing forged" if clean else "A FORGED MESSAGE" if first is not None else "not even its own marker"
         return sub and pub and clean, (f"subscribe {root}: {'refused' if sub else 'ALLOWED'}; publish {subject}: "
-                                       f"{'refused' if pub else 'ALLOWED'}; {other} got {'nothing forged' if clean else 'A FORGED MESSAGE'}")
+                                       f"{'refused' if pub else 'ALLOWED'}; {other} got {got}")
 
     async def _other_js(self, me: Conn, other: str) -> tuple[Optional[bool], str]:
         streams = list(self.tenants[other].get("streams") or [])
         if not streams:
             return None, f"{other} has no streams"
-        reply = json.loads((await me.nc.request(f"$JS.API.STREAM.INFO.{streams[0]}", b"", timeout=WAIT)).data)
-        code = (reply.get("error") or {}).get("err_code")
-        return code == 10059, f"{streams[0]}: " + ("not found in this account" if code == 10059 else f"answered {reply}")
+        # Each account has a JetStream of its own: a name of the other account is StreamNotFound here.
+        try:
+            info = await JetStreamApi(me.nc, timeout=WAIT).request(f"STREAM.INFO.{streams[0]}", enrich=False)
+        except StreamNotFound:
+            return True, f"{streams[0]}: not found in this account"
+        return False, f"{streams[0]}: answered {info}"
 
     async def _store(self, me: Conn, t: dict[str, Any]) -> tuple[Optional[bool], str]:
         own = _base(t["subjects"]["logs"]).rsplit(".", 1)[0]   # the tenant's root, e.g. "acme"
+        api = JetStreamApi(me.nc, timeout=WAIT)
         for stream in t.get("streams") or []:
-            info = json.loads((await me.nc.request(f"$JS.API.STREAM.INFO.{stream}", b"", timeout=WAIT)).data)
+            info = await api.stream_info(stream) or {}
             subjects = [s for s in (info.get("config") or {}).get("subjects") or [] if s.startswith(own + ".")]
             if not subjects:
                 continue
@@ -198,8 +206,8 @@ class Verifier:
             return None, "no system creds in the outputs"
         sysc = await connect(self.url, self.system_creds)
         try:
-            token = (await sysc.nc.request(f"$SYS.REQ.ACCOUNT.{t['account_public_key']}.CLAIMS.LOOKUP", b"",
-                                           timeout=WAIT)).data.decode()
+            lookup = f"$SYS.REQ.ACCOUNT.{t['account_public_key']}.CLAIMS.LOOKUP"
+            token = (await messaging.request(sysc.nc, lookup, timeout=WAIT)).data.decode()
         finally:
             await sysc.nc.close()
         limit = int(((decode(token).get("nats") or {}).get("limits") or {}).get("conn", -1))
@@ -237,8 +245,8 @@ def render_table(rows: list[Row]) -> str:
     widths = [max([len(h)] + [len(getattr(r, f)) for r in rows]) for h, f in
               (("TENANT", "tenant"), ("CHECK", "check"), ("RESULT", "result"))]
     head = f"{'TENANT'.ljust(widths[0])}  {'CHECK'.ljust(widths[1])}  {'RESULT'.ljust(widths[2])}  DETAIL"
-    lines = [head] + [f"{r.tenant.ljust(widths[0])}  {r.check.ljust(widths[1])}  {r.result.ljust(widths[2])}  {r.detail}"
-                      for r in rows]
+    lines = [head] + [f"{r.tenant.ljust(widths[0])}  {r.check.ljust(widths[1])}  {r.result.ljust(widths[2])}  "
+                      f"{r.detail}" for r in rows]
     failed = sum(r.result == "FAIL" for r in rows)
     passed = sum(r.result == "PASS" for r in rows)
     lines.append(f"{passed} passed, {failed} failed, {len(rows) - passed - failed} skipped")

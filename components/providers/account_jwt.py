@@ -32,7 +32,7 @@ from pulumi.dynamic import (
 
 from components.model.identity.jwt_codec import decode, fingerprint
 from components.model.identity.rotation import due, retire, still_valid
-from components.providers import resolver_client
+from components.nats_io import resolver
 from components.providers.identity_common import (
     contains_unknown,
     integral,
@@ -98,12 +98,12 @@ def _push(props: dict[str, Any], olds: Optional[dict[str, Any]]) -> dict[str, An
     with ACCOUNT_LOCK:
         claims, retiring = _with_retiring_keys(props, olds, time.time())
         if olds is not None:
-            held = resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), public_key,
-                                                      timeout=RESOLVER_TIMEOUT)
+            held = resolver.lookup_account_jwt(servers, str(props["system_creds"]), public_key,
+                                               timeout=RESOLVER_TIMEOUT)
             claims = _merge_server_revocations(claims, held)
         jwt, fp, issuer = sign_if_changed(claims, str(props["operator_seed"]), olds)
-        resolver_client.push_account_jwt(servers, str(props["system_creds"]), jwt, expect_servers=expect,
-                                         timeout=RESOLVER_TIMEOUT)
+        resolver.push_account_jwt(servers, str(props["system_creds"]), jwt, expect_servers=expect,
+                                  timeout=RESOLVER_TIMEOUT)
     return {
         **props,
         "claims": integral(props["claims"]),
@@ -141,7 +141,7 @@ class AccountProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         servers = list(props.get("servers") or [])
-        held = resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), id_, timeout=RESOLVER_TIMEOUT)
+        held = resolver.lookup_account_jwt(servers, str(props["system_creds"]), id_, timeout=RESOLVER_TIMEOUT)
         outs = dict(props)
         if not held:
             outs["resolver_state"] = "missing"
@@ -158,10 +158,10 @@ class AccountProvider(ResourceProvider):
         servers = list(props["servers"])
         expect = int(props.get("expect_servers") or len(servers) or 1)
         with ACCOUNT_LOCK:
-            if resolver_client.lookup_account_jwt(servers, str(props["system_creds"]), id_, timeout=RESOLVER_TIMEOUT) is None:
+            if resolver.lookup_account_jwt(servers, str(props["system_creds"]), id_, timeout=RESOLVER_TIMEOUT) is None:
                 return
-            resolver_client.delete_accounts(servers, str(props["system_creds"]), str(props["operator_seed"]), [id_],
-                                            expect_servers=expect, timeout=RESOLVER_TIMEOUT)
+            resolver.delete_accounts(servers, str(props["system_creds"]), str(props["operator_seed"]), [id_],
+                                     expect_servers=expect, timeout=RESOLVER_TIMEOUT)
 
 
 class Account(pulumi.dynamic.Resource, module="nats", name="Account"):

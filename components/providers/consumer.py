@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 import pulumi
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from components.model.errors import SpecError
 from components.model.jetstream import diff as jsdiff
@@ -19,7 +27,8 @@ from components.model.jetstream.consumer import (
     normalize_server_consumer,
     validate_and_normalize_consumer,
 )
-from components.providers import jetstream_client as jsc
+from components.nats_io import jetstream as jsc
+from components.nats_io.errors import ConsumerAlreadyExists
 from components.providers.stream import (
     CONNECTION_FIELDS,
     check_failures,
@@ -65,7 +74,8 @@ class ConsumerProvider(ResourceProvider):
         new_user = _user(news)
         unknown = [k for k, v in new_user.items() if contains_unknown(v)]
         if unknown:
-            return DiffResult(changes=True, replaces=[k for k in unknown if k in ("name", "stream")], delete_before_replace=True)
+            return DiffResult(changes=True, replaces=[k for k in unknown if k in ("name", "stream")],
+                              delete_before_replace=True)
         changes = jsdiff.diff_consumer(old_cfg, _config(news))
         replaces = jsdiff.replacements(changes)
         if replaces and (news.get("prevent_destroy") or olds.get("prevent_destroy")):
@@ -77,15 +87,20 @@ class ConsumerProvider(ResourceProvider):
         cfg = _config(props)
         stream, name = cfg["stream"], cfg["name"]
 
+        def as_requested(info: Mapping[str, Any]) -> bool:
+            return not jsdiff.diff_consumer(normalize_server_consumer(info["config"], stream), cfg)
+
         async def go(api: jsc.JetStreamApi) -> dict[str, Any]:
+            """``action: "create"`` is answered with the existing consumer when its config is
+            identical and refused otherwise (ConsumerAlreadyExists): that consumer is reported."""
             try:
-                return await api.consumer_create(stream, consumer_wire_config(cfg), action="create")
-            except jsc.JetStreamApiError as exc:
-                if exc.err_code != jsc.CONSUMER_EXISTS:
-                    raise
+                return await api.consumer_create(stream, consumer_wire_config(cfg), action="create",
+                                                 matches=as_requested)
+            except ConsumerAlreadyExists as exc:
                 info = await api.consumer_info(stream, name)
                 live = normalize_server_consumer(info["config"], stream) if info else {}
-                fields = ", ".join(f"{c.field} (server {c.old!r}, wanted {c.new!r})" for c in jsdiff.diff_consumer(live, cfg))
+                fields = ", ".join(f"{c.field} (server {c.old!r}, wanted {c.new!r})"
+                                   for c in jsdiff.diff_consumer(live, cfg))
                 raise RuntimeError(
                     f"{_where(props)}: a consumer with this name already exists with a different configuration: "
                     f"{fields or exc.description}. Align the inputs with the server or delete the consumer first."
@@ -114,13 +129,15 @@ class ConsumerProvider(ResourceProvider):
             return UpdateResult({**dict(olds), **dict(news), "config": old_cfg})
 
         async def go(api: jsc.JetStreamApi) -> dict[str, Any]:
-            return await api.consumer_create(new_cfg["stream"], consumer_wire_config(new_cfg), action="update")
+            return await api.consumer_create(new_cfg["stream"], consumer_wire_config(new_cfg),
+                                             action="update")
 
         return UpdateResult(_outputs(news, _run(news, go)))
 
     def delete(self, id_: str, props: Any) -> None:
         if props.get("prevent_destroy"):
-            raise RuntimeError(f"{_where(props)}: prevent_destroy is true, so it is not deleted; set prevent_destroy: false first")
+            raise RuntimeError(f"{_where(props)}: prevent_destroy is true, so it is not deleted; "
+                               f"set prevent_destroy: false first")
         stream, _, name = id_.partition("/")
 
         async def go(api: jsc.JetStreamApi) -> bool:
@@ -140,7 +157,8 @@ def _outputs(props: Mapping[str, Any], reply: Mapping[str, Any]) -> dict[str, An
     return {
         **_user(props),
         **connection(props),
-        "config": normalize_server_consumer(reply["config"], str(reply.get("stream_name", props.get("stream", "")))),
+        "config": normalize_server_consumer(reply["config"],
+                                            str(reply.get("stream_name", props.get("stream", "")))),
         "created": reply.get("created", ""),
         "num_pending": int(reply.get("num_pending", 0)),
         "num_ack_pending": int(reply.get("num_ack_pending", 0)),

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any, Mapping, Optional
 
-import nats
 import pulumi
-from nats.aio.client import RawCredentials
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from components.model import data_loss as dl
+from components.nats_io import messaging
+from components.nats_io.connect import Client, connect
 from components.providers import data_impact
 from components.providers.stream import contains_unknown
 
@@ -43,23 +42,11 @@ def removed_objects(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Ma
     return [o for o in olds.get("objects") or () if _key(o) not in kept]
 
 
-async def _gather(nc: Any, subject: str, body: Mapping[str, Any], expect: int) -> list[dict[str, Any]]:
-    """Up to ``expect`` replies (one per server) to one request, within ``READ_TIMEOUT``."""
-    inbox = nc.new_inbox()
-    sub = await nc.subscribe(inbox)
-    try:
-        await nc.publish(subject, json.dumps(body).encode(), reply=inbox)
-        replies: list[dict[str, Any]] = []
-        deadline = time.monotonic() + READ_TIMEOUT
-        while len(replies) < expect and time.monotonic() < deadline:
-            try:
-                msg = await sub.next_msg(timeout=max(0.01, deadline - time.monotonic()))
-            except nats.errors.TimeoutError:
-                break
-            replies.append(json.loads(msg.data) if msg.data else {})
-        return replies
-    finally:
-        await sub.unsubscribe()
+async def _gather(nc: Client, subject: str, body: Mapping[str, Any], expect: int) -> list[dict[str, Any]]:
+    """Up to ``expect`` replies (one per server) to one request, within ``READ_TIMEOUT``; a status
+    message (no responders) reads as an empty reply."""
+    replies = await messaging.gather(nc, subject, json.dumps(body).encode(), expect, READ_TIMEOUT)
+    return [json.loads(msg.data) if msg.data else {} for msg in replies]
 
 
 def _documents(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -68,7 +55,7 @@ def _documents(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r["data"] for r in replies if isinstance(r.get("data"), dict) and not r.get("error")]
 
 
-async def _account_details(nc: Any, account_key: str, expect: int) -> Optional[list[dict[str, Any]]]:
+async def _account_details(nc: Client, account_key: str, expect: int) -> Optional[list[dict[str, Any]]]:
     """The account's JetStream detail from every server that holds it; None when no server answered.
 
     First the servers' ping (``$SYS.REQ.SERVER.PING.JSZ`` filtered on the account), which reads only
@@ -76,12 +63,13 @@ async def _account_details(nc: Any, account_key: str, expect: int) -> Optional[l
     registers it again, and an account registered again right before the offboarding deletes it
     kept accepting its users afterwards. Accounts with streams are loaded from the store at startup;
     the by-name request is only the fallback for one that no server has loaded."""
-    pinged = _documents(await _gather(nc, "$SYS.REQ.SERVER.PING.JSZ",
-                                      {"account": account_key, "accounts": True, "streams": True, "config": True}, expect))
+    ping = {"account": account_key, "accounts": True, "streams": True, "config": True}
+    pinged = _documents(await _gather(nc, "$SYS.REQ.SERVER.PING.JSZ", ping, expect))
     details = [d for doc in pinged for d in doc.get("account_details") or () if d.get("id") == account_key]
     if details:
         return details
-    asked = _documents(await _gather(nc, f"$SYS.REQ.ACCOUNT.{account_key}.JSZ", {"streams": True, "config": True}, expect))
+    asked = _documents(await _gather(nc, f"$SYS.REQ.ACCOUNT.{account_key}.JSZ", {"streams": True, "config": True},
+                                     expect))
     return asked or (None if not pinged else [])
 
 
@@ -91,18 +79,19 @@ def merge_stream_details(details: list[Mapping[str, Any]]) -> dict[str, Mapping[
     for account in details:
         for detail in account.get("stream_detail") or ():
             seen = out.get(detail["name"])
-            if seen is None or (detail.get("state") or {}).get("messages", 0) > (seen.get("state") or {}).get("messages", 0):
+            messages = (detail.get("state") or {}).get("messages", 0)
+            if seen is None or messages > (seen.get("state") or {}).get("messages", 0):
                 out[detail["name"]] = detail
     return out
 
 
-def read_states(url: str, system_creds: str, expect: int, objects: list[Mapping[str, Any]]) -> dict[tuple[str, str], dl.StoredState]:
+def read_states(url: str, system_creds: str, expect: int,
+                objects: list[Mapping[str, Any]]) -> dict[tuple[str, str], dl.StoredState]:
     """What the servers hold for each object, keyed by (account, stream)."""
     accounts = sorted({str(o["account_key"]) for o in objects})
 
     async def go() -> dict[str, Optional[list[dict[str, Any]]]]:
-        nc = await nats.connect(url, user_credentials=RawCredentials(system_creds), allow_reconnect=False,
-                                max_reconnect_attempts=1, connect_timeout=5, name="nats-tenancy-data-guard")
+        nc = await connect(url, system_creds, name="nats-tenancy-data-guard", timeout=5)
         try:
             return {a: await _account_details(nc, a, expect) for a in accounts}
         finally:
@@ -110,7 +99,7 @@ def read_states(url: str, system_creds: str, expect: int, objects: list[Mapping[
 
     try:
         found = asyncio.run(go())
-    except Exception as exc:  # nats-py raises several unrelated types; the loss is then unknown
+    except Exception as exc:  # no connection, no answer, or a malformed one: the loss is then unknown
         return {_key(o): dl.StoredState.unknown(f"{type(exc).__name__}: {exc}") for o in objects}
     states: dict[tuple[str, str], dl.StoredState] = {}
     for o in objects:
@@ -126,7 +115,8 @@ def deletion_impacts(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[d
     removed = removed_objects(olds, news)
     if not removed:
         return []
-    states = read_states(str(olds["server_url"]), str(olds["system_creds"]), int(olds.get("expect_servers") or 1), removed)
+    states = read_states(str(olds["server_url"]), str(olds["system_creds"]), int(olds.get("expect_servers") or 1),
+                         removed)
     allowed = set(news.get("allow_data_loss") or ())
     return [dl.Impact(data_impact.KINDS[str(o["kind"])], str(o["name"]), str(o["stream"]), str(o["account"]),
                       dl.Loss.DELETE, states[_key(o)],

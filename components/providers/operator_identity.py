@@ -38,7 +38,8 @@ def _issue_all(props: dict[str, Any], op: KeyPair, sys_acct: KeyPair, sys_user: 
     op_claims = operator_claims(name, op.public_key, sys_acct.public_key)
     op_jwt, op_fp, _ = sign_if_changed(op_claims, op.seed, _sub(olds, "operator"))
     # The server refuses to start when the system account has JetStream enabled.
-    sys_spec = AccountSpec(name=str(props.get("system_account_name") or "SYS"), limits=AccountLimits(jetstream=NO_JETSTREAM))
+    sys_spec = AccountSpec(name=str(props.get("system_account_name") or "SYS"),
+                           limits=AccountLimits(jetstream=NO_JETSTREAM))
     acct_claims = account_claims(sys_spec, sys_acct.public_key)
     acct_jwt, acct_fp, _ = sign_if_changed(acct_claims, op.seed, _sub(olds, "system_account"))
     spec = roles.system_user()

@@ -15,15 +15,11 @@ them and the error says so (``components.ops.backup``).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
-from typing import Any, Optional
+from typing import Optional
 
 from components.ops import backup as ops_backup
-
-META_FILE = "backup.json"
-DATA_FILE = "stream.arc.s2"
 
 
 def snapshot_dir(backup_dir: str, stream: str, now: Optional[float] = None) -> str:
@@ -31,22 +27,8 @@ def snapshot_dir(backup_dir: str, stream: str, now: Optional[float] = None) -> s
     return os.path.join(backup_dir, stream, stamp)
 
 
-def write_restorable(snapshot_parent: str, stream: str) -> str:
-    """Add the ``nats stream restore`` files beside what ``ops.backup.backup`` wrote in ``snapshot_parent/stream``."""
-    target = os.path.join(snapshot_parent, stream)
-    config, state = (_read_json(os.path.join(target, f)) for f in (ops_backup.CONFIG_FILE, ops_backup.STATE_FILE))
-    os.link(os.path.join(target, ops_backup.SNAPSHOT_FILE), os.path.join(target, DATA_FILE))
-    ops_backup.write_json(os.path.join(target, META_FILE), {"config": config, "state": state})
-    return target
-
-
-def _read_json(path: str) -> Any:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def take(url: str, creds: str, stream: str, backup_dir: str) -> tuple[str, ops_backup.Manifest]:
-    """Snapshot ``stream`` now; returns the snapshot directory and its manifest."""
+    """Snapshot ``stream`` now, in both layouts; returns the snapshot directory and its manifest."""
     final = snapshot_dir(backup_dir, stream)
     parent = final + ".partial"
 
@@ -54,12 +36,11 @@ def take(url: str, creds: str, stream: str, backup_dir: str) -> tuple[str, ops_b
         errors: list[str] = []
         nc = await ops_backup.connect(url, creds, errors)
         try:
-            return await ops_backup.backup(nc, errors, stream, parent)
+            return await ops_backup.backup(nc, errors, stream, parent, natscli_files=True)
         finally:
             await nc.close()
 
     manifest = asyncio.run(go())
-    written = write_restorable(parent, stream)
-    os.replace(written, final)
+    os.replace(os.path.join(parent, stream), final)
     os.rmdir(parent)
     return final, manifest

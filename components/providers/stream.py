@@ -3,10 +3,11 @@ stores reuse (both are streams underneath).
 
 Why the shape: the provider object is pickled by reference into state, so it holds nothing
 (methods only; hooks are class attributes); connections are reused within the provider process by
-``jetstream_client.run``, outside the provider object. ``check`` stores the canonical config as the
-inputs, so diffs compare canonical forms; ``read`` writes what the server holds into the outputs, so ``pulumi refresh`` shows
-drift and the next ``up`` puts it back with the UPDATE API. Names are natural ids, so a replacement
-deletes first, and it is refused outright when ``prevent_destroy`` is set.
+``components.nats_io.jetstream.run``, outside the provider object. ``check`` stores the canonical
+config as the inputs, so diffs compare canonical forms; ``read`` writes what the server holds into
+the outputs, so ``pulumi refresh`` shows drift and the next ``up`` puts it back with the UPDATE API.
+Names are natural ids, so a replacement deletes first, and it is refused outright when
+``prevent_destroy`` is set.
 """
 from __future__ import annotations
 
@@ -27,9 +28,14 @@ from pulumi.runtime import rpc
 
 from components.model.errors import SpecError
 from components.model.jetstream import diff as jsdiff
-from components.model.jetstream.stream import normalize_server_stream, stream_wire_config, validate_and_normalize_stream
+from components.model.jetstream.stream import (
+    normalize_server_stream,
+    stream_wire_config,
+    validate_and_normalize_stream,
+)
+from components.nats_io import jetstream as jsc
+from components.nats_io.errors import JetStreamApiError, JetStreamConnectError, StreamNameInUse
 from components.providers import data_impact, pre_loss_backup
-from components.providers import jetstream_client as jsc
 from components.providers.identity_common import integral
 
 CONNECTION_FIELDS = ("server_url", "creds", "account_label", "prevent_destroy")
@@ -83,7 +89,8 @@ class StreamProvider(ResourceProvider):
     """Hooks (class attributes) let KV and object-store providers reuse every method."""
 
     kind = "stream"
-    validate: Callable[[Mapping[str, Any], str], dict[str, Any]] = staticmethod(validate_and_normalize_stream)  # type: ignore[assignment]
+    validate: Callable[[Mapping[str, Any], str], dict[str, Any]] = staticmethod(  # type: ignore[assignment]
+        validate_and_normalize_stream)
 
     # -- hooks ---------------------------------------------------------------------------------
     def to_stream_config(self, canonical_inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -145,7 +152,7 @@ class StreamProvider(ResourceProvider):
         name = str(user.get("bucket") or user.get("name") or stream)
         try:
             info: Any = self.run(olds, go)
-        except (jsc.JetStreamConnectError, jsc.JetStreamApiError) as exc:
+        except (JetStreamConnectError, JetStreamApiError) as exc:
             info = exc
         impact = data_impact.replacement_impact(self.kind, name, stream, connection(olds)["account_label"],
                                                 info, olds, news)
@@ -163,15 +170,19 @@ class StreamProvider(ResourceProvider):
         cfg = self.to_stream_config(user)
         name = cfg["name"]
 
+        def as_requested(info: Mapping[str, Any]) -> bool:
+            return not jsdiff.diff_stream(normalize_server_stream(info["config"]), cfg)
+
         async def go(api: jsc.JetStreamApi) -> dict[str, Any]:
+            """The server answers a create with the identical config with the existing stream, and
+            refuses one with another config (StreamNameInUse): that stream is reported, never adopted."""
             try:
-                return await api.stream_create(stream_wire_config(cfg))
-            except jsc.JetStreamApiError as exc:
-                if exc.err_code != jsc.STREAM_EXISTS:
-                    raise
+                return await api.stream_create(stream_wire_config(cfg), matches=as_requested)
+            except StreamNameInUse as exc:
                 info = await api.stream_info(name)
                 live = normalize_server_stream(info["config"]) if info else {}
-                fields = ", ".join(f"{c.field} (server {c.old!r}, wanted {c.new!r})" for c in jsdiff.diff_stream(live, cfg))
+                fields = ", ".join(f"{c.field} (server {c.old!r}, wanted {c.new!r})"
+                                   for c in jsdiff.diff_stream(live, cfg))
                 raise RuntimeError(
                     f"{self.where(props)}: a {self.kind} with this name already exists with a different "
                     f"configuration: {fields or exc.description}. Adopting it would change it silently; align the "
@@ -266,13 +277,3 @@ class Stream(Resource, module="nats", name="Stream"):
         full = {**dict(props), **{k: None for k in COMPUTED_FIELDS}}
         super().__init__(StreamProvider(), resource_name, full, pulumi.ResourceOptions.merge(secret, opts))
 
-
-def dead_letter_stream(resource_name: str, stream: str, consumer: str, conn: Mapping[str, Any],
-                       max_age: Any = "168h", storage: str = "file",
-                       opts: Optional[pulumi.ResourceOptions] = None) -> Stream:
-    """A Stream that records the max-deliveries and terminated advisories of one consumer.
-    ``conn``: server_url, creds, account_label, prevent_destroy."""
-    from components.model.jetstream.dead_letter import dead_letter_stream_inputs
-
-    props = {**dead_letter_stream_inputs(stream, consumer, max_age=max_age, storage=storage), **conn}
-    return Stream(resource_name, props, opts)

@@ -23,7 +23,7 @@ from components.model.identity.creds import format_user_creds
 from components.model.identity.jwt_codec import decode, issue
 from components.model.identity.keys import keypair_from_seed, new_user_key
 from components.model.identity.rotation import due, retire, still_valid, withdraw_now
-from components.providers import resolver_client
+from components.nats_io import resolver
 from components.providers.account_jwt import ACCOUNT_LOCK, RESOLVER_TIMEOUT
 from components.providers.identity_common import generation, integral, sign_if_changed, template_failures, with_subject
 
@@ -51,7 +51,7 @@ def revoke_users(servers: list[str], system_creds: str, operator_seed: str, acco
                  user_pubs: list[str], at: Optional[int] = None) -> bool:
     """Add revocations for ``user_pubs`` to the account JWT the resolver holds; False if no account."""
     with ACCOUNT_LOCK:
-        held = resolver_client.lookup_account_jwt(servers, system_creds, account_pub, timeout=RESOLVER_TIMEOUT)
+        held = resolver.lookup_account_jwt(servers, system_creds, account_pub, timeout=RESOLVER_TIMEOUT)
         if not held:
             return False
         claims = {k: v for k, v in decode(held).items() if k not in ("iat", "jti", "iss")}
@@ -61,8 +61,8 @@ def revoke_users(servers: list[str], system_creds: str, operator_seed: str, acco
             revocations[key] = int(at if at is not None else time.time())
         nats["revocations"] = {k: int(revocations[k]) for k in sorted(revocations)}
         claims["nats"] = nats
-        resolver_client.push_account_jwt(servers, system_creds, issue(claims, operator_seed),
-                                         expect_servers=max(1, len(servers)), timeout=RESOLVER_TIMEOUT)
+        resolver.push_account_jwt(servers, system_creds, issue(claims, operator_seed),
+                                  expect_servers=max(1, len(servers)), timeout=RESOLVER_TIMEOUT)
     return True
 
 

@@ -1,6 +1,6 @@
 """A ``replicas: 3`` local stack with TLS as seed 002 asks (client and route TLS with a self-made
 CA, TLS 1.3, client certificates verified) through the real CLI: the identity and JetStream
-resources reach the servers over verified TLS (``providers.tls_client``), a tenant's service user
+resources reach the servers over verified TLS (``nats_io.tls``), a tenant's service user
 publishes over TLS, and a client without a certificate is refused.
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import nats
 import pytest
 from nats.aio.client import RawCredentials
 
-from components.providers import jetstream_client as jsc
-from components.providers import tls_client
+from components.nats_io import jetstream as jsc
+from components.nats_io import tls as tls_client
 from tests.e2e.test_cluster_local import MEMBERS, cluster_environment, cluster_project  # noqa: F401
 from tests.server.cluster.pki import make_pki
 from tests.support.pulumi_cli import PulumiProject

@@ -15,7 +15,7 @@ import textwrap
 import pytest
 
 from components.model.identity.jwt_codec import decode
-from components.providers.resolver_client import lookup_account_jwt
+from components.nats_io.resolver import lookup_account_jwt
 from tests.e2e.conftest import small_environment
 from tests.support.creds_checks import js_publish, js_request
 from tests.support.pulumi_cli import ROOT, PulumiProject

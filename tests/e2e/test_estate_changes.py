@@ -16,8 +16,8 @@ import shutil
 import nats
 
 from components.model.identity.jwt_codec import decode
+from components.nats_io.resolver import lookup_account_jwt
 from components.providers import nats_process
-from components.providers.resolver_client import lookup_account_jwt
 from tests.e2e.conftest import small_environment
 from tests.support.creds_checks import REFUSED, connect, js_request, refused_within
 from tests.support.pulumi_cli import ROOT, PulumiProject

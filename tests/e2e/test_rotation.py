@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from components.model.identity.jwt_codec import decode
-from components.providers.resolver_client import lookup_account_jwt
+from components.nats_io.resolver import lookup_account_jwt
 from tests.e2e.conftest import server_pid, small_environment
 from tests.support.creds_checks import REFUSED, accepted_within, refused_within, try_connect
 from tests.support.pulumi_cli import PulumiProject

@@ -24,7 +24,7 @@ from components.model.identity.operator import operator_claims
 from components.model.identity.roles import system_user
 from components.model.identity.user import UserSpec, user_claims
 from components.model.render.server_conf import ResolverConf
-from components.providers import resolver_client
+from components.nats_io import resolver
 from tests.support.nats_server import RunningServer, make_server
 
 
@@ -73,7 +73,8 @@ class OperatorSetup:
         return iat
 
     def account_jwt(self, spec: AccountSpec, account: KeyPair) -> str:
-        return issue(account_claims(spec, account.public_key), self.operator.seed, iat=self._next_iat(account.public_key))
+        return issue(account_claims(spec, account.public_key), self.operator.seed,
+                     iat=self._next_iat(account.public_key))
 
     def add_account(self, spec: AccountSpec, account: Optional[KeyPair] = None,
                     push: bool = True) -> tuple[KeyPair, str]:
@@ -88,13 +89,13 @@ class OperatorSetup:
 
     def push(self, account_jwt: str, *signing_keys: KeyPair) -> list[dict[str, Any]]:
         """Push to every server; ``signing_keys``: operator signing keys trusted besides the operator."""
-        return resolver_client.push_account_jwt(self.servers, self.system_creds, account_jwt,
+        return resolver.push_account_jwt(self.servers, self.system_creds, account_jwt,
                                                 expect_servers=len(self.servers),
                                                 trusted_issuers=[self.operator.public_key,
                                                                  *(k.public_key for k in signing_keys)])
 
     def delete_accounts(self, *accounts: KeyPair) -> list[dict[str, Any]]:
-        return resolver_client.delete_accounts(self.servers, self.system_creds, self.operator.seed,
+        return resolver.delete_accounts(self.servers, self.system_creds, self.operator.seed,
                                                [a.public_key for a in accounts], expect_servers=len(self.servers))
 
     def user_creds(self, account: KeyPair, user: UserSpec, signing_key: Optional[KeyPair] = None,
@@ -143,7 +144,8 @@ async def connect(url: str, creds: str, **kwargs: Any) -> Client:
         errors.append(f"{type(e).__name__}: {e}")
 
     nc = await nats.connect(url, user_credentials=RawCredentials(creds), allow_reconnect=False,
-                            max_reconnect_attempts=1, reconnect_time_wait=0.1, connect_timeout=2, error_cb=on_error, **kwargs)
+                            max_reconnect_attempts=1, reconnect_time_wait=0.1, connect_timeout=2, error_cb=on_error,
+                            **kwargs)
     return Client(nc, errors)
 
 

@@ -201,7 +201,7 @@ class LocalCluster:
         return account, self.setup.user_creds(account, UserSpec(name=f"{name}-user"))
 
     def push_when_routed(self, spec: AccountSpec, timeout: float = 20.0) -> tuple[KeyPair, str]:
-        from components.providers.resolver_client import ResolverError
+        from components.nats_io.errors import ResolverError
 
         deadline = time.monotonic() + timeout
         account: Optional[KeyPair] = None

@@ -19,7 +19,7 @@ import pytest
 from nats.aio.client import RawCredentials
 
 from components.model.environment.servers import TLS13_CIPHER_SUITES
-from components.providers import tls_client
+from components.nats_io import tls as tls_client
 from tests.server.cluster.cluster_support import LocalCluster, cluster_environment
 from tests.server.cluster.pki import Pki, make_pki
 from tests.server.cluster.publisher import create_stream

@@ -1,4 +1,4 @@
-"""Connection reuse in the providers (``nats_connections``) against a real operator-mode nats-server.
+"""Connection reuse in the providers (``components.nats_io.pool``) against a real operator-mode nats-server.
 
 What the server sees is the judge: its ``/connz`` and ``/varz`` count the connections the resolver
 client (system account) and the JetStream client (a tenant's provisioning user) really opened.
@@ -21,9 +21,10 @@ from components.model.identity import roles
 from components.model.identity.account import AccountLimits, AccountSpec
 from components.model.identity.keys import KeyPair
 from components.model.identity.user import UserSpec
-from components.providers import jetstream_client as jsc
-from components.providers import nats_connections, resolver_client
-from components.providers.resolver_client import ResolverError
+from components.nats_io import jetstream as jsc
+from components.nats_io import pool as nats_connections
+from components.nats_io import resolver as resolver_client
+from components.nats_io.errors import ResolverError
 from components.providers.stream import StreamProvider
 from tests.support.nats_server import RunningServer
 from tests.support.operator_mode import OperatorSetup, connect, connect_refused

@@ -8,8 +8,9 @@ import pytest
 
 from components.model.identity.account import AccountSpec
 from components.model.render.server_conf import ClusterConf
-from components.providers import nats_process, resolver_client
-from components.providers.resolver_client import ResolverError
+from components.nats_io import resolver
+from components.nats_io.errors import ResolverError
+from components.providers import nats_process
 from tests.support.nats_server import make_server
 from tests.support.operator_mode import OperatorSetup
 
@@ -39,7 +40,7 @@ def _push_when_routed(setup: OperatorSetup, token: str, deadline: float) -> list
     """Routes form asynchronously; until then only the local server answers."""
     while True:
         try:
-            return resolver_client.push_account_jwt(setup.servers, setup.system_creds, token,
+            return resolver.push_account_jwt(setup.servers, setup.system_creds, token,
                                                     expect_servers=2, timeout=1.0)
         except ResolverError as e:
             if "1 of 2" not in str(e) or time.monotonic() > deadline:
@@ -58,4 +59,4 @@ def test_push_collects_a_reply_from_every_server(cluster):
             assert f.read().strip() == token
     # and a third expected server that does not exist is reported, not ignored
     with pytest.raises(ResolverError, match="2 of 3 expected server"):
-        resolver_client.push_account_jwt(setup.servers, setup.system_creds, token, expect_servers=3, timeout=0.5)
+        resolver.push_account_jwt(setup.servers, setup.system_creds, token, expect_servers=3, timeout=0.5)

@@ -28,8 +28,9 @@ from components.model.identity.keys import new_account_key, new_operator_key, ne
 from components.model.identity.permissions import Permission, UserPermissions
 from components.model.identity.tenancy import platform_imports, tenant_exports
 from components.model.identity.user import UserSpec, user_claims
-from components.providers import nats_process, resolver_client
-from components.providers.resolver_client import ResolverError
+from components.nats_io import resolver
+from components.nats_io.errors import ResolverError
+from components.providers import nats_process
 from tests.support.operator_mode import OperatorSetup, connect, connect_refused
 
 QUIET = 0.4  # seconds to wait for a message that must NOT arrive
@@ -206,8 +207,8 @@ def test_add_update_limits_and_delete_live_without_restart(live):
     spec = AccountSpec(name="live", limits=AccountLimits(conn=2))
     acc, first_jwt = setup.add_account(spec)
     creds = setup.user_creds(acc, UserSpec(name="u"))
-    assert acc.public_key in resolver_client.list_accounts(setup.servers, setup.system_creds)
-    assert resolver_client.lookup_account_jwt(setup.servers, setup.system_creds, acc.public_key) == first_jwt
+    assert acc.public_key in resolver.list_accounts(setup.servers, setup.system_creds)
+    assert resolver.lookup_account_jwt(setup.servers, setup.system_creds, acc.public_key) == first_jwt
 
     async def two_connections():
         c1, c2 = await connect(server.url, creds), await connect(server.url, creds)
@@ -222,7 +223,7 @@ def test_add_update_limits_and_delete_live_without_restart(live):
         await asyncio.sleep(0.3)
         refused = await connect_refused(server.url, creds)
         stored = await asyncio.to_thread(
-            resolver_client.lookup_account_jwt, setup.servers, setup.system_creds, acc.public_key)
+            resolver.lookup_account_jwt, setup.servers, setup.system_creds, acc.public_key)
         still_open = [c.nc.is_connected for c in (c1, c2)]
         for c in (c1, c2):
             await c.close()
@@ -249,8 +250,8 @@ def test_add_update_limits_and_delete_live_without_restart(live):
     assert replies[0]["data"]["message"] == "deleted 1 accounts"
     assert dropped, "the deleted account's connection should be closed by the server"
     assert "authorization violation" in refused_after.lower()
-    assert acc.public_key not in resolver_client.list_accounts(setup.servers, setup.system_creds)
-    assert resolver_client.lookup_account_jwt(setup.servers, setup.system_creds, acc.public_key) is None
+    assert acc.public_key not in resolver.list_accounts(setup.servers, setup.system_creds)
+    assert resolver.lookup_account_jwt(setup.servers, setup.system_creds, acc.public_key) is None
     assert server.pid == pid and nats_process.pid_alive(pid)
 
 
@@ -361,13 +362,13 @@ def test_invalid_jwt_push_raises_with_the_server_message(live):
                                  {"name": "n", "subject": "x.y", "type": "stream"}]
     token = issue(claims, setup.operator.seed)
     with pytest.raises(ResolverError) as e:
-        resolver_client.push_account_jwt(setup.servers, setup.system_creds, token)
+        resolver.push_account_jwt(setup.servers, setup.system_creds, token)
     assert "jwt validation failed" in str(e.value) and server.conf.server_name in str(e.value)
     assert e.value.replies and e.value.replies[0]["error"]["code"] == 500
 
     tampered = token.rsplit(".", 1)[0] + "." + ("A" * 86)
     with pytest.raises(ResolverError, match="bad signature"):
-        resolver_client.push_account_jwt(setup.servers, setup.system_creds, tampered)
+        resolver.push_account_jwt(setup.servers, setup.system_creds, tampered)
 
 
 def test_foreign_operator_jwt_is_refused_before_the_push(live):
@@ -377,11 +378,11 @@ def test_foreign_operator_jwt_is_refused_before_the_push(live):
     acc = new_account_key()
     foreign = issue(account_claims(AccountSpec(name="foreign"), acc.public_key), new_operator_key().seed)
     with pytest.raises(ResolverError, match="not a trusted operator key"):
-        resolver_client.push_account_jwt(setup.servers, setup.system_creds, foreign,
+        resolver.push_account_jwt(setup.servers, setup.system_creds, foreign,
                                          trusted_issuers=[setup.operator.public_key])
-    assert acc.public_key not in resolver_client.list_accounts(setup.servers, setup.system_creds)
+    assert acc.public_key not in resolver.list_accounts(setup.servers, setup.system_creds)
     # the server-side behaviour that makes the check necessary
-    replies = resolver_client.push_account_jwt(setup.servers, setup.system_creds, foreign)
+    replies = resolver.push_account_jwt(setup.servers, setup.system_creds, foreign)
     assert replies[0]["data"]["code"] == 200
     creds = setup.user_creds(acc, UserSpec(name="u"))
     assert "authorization violation" in run(connect_refused(server.url, creds)).lower()
@@ -392,7 +393,7 @@ def test_missing_replies_are_an_error(live):
     acc = new_account_key()
     token = issue(account_claims(AccountSpec(name="two"), acc.public_key), setup.operator.seed)
     with pytest.raises(ResolverError, match="1 of 2 expected server"):
-        resolver_client.push_account_jwt(setup.servers, setup.system_creds, token, expect_servers=2, timeout=0.5)
+        resolver.push_account_jwt(setup.servers, setup.system_creds, token, expect_servers=2, timeout=0.5)
 
 
 def test_no_server_reachable_is_a_clear_error(live):
@@ -400,7 +401,7 @@ def test_no_server_reachable_is_a_clear_error(live):
     url = f"nats://127.0.0.1:{nats_process.free_port()}"
     start = time.monotonic()
     with pytest.raises(ResolverError, match=f"no NATS server reachable at {url}"):
-        resolver_client.push_account_jwt([url], setup.system_creds, setup.system_account_jwt, timeout=1)
+        resolver.push_account_jwt([url], setup.system_creds, setup.system_account_jwt, timeout=1)
     assert time.monotonic() - start < 10
 
 
@@ -411,11 +412,11 @@ def test_wrong_system_creds_are_a_clear_error(live):
     token = issue(account_claims(AccountSpec(name="x"), new_account_key().public_key), setup.operator.seed)
     # a non-system user only gets a "no responders" status: that must fail, not pass silently
     with pytest.raises(ResolverError, match="no responders"):
-        resolver_client.push_account_jwt(setup.servers, creds, token, timeout=0.5)
+        resolver.push_account_jwt(setup.servers, creds, token, timeout=0.5)
     with pytest.raises(ResolverError, match="no responders"):
-        resolver_client.list_accounts(setup.servers, creds, timeout=0.5)
+        resolver.list_accounts(setup.servers, creds, timeout=0.5)
     with pytest.raises(ResolverError, match="no responders"):
-        resolver_client.lookup_account_jwt(setup.servers, creds, new_account_key().public_key, timeout=0.5)
+        resolver.lookup_account_jwt(setup.servers, creds, new_account_key().public_key, timeout=0.5)
 
 
 def test_user_jwt_over_the_control_line_is_refused(live):

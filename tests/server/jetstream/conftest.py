@@ -8,7 +8,7 @@ from typing import Any, Awaitable, Callable, Iterator, TypeVar
 import nats
 import pytest
 
-from components.providers import jetstream_client as jsc
+from components.nats_io import jetstream as jsc
 from tests.support.nats_server import RunningServer, make_server
 
 T = TypeVar("T")

@@ -6,7 +6,13 @@ from typing import Iterator
 
 import pytest
 
-from components.providers import jetstream_client as jsc
+from components.nats_io.errors import (
+    JetStreamNotEnabledForAccount,
+    MaxConsumersReached,
+    MaxStreamsReached,
+    MemoryExceeded,
+    StorageExceeded,
+)
 from components.providers import nats_process
 from components.providers.consumer import ConsumerProvider
 from components.providers.stream import StreamProvider
@@ -46,13 +52,14 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def props(addr: str, user: str = "t:tpass", **fields):
-    return {**fields, "server_url": f"nats://{user}@{addr}", "creds": "", "account_label": "tenant-t", "prevent_destroy": False}
+    return {**fields, "server_url": f"nats://{user}@{addr}", "creds": "", "account_label": "tenant-t",
+            "prevent_destroy": False}
 
 
 def test_max_streams_names_tenant_limit_and_value(limited):
     p = StreamProvider()
     first = p.create(p.check({}, props(limited, name="ONE")).inputs)
-    with pytest.raises(jsc.JetStreamApiError) as err:
+    with pytest.raises(MaxStreamsReached) as err:
         p.create(p.check({}, props(limited, name="TWO")).inputs)
     text = str(err.value)
     assert err.value.err_code == 10027
@@ -62,21 +69,23 @@ def test_max_streams_names_tenant_limit_and_value(limited):
 
 def test_storage_and_memory_limits(limited):
     p = StreamProvider()
-    with pytest.raises(jsc.JetStreamApiError) as err:
+    with pytest.raises(StorageExceeded) as err:
         p.create(p.check({}, props(limited, name="BIG", max_bytes="10MB")).inputs)
+    text = str(err.value)
     assert err.value.err_code == 10047
-    assert "tenant-t" in str(err.value) and "file storage" in str(err.value) and "max_storage is 1048576" in str(err.value)
-    with pytest.raises(jsc.JetStreamApiError) as err:
+    assert "tenant-t" in text and "file storage" in text and "max_storage is 1048576" in text
+    with pytest.raises(MemoryExceeded) as err:
         p.create(p.check({}, props(limited, name="MEM", storage="memory")).inputs)
+    text = str(err.value)
     assert err.value.err_code == 10028
-    assert "tenant-t" in str(err.value) and "memory storage" in str(err.value) and "max_memory is 0" in str(err.value)
+    assert "tenant-t" in text and "memory storage" in text and "max_memory is 0" in text
 
 
 def test_max_consumers(limited):
     p, c = StreamProvider(), ConsumerProvider()
     s = p.create(p.check({}, props(limited, name="CONS")).inputs)
     a = c.create(c.check({}, props(limited, stream="CONS", name="a")).inputs)
-    with pytest.raises(jsc.JetStreamApiError) as err:
+    with pytest.raises(MaxConsumersReached) as err:
         c.create(c.check({}, props(limited, stream="CONS", name="b")).inputs)
     assert err.value.err_code == 10026 and "tenant-t" in str(err.value) and "max_consumers is 1" in str(err.value)
     c.delete(a.id, a.outs)
@@ -85,5 +94,5 @@ def test_max_consumers(limited):
 
 def test_jetstream_disabled_for_account(limited):
     p = StreamProvider()
-    with pytest.raises(jsc.JetStreamApiError, match="JetStream is not enabled for account 'tenant-t'"):
+    with pytest.raises(JetStreamNotEnabledForAccount, match="JetStream is not enabled for account 'tenant-t'"):
         p.create(p.check({}, props(limited, user="nojs:nojspass", name="X")).inputs)

@@ -65,7 +65,8 @@ def test_object_store_matches_nats_py(server):
     async def app(nc):
         js = nc.jetstream()
         from nats.js.api import ObjectStoreConfig
-        store = await js.create_object_store(bucket, config=ObjectStoreConfig(max_bytes=8 * 1024**2, description="blobs"))
+        config = ObjectStoreConfig(max_bytes=8 * 1024**2, description="blobs")
+        store = await js.create_object_store(bucket, config=config)
         await store.put("a.txt", b"hello" * 1000)
         return (await store.get("a.txt")).data
     assert with_nats(server, app) == b"hello" * 1000

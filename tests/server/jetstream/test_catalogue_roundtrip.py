@@ -9,7 +9,7 @@ import pytest
 
 from components.model.jetstream.consumer import normalize_server_consumer, validate_and_normalize_consumer
 from components.model.jetstream.stream import normalize_server_stream, validate_and_normalize_stream
-from components.providers import jetstream_client as jsc
+from components.nats_io import jetstream as jsc
 from components.providers.consumer import ConsumerProvider
 from components.providers.kv_bucket import KvBucketProvider
 from components.providers.stream import StreamProvider, user_fields
@@ -85,7 +85,8 @@ def test_sources_with_transforms_and_mirror_round_trip(server):
     aid, _, _ = _round_trip_stream(server, {"name": agg, "sources": [
         {"name": origin, "subject_transforms": [{"src": f"{origin}.>", "dest": f"agg.{origin}.>"}]}]})
     mirror = unique("MIR")
-    mid, _, outs = _round_trip_stream(server, {"name": mirror, "mirror": {"name": origin, "filter_subject": f"{origin}.a"},
+    mid, _, outs = _round_trip_stream(server, {"name": mirror,
+                                               "mirror": {"name": origin, "filter_subject": f"{origin}.a"},
                                                "mirror_direct": True})
     assert outs["config"]["mirror"] == {"name": origin, "filter_subject": f"{origin}.a"}
     for id_ in (mid, aid, oid):

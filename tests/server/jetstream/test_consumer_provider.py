@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from components.providers import jetstream_client as jsc
+from components.nats_io import jetstream as jsc
 from components.providers.consumer import ConsumerProvider
 from components.providers.stream import StreamProvider
 from tests.server.jetstream.conftest import api_call, as_engine, conn, unique

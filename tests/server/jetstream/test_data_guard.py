@@ -16,6 +16,7 @@ import pytest
 
 from components.model.identity.account import AccountSpec
 from components.model.identity.roles import tenant_backup_user, tenant_provisioning_user, tenant_service_user
+from components.nats_io.errors import StreamNotFound, api_error
 from components.providers.data_guard import DataGuardProvider
 from components.providers.stream import StreamProvider
 from tests.support.creds_checks import js_publish, js_request
@@ -139,7 +140,8 @@ def test_delete_with_recorded_backup_dir_leaves_a_restorable_snapshot(acme, tmp_
     id_, outs = _stream(acme, "BACKED", 9, data_protection={"backup_dir": backups})
     assert outs["data_protection"] == {"backup_dir": backups}, "the setting is recorded in the state"
     P.delete(id_, outs)
-    assert asyncio.run(js_request(acme["url"], acme["service"], "$JS.API.STREAM.INFO.BACKED"))["error"]["err_code"] == 10059
+    gone = asyncio.run(js_request(acme["url"], acme["service"], "$JS.API.STREAM.INFO.BACKED"))
+    assert isinstance(api_error(gone["error"]), StreamNotFound), gone
     [snapshot] = glob.glob(os.path.join(backups, "BACKED", "*"))
     assert {"backup.json", "stream.arc.s2", "manifest.json", "snapshot.bin"} <= set(os.listdir(snapshot))
 

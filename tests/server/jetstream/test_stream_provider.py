@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from components.providers import jetstream_client as jsc
+from components.nats_io import jetstream as jsc
+from components.nats_io.errors import JetStreamConnectError, SubjectsOverlap
 from components.providers.stream import StreamProvider
 from tests.server.jetstream.conftest import api_call, as_engine, conn, unique, with_nats
 
@@ -52,7 +53,8 @@ def test_create_adopt_noop_update_keeps_messages(server):
     d = P.diff(id_, outs, inputs)
     assert not d.changes and d.replaces == []
     publish(server, f"{name}.a.x", 3)
-    new_inputs = checked({**inputs, "max_age": "2h", "subjects": [f"{name}.a.>", f"{name}.b.*"], "description": "orders"})
+    new_inputs = checked({**inputs, "max_age": "2h", "subjects": [f"{name}.a.>", f"{name}.b.*"],
+                          "description": "orders"})
     d = P.diff(id_, outs, new_inputs)
     assert d.changes and d.replaces == []
     updated = as_engine(P.update(id_, outs, new_inputs).outs)
@@ -61,7 +63,7 @@ def test_create_adopt_noop_update_keeps_messages(server):
     assert live["config"]["subjects"] == [f"{name}.a.>", f"{name}.b.*"]
     assert live["config"]["description"] == "orders"
     assert live["state"]["messages"] == 3 and updated["messages"] == 3
-    assert api_call(server, lambda api: api.stream_msg_count(name)) == 3
+    assert api_call(server, lambda api: api.stream_info(name))["state"]["messages"] == 3
     assert not P.diff(id_, updated, new_inputs).changes
     P.delete(id_, updated)
 
@@ -126,7 +128,7 @@ def test_overlapping_subjects_between_streams_is_clear(server):
     a = unique("OVA")
     id_, inputs, outs = make(server, name=a, subjects=["ov.>"])
     b = checked({"name": unique("OVB"), "subjects": ["ov.x.*"], **conn(server)})
-    with pytest.raises(jsc.JetStreamApiError) as err:
+    with pytest.raises(SubjectsOverlap) as err:
         P.create(b)
     assert err.value.err_code == 10065
     assert "acme" in str(err.value) and "overlap" in str(err.value)
@@ -143,6 +145,7 @@ def test_delete_refused_with_prevent_destroy(server):
 
 
 def test_unreachable_server_is_clear():
-    props = checked({"name": "X", "server_url": "nats://127.0.0.1:1", "creds": "", "account_label": "acme", "prevent_destroy": False})
-    with pytest.raises(jsc.JetStreamConnectError, match="cannot reach NATS at nats://127.0.0.1:1"):
+    props = checked({"name": "X", "server_url": "nats://127.0.0.1:1", "creds": "", "account_label": "acme",
+                     "prevent_destroy": False})
+    with pytest.raises(JetStreamConnectError, match="cannot reach NATS at nats://127.0.0.1:1"):
         P.create(props)

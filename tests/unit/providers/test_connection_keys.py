@@ -1,7 +1,7 @@
 """Keys of pooled connections: one per kind, URLs and creds, and printable without secrets."""
 from __future__ import annotations
 
-from components.providers.nats_connections import REUSE_ENV, Key, redact_url, reuse_enabled
+from components.nats_io.pool import REUSE_ENV, Key, redact_url, reuse_enabled
 
 
 def test_redact_url_drops_user_password_and_token() -> None:

@@ -50,6 +50,8 @@ from typing import Any, Awaitable, Callable, Optional, Sequence, TypeVar
 
 from nats.aio.client import Client
 
+from components.nats_io.errors import RequestTimeout
+
 T = TypeVar("T")
 ConnectFn = Callable[[], Awaitable[Client]]
 
@@ -157,7 +159,7 @@ class ConnectionPool:
         done, _ = concurrent.futures.wait([future], timeout=deadline)
         if not done:
             future.cancel()
-            raise TimeoutError(f"NATS operation via {', '.join(key.servers)} did not finish within {deadline:g}s")
+            raise RequestTimeout(f"NATS operation via {', '.join(key.servers)} did not finish within {deadline:g}s")
         return future.result()
 
     def describe(self) -> list[dict[str, Any]]:

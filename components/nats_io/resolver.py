@@ -1,12 +1,11 @@
 """Talk to the servers' ``full`` account resolver as the system user (``$SYS.REQ.CLAIMS.*``).
 
-Connections are opened with in-memory creds. The callers are Pulumi dynamic providers, which are
-pickled into state and called from worker threads, so nothing is kept on them: the synchronous
-functions take their connection from ``nats_connections``, which keeps one per server list and
-system creds for the whole provider process (every account and user operation goes through it; the
-system account has no connection limit) and closes it after ``IDLE_TIMEOUT`` seconds without use.
-The ``*_async`` variants are there for callers that already run an event loop; they open and close
-a connection of their own.
+Connections are opened with in-memory creds (``components.nats_io.connect``). The callers are
+Pulumi dynamic providers, which are pickled into state and called from worker threads, so nothing is
+kept on them: the functions take their connection from the pool (``components.nats_io.pool``),
+which keeps one per server list and system creds for the whole provider process (every account and
+user operation goes through it; the system account has no connection limit) and closes it after
+``IDLE_TIMEOUT`` seconds without use.
 
 Every exchange here may run twice after a broken reused connection: lookups and lists only read, a
 second push of the same JWT is answered "jwt updated" again (the resolver keeps the newer of two
@@ -22,19 +21,15 @@ Server rules this module relies on:
 """
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any, Awaitable, Callable, Optional, Sequence, TypeVar
-
-import nats
-import nats.errors
-from nats.aio.client import Client, RawCredentials
 
 from components.model.identity.jwt_codec import JwtError, issue, verify
 from components.model.identity.keys import keypair_from_seed
 from components.model.identity.operator import delete_accounts_claims
-from components.providers import nats_connections, tls_client
+from components.nats_io import messaging, pool
+from components.nats_io.connect import Client, connect
+from components.nats_io.errors import NatsConnectError, PayloadTooLarge, ResolverError
 
 T = TypeVar("T")
 UPDATE_SUBJECT = "$SYS.REQ.CLAIMS.UPDATE"
@@ -45,38 +40,11 @@ LOOKUP_SUBJECT = "$SYS.REQ.ACCOUNT.{account}.CLAIMS.LOOKUP"
 IDLE_TIMEOUT = 30.0
 
 
-class ResolverError(RuntimeError):
-    """The resolver refused a request, did not answer, or no server could be reached."""
-
-    def __init__(self, message: str, replies: Sequence[dict[str, Any]] = ()):
-        super().__init__(message)
-        self.replies = list(replies)
-
-
 async def _connect(servers: Sequence[str], creds: str, timeout: float) -> Client:
-    errors: list[str] = []
-
-    async def on_error(e: Exception) -> None:
-        errors.append(f"{type(e).__name__}: {e}".rstrip(": "))
-
-    # nats-py 2.16 treats max_reconnect_attempts=0 as "no limit" during the initial connect and
-    # retries a refused port forever; 1 means one retry per server, then NoServersError. The outer
-    # wait_for bounds the whole attempt in case a server accepts TCP but never answers.
     try:
-        return await asyncio.wait_for(nats.connect(
-            servers=list(servers),
-            user_credentials=RawCredentials(creds),
-            allow_reconnect=False,
-            max_reconnect_attempts=1,
-            reconnect_time_wait=0.1,
-            connect_timeout=timeout,
-            error_cb=on_error,
-            name="nats-tenancy-resolver",
-            tls=tls_client.client_context(),   # servers with TLS: CA and client certificate (tls_client)
-        ), timeout=2 * timeout * len(servers) + 1)
-    except (nats.errors.Error, OSError, asyncio.TimeoutError) as e:
-        detail = "; ".join(dict.fromkeys(errors + [f"{type(e).__name__}: {e}".rstrip(": ")]))
-        raise ResolverError(f"no NATS server reachable at {', '.join(servers)}: {detail}") from None
+        return await connect(servers, creds, name="nats-tenancy-resolver", timeout=timeout)
+    except NatsConnectError as exc:
+        raise ResolverError(f"no NATS server reachable at {', '.join(servers)}: {exc.detail}") from None
 
 
 def _server_name(reply: dict[str, Any]) -> str:
@@ -85,41 +53,18 @@ def _server_name(reply: dict[str, Any]) -> str:
 
 
 async def _gather(nc: Client, subject: str, payload: bytes, expect: int, timeout: float) -> list[bytes]:
-    """Publish with our own inbox as reply and gather up to ``expect`` reply bodies.
-
-    The inbox subscription is removed however this ends: the connection may be pooled and serve
-    other requests afterwards."""
-    inbox = nc.new_inbox()
-    sub = await nc.subscribe(inbox)
+    """Up to ``expect`` reply bodies to one publish (``messaging.gather``)."""
     try:
-        try:
-            await nc.publish(subject, payload, reply=inbox)
-        except nats.errors.MaxPayloadError as e:
-            raise ResolverError(f"{subject}: payload of {len(payload)} bytes exceeds the server's max_payload: {e}") from None
-        await nc.flush(timeout=max(1, int(timeout)))
-        replies: list[bytes] = []
-        deadline = time.monotonic() + timeout
-        while len(replies) < expect:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                msg = await sub.next_msg(timeout=remaining)
-            except nats.errors.TimeoutError:
-                break
-            if msg.headers and msg.headers.get("Status") == "503":
-                # "no responders": nobody subscribes to the subject in our account, i.e. the creds are
-                # not a system-account user or no server runs a resolver. Never mistake it for success.
-                where = nc.connected_url.netloc if nc.connected_url else "?"
-                raise ResolverError(f"{subject}: no responders at {where}; the creds must belong to a user of "
-                                    "the system account and the servers must run the full resolver")
-            replies.append(bytes(msg.data))
-        return replies
-    finally:
-        try:
-            await sub.unsubscribe()
-        except nats.errors.Error:  # the connection closed meanwhile: nothing left to remove
-            pass
+        replies = await messaging.gather(nc, subject, payload, expect, timeout)
+    except PayloadTooLarge as exc:
+        raise ResolverError(str(exc)) from None
+    if replies and messaging.is_no_responders(replies[-1]):
+        # "no responders": nobody subscribes to the subject in our account, i.e. the creds are
+        # not a system-account user or no server runs a resolver. Never mistake it for success.
+        where = nc.connected_url.netloc if nc.connected_url else "?"
+        raise ResolverError(f"{subject}: no responders at {where}; the creds must belong to a user of "
+                            "the system account and the servers must run the full resolver")
+    return [bytes(msg.data) for msg in replies]
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -218,51 +163,11 @@ def _delete_token(operator_seed: str, account_pubs: Sequence[str]) -> bytes:
     return issue(delete_accounts_claims(operator_pub, list(account_pubs)), operator_seed).encode()
 
 
-async def _on_own_connection(servers: Sequence[str], creds: str, timeout: float,
-                             fn: Callable[[Client], Awaitable[T]]) -> T:
-    nc = await _connect(servers, creds, timeout)
-    try:
-        return await fn(nc)
-    finally:
-        await nc.close()
-
-
 def _on_pooled_connection(servers: Sequence[str], creds: str, timeout: float,
                           fn: Callable[[Client], Awaitable[T]]) -> T:
     """``fn(nc)`` on the process's pooled system-account connection to ``servers``."""
-    return nats_connections.run(servers, creds, lambda: _connect(servers, creds, timeout), fn,
-                                kind="resolver", idle_timeout=IDLE_TIMEOUT, replay_safe=True)
-
-
-async def push_account_jwt_async(servers: Sequence[str], system_creds: str, account_jwt: str,
-                                 expect_servers: int = 1, timeout: float = 2.0,
-                                 trusted_issuers: Sequence[str] = ()) -> list[dict[str, Any]]:
-    _preflight(account_jwt, trusted_issuers)
-    payload = account_jwt.strip().encode()
-    return await _on_own_connection(servers, system_creds, timeout,
-                                    lambda nc: _push_on(nc, servers, payload, expect_servers, timeout))
-
-
-async def delete_accounts_async(servers: Sequence[str], system_creds: str, operator_seed: str,
-                                account_pubs: Sequence[str], expect_servers: int = 1,
-                                timeout: float = 2.0) -> list[dict[str, Any]]:
-    token = _delete_token(operator_seed, account_pubs)
-    return await _on_own_connection(servers, system_creds, timeout,
-                                    lambda nc: _delete_on(nc, servers, token, expect_servers, timeout))
-
-
-async def lookup_account_jwt_async(servers: Sequence[str], system_creds: str, account_pub: str,
-                                   timeout: float = 2.0) -> Optional[str]:
-    """The JWT the resolver holds for ``account_pub``, or None when it has none."""
-    return await _on_own_connection(servers, system_creds, timeout,
-                                    lambda nc: _lookup_on(nc, servers, account_pub, timeout))
-
-
-async def list_accounts_async(servers: Sequence[str], system_creds: str, expect_servers: int = 1,
-                              timeout: float = 2.0) -> list[str]:
-    """Account public keys stored by the resolver (union over the servers that answered)."""
-    return await _on_own_connection(servers, system_creds, timeout,
-                                    lambda nc: _list_on(nc, servers, expect_servers, timeout))
+    return pool.run(servers, creds, lambda: _connect(servers, creds, timeout), fn,
+                    kind="resolver", idle_timeout=IDLE_TIMEOUT, replay_safe=True)
 
 
 def push_account_jwt(servers: Sequence[str], system_creds: str, account_jwt: str,

@@ -1,6 +1,6 @@
-"""The TLS side of the provisioning connections (resolver pushes, JetStream API), for servers with
-``tls`` set: which CA to trust and, where the servers ``verify`` client certificates, which
-certificate to present.
+"""The TLS side of every connection the adapter opens (resolver pushes, JetStream API, the ops
+tools), for servers with ``tls`` set: which CA to trust and, where the servers ``verify`` client
+certificates, which certificate to present.
 
 Read from the environment of the process that connects (the Pulumi CLI hands its environment to
 the provider processes), not from stack state, so a key file's path or content never lands in state:
@@ -19,13 +19,11 @@ import os
 import ssl
 from typing import Mapping, Optional
 
+from components.nats_io.errors import TlsSettingsError
+
 CA_ENV = "NATS_TENANCY_TLS_CA"
 CERT_ENV = "NATS_TENANCY_TLS_CERT"
 KEY_ENV = "NATS_TENANCY_TLS_KEY"
-
-
-class TlsSettingsError(ValueError):
-    """The TLS variables are incomplete or name files that cannot be used."""
 
 
 def client_context(environ: Optional[Mapping[str, str]] = None) -> Optional[ssl.SSLContext]:

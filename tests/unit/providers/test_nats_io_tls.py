@@ -5,7 +5,7 @@ import ssl
 
 import pytest
 
-from components.providers.tls_client import CA_ENV, CERT_ENV, KEY_ENV, TlsSettingsError, client_context
+from components.nats_io.tls import CA_ENV, CERT_ENV, KEY_ENV, TlsSettingsError, client_context
 
 
 def test_nothing_set_means_nats_py_defaults() -> None:
