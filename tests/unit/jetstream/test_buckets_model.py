@@ -1,4 +1,4 @@
-"""KV, object store and dead-letter configs match what nats-py / the server produce (recorded live)."""
+"""KV and object store configs match what nats-py / the server produce (recorded live)."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,6 @@ import json
 import pytest
 
 from components.model.errors import SpecError
-from components.model.jetstream.dead_letter import dead_letter_stream_config, dead_message_ref
 from components.model.jetstream.kv import kv_stream_config, normalize_server_kv, validate_and_normalize_kv
 from components.model.jetstream.object_store import (
     normalize_server_object_store,
@@ -85,14 +84,3 @@ def test_bucket_problems_name_the_input(fn, inputs, field):
     with pytest.raises(SpecError) as err:
         fn(inputs, "tenants.acme.kv.cfg")
     assert field in {p.field for p in err.value.problems}
-
-
-def test_dead_letter_stream_captures_both_advisories():
-    c = dead_letter_stream_config("ORDERS", "worker", max_age="24h")
-    assert c["name"] == "DLQ_ORDERS_worker" and c["max_age"] == 24 * 3600 * 10**9
-    assert c["subjects"] == ["$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ORDERS.worker",
-                             "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.ORDERS.worker"]
-    adv = b'{"type":"io.nats.jetstream.advisory.v1.max_deliver","stream":"ORDERS","consumer":"worker","stream_seq":7,"deliveries":3}'
-    assert dead_message_ref(adv) == ("ORDERS", 7)
-    with pytest.raises(ValueError):
-        dead_message_ref(b'{"type":"io.nats.jetstream.advisory.v1.nak"}')

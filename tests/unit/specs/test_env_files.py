@@ -13,6 +13,8 @@ from components.model.environment.load import (
     load_environment,
 )
 from components.model.environment.units import HOUR, MINUTE
+from components.model.jetstream.stream import validate_and_normalize_stream
+from components.model.jetstream_plan import dead_letter_inputs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -84,6 +86,16 @@ def test_dev_acme_streams(dev) -> None:
     assert push.kind is ConsumerKind.PUSH
     assert push.deliver_subject == "acme.deliver.billing.live.audit-feed"
     assert acme.kv_buckets[0].bucket == "acme_carts"
+
+
+def test_dev_dead_letter_stream_is_a_valid_stream_on_its_consumers_advisories(dev) -> None:
+    acme = dev.tenant("acme")
+    stream = validate_and_normalize_stream(dead_letter_inputs(acme), "environments/dev.yaml")
+    assert stream["name"] == "ACME_DEAD_LETTERS"
+    assert stream["subjects"] == list(acme.dead_letter_subjects)
+    invoicer = "ACME_BILLING_LIVE.ACME_BILLING_LIVE_INVOICER"
+    assert f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{invoicer}" in stream["subjects"]
+    assert stream["max_age"] == 720 * HOUR and stream["storage"] == "file"
 
 
 def test_dev_small_tier_caps_retention(dev) -> None:
