@@ -93,9 +93,12 @@ def check_role(env: Environment, role: StackRole, stack: str) -> None:
 
 
 def stack_part(env: Environment, role: StackRole) -> Environment:
-    """The part of ``env`` one stack holds: everything for an unsharded environment; no tenants,
-    no leaf nodes and no ingest shard for the estate stack; one shard's tenants, their leaf nodes
-    and that shard's ingest account for a shard stack."""
+    """The part of ``env`` one stack holds, by its role.
+
+    Everything for an unsharded environment; no tenants, no leaf nodes and no ingest shard for the
+    estate stack; one shard's tenants, their leaf nodes and that shard's ingest account for a shard
+    stack.
+    """
     if not env.platform.shard_stacks:
         return env
     if role.shard is None:
@@ -107,13 +110,29 @@ def stack_part(env: Environment, role: StackRole) -> Environment:
 
 
 def shard_digest(env: Environment, shard: int) -> str:
-    """A fingerprint of what shard ``shard``'s stack declares: its tenants, and everything they are
-    built from (tiers, layout, roles, platform, servers, JetStream settings). Equal digests mean the
-    shard's program registers the same resources with the same inputs."""
-    part = stack_part(env, StackRole(estate=env.stack, shard=shard))
-    text = repr((part.tenants, part.leafnodes, part.tiers, part.layout, part.roles, part.platform,
-                 part.servers, part.jetstream, part.tls, part.subject_prefix, part.data_protection))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    """A fingerprint of what shard ``shard``'s stack declares.
+
+    Its tenants, and everything they are built from (tiers, layout, roles, platform, servers,
+    JetStream settings). Equal digests mean the shard's program registers the same resources with
+    the same inputs.
+    """
+    return shard_digests(env)[shard]
+
+
+def shard_digests(env: Environment) -> dict[int, str]:
+    """``shard_digest`` of every shard, with one pass over the tenants."""
+    tenants: dict[int, list[Any]] = {k: [] for k in range(env.platform.shards)}
+    for t in env.tenants:
+        tenants[env.shard_of(t.id)].append(t)
+    shared = repr((env.tiers, env.layout, env.roles, replace(env.platform, stack_shards=None), env.servers,
+                   env.jetstream, env.tls, env.subject_prefix, env.data_protection))
+    out = {}
+    for k, members in tenants.items():
+        ids = {t.id for t in members}
+        leafnodes = tuple(ln for ln in env.leafnodes if ln.tenant in ids)
+        text = repr((k, tuple(members), leafnodes)) + shared
+        out[k] = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return out
 
 
 def estate_digest(env: Environment) -> str:
@@ -129,8 +148,11 @@ _SHARD_ONLY = ("shard", "shard_digest", "nats_url")
 
 
 def merge_outputs(estate: dict[str, Any], shards: list[dict[str, Any]]) -> dict[str, Any]:
-    """The estate's outputs and its shards' merged into the one-stack contract (README, "Stack
-    outputs"): ``tenants``, ``accounts`` and ``leafnodes`` united, ``platform`` in shard order."""
+    """The estate's outputs and its shards' merged into the one-stack contract.
+
+    The contract is README, "Stack outputs": ``tenants``, ``accounts`` and ``leafnodes`` united,
+    ``platform`` in shard order.
+    """
     out = {k: v for k, v in estate.items() if k not in _ESTATE_ONLY}
     out["tenants"] = dict(out.get("tenants") or {})
     out["accounts"] = dict(out.get("accounts") or {})

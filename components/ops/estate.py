@@ -52,7 +52,7 @@ from components.model.shard_stacks import (
     StackRole,
     estate_digest,
     merge_outputs,
-    shard_digest,
+    shard_digests,
     shard_stack_name,
     stack_part,
 )
@@ -132,6 +132,7 @@ class Estate:
             raise EstateError(f"{self.env.file}: platform.shard_stacks is not set: the environment has one "
                               f"stack; run scripts/pulumi.sh {stack} <command> instead")
         self.record = Record(stack, project_dir)
+        self._digests: Optional[dict[Optional[int], str]] = None
         self._env_setting = os.path.relpath(self.env.file, project_dir)
 
     # --- stacks --------------------------------------------------------------------------------
@@ -142,6 +143,16 @@ class Estate:
         if name != self.stack:
             stack.set_config(ENVIRONMENT_KEY, auto.ConfigValue(self._env_setting))
         return stack
+
+    def digest(self, shard: Optional[int]) -> str:
+        """What the record compares for the estate stack (``shard`` None) or a shard stack. A shard's
+        includes the estate's: the shards sign with the estate's keys and reach its servers, so a
+        change of the estate runs them again."""
+        if self._digests is None:
+            self._digests = {None: estate_digest(self.env), **shard_digests(self.env)}
+        if shard is None:
+            return self._digests[None]
+        return f"{self._digests[None]}-{self._digests[shard]}"
 
     def shards(self, only: Optional[int] = None) -> list[int]:
         """Every shard number, or just ``only``."""
@@ -185,10 +196,13 @@ class Estate:
             if only is None:
                 runs.append(self._one(self.stack, action, None))
         else:
-            if only is None:
+            if only is None and (run_all or action == "refresh" or self.record.digest(self.stack) != self.digest(None)):
                 runs.append(self._one(self.stack, action, None))
                 if runs[-1].error:
                     return self._summary(runs, started)
+            elif only is None:
+                self.say(f"{self.stack}: unchanged since its last up: skipped (--all runs it)")
+                runs.append(StackRun(self.stack, action, skipped=True))
             runs += self._over_shards(action, shards, parallel, run_all=run_all or action == "refresh"
                                       or only is not None)
         return self._summary(runs, started)
@@ -197,7 +211,7 @@ class Estate:
         todo, runs = [], []
         for k in shards:
             name = shard_stack_name(self.stack, k)
-            if not run_all and self.record.digest(name) == shard_digest(self.env, k):
+            if not run_all and self.record.digest(name) == self.digest(k):
                 runs.append(StackRun(name, action, skipped=True))
                 continue
             todo.append(k)
@@ -227,10 +241,7 @@ class Estate:
                     self._seed_new_tenants(stack, shard)
                 up = stack.up(show_secrets=False, suppress_outputs=True, **common)
                 run.changes = dict(up.summary.resource_changes or {})
-                if shard is not None:
-                    self.record.store(name, shard_digest(self.env, shard), self.shard_tenants(shard))
-                else:
-                    self.record.store(name, estate_digest(self.env), [])
+                self.record.store(name, self.digest(shard), self.shard_tenants(shard) if shard is not None else [])
             elif action == "preview":
                 pre = stack.preview(**common)
                 run.changes = dict(pre.change_summary or {})
@@ -264,9 +275,16 @@ class Estate:
 
     def outputs(self, show_secrets: bool = False) -> dict[str, Any]:
         """The estate's outputs and every shard's merged into the one-stack contract."""
-        estate = _outputs(self._stack(self.stack), show_secrets)
-        shards = [_outputs(self._stack(shard_stack_name(self.stack, k)), show_secrets) for k in self.shards()]
-        return merge_outputs(estate, shards)
+        estate, secret = _outputs(self._stack(self.stack))
+        shards = []
+        for k in self.shards():
+            values, more = _outputs(self._stack(shard_stack_name(self.stack, k)))
+            shards.append(values)
+            secret |= more
+        merged = merge_outputs(estate, shards)
+        if show_secrets:
+            return merged
+        return {k: "[secret]" if k in secret else _mask(v) for k, v in merged.items()}
 
     def recover(self) -> int:
         """After an interrupted ``up``: release each stack's lock, clear the creates that were in
@@ -293,11 +311,10 @@ def _cli_env() -> dict[str, str]:
     return {k: os.environ[k] for k in keys if k in os.environ}
 
 
-def _outputs(stack: auto.Stack, show_secrets: bool) -> dict[str, Any]:
+def _outputs(stack: auto.Stack) -> tuple[dict[str, Any], set[str]]:
+    """A stack's outputs, and the names of those the CLI marks secret as a whole."""
     values = stack.outputs()
-    if show_secrets:
-        return {k: v.value for k, v in values.items()}
-    return {k: ("[secret]" if v.secret else _mask(v.value)) for k, v in values.items()}
+    return {k: v.value for k, v in values.items()}, {k for k, v in values.items() if v.secret}
 
 
 def _plain_outputs(stack: auto.Stack) -> dict[str, Any]:
@@ -305,8 +322,8 @@ def _plain_outputs(stack: auto.Stack) -> dict[str, Any]:
 
 
 def _mask(value: Any) -> Any:
-    """Outputs with any nested secret replaced: the CLI's JSON carries secrets decrypted, marked only
-    at the top level, so creds are masked by key name."""
+    """Outputs with every nested secret replaced: the Automation API marks secrets only at the top
+    level of an output, so creds and keys are masked by their key names."""
     if isinstance(value, dict):
         return {k: ("[secret]" if k in ("creds", "system_creds", "operator_seed") else _mask(v))
                 for k, v in value.items()}
