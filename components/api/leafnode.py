@@ -42,7 +42,7 @@ class LeafNodeArgs:
 
     def hub_urls(self) -> list[str]:
         """Every hub URL of ``hub_url``."""
-        return [u.strip() for u in self.hub_url.split(",") if u.strip()]
+        return [u.strip() for u in (self.hub_url or "").split(",") if u.strip()]
 
     def spec_check(self, tenant_id: str) -> list[str]:
         """The hub URLs, once the fields pass the environment file's checks (a ``SpecError`` naming
@@ -50,7 +50,8 @@ class LeafNodeArgs:
         problems = Problems(SOURCE)
         urls = self.hub_urls()
         if not urls:
-            problems.add(f"{SOURCE}.hub_url", f"{self.hub_url!r} names no URL", "give the hub's leaf-node URL")
+            problems.add(f"{SOURCE}.hub_url", f"{self.hub_url!r} names no URL",
+                         "give the hub's leaf-node URL (LocalNatsServer.leafnode_url once leafnode_port is set)")
         for url in urls or [None]:
             entry = {"customer": self.customer, "tenant": tenant_id, "hub_url": url, "listen_port": self.listen_port}
             read_leafnodes(Reader(problems), [entry], SOURCE, {tenant_id})
