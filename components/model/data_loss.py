@@ -19,11 +19,19 @@ from typing import Any, Mapping, Optional
 
 
 class Loss(str, Enum):
+    """How a change ends an object's data: the object is made again (replace) or removed (delete)."""
+
     REPLACE = "replace"
     DELETE = "delete"
 
 
 class Kind(str, Enum):
+    """The kind of JetStream object that holds data; the value is how messages name it.
+
+    KV buckets and object stores are streams underneath (``KV_<bucket>``, ``OBJ_<bucket>``, see
+    ``STREAM_PREFIX``).
+    """
+
     STREAM = "stream"
     KV = "key-value bucket"
     OBJECT_STORE = "object store"
@@ -103,6 +111,7 @@ class Impact:
 
 
 def human_bytes(n: int) -> str:
+    """``n`` bytes in binary units with one decimal (``1.5 MiB``), whole bytes below 1 KiB."""
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if size < 1024 or unit == "TiB":

@@ -26,17 +26,25 @@ DOCUMENT_VERSION = 1
 
 @dataclass(frozen=True)
 class ExporterConfig:
+    """What the exporter is told about the environment, as the series document carries it.
+
+    The series renames, the tenant id of each account JWT name, and the platform consumers whose
+    lag it reports per tenant.
+    """
+
     mapping: SeriesMapping = SeriesMapping()
     tenant_ids: tuple[tuple[str, str], ...] = ()     # account JWT name -> tenant id
     platform_lag: tuple[LagTarget, ...] = ()
 
 
 def exporter_config(env: Environment) -> ExporterConfig:
+    """The exporter's view of ``env``; tenant ids sorted by account name so the document is stable."""
     tenant_ids = tuple(sorted((t.account_name or t.id, t.id) for t in env.tenants))
     return ExporterConfig(env.monitoring.metrics, tenant_ids, platform_lag.lag_targets(env))
 
 
 def to_document(cfg: ExporterConfig) -> dict[str, Any]:
+    """``cfg`` as the versioned JSON-ready mapping the exporter reads with ``--series``."""
     return {
         "version": DOCUMENT_VERSION,
         **metrics_series.to_document(cfg.mapping),
@@ -46,8 +54,11 @@ def to_document(cfg: ExporterConfig) -> dict[str, Any]:
 
 
 def series_document(env: Environment) -> str:
-    """The ``--series`` file's text for ``env``: deterministic (sorted keys), so an unchanged
-    environment gives an unchanged file and no restart of the exporter."""
+    """The ``--series`` file's text for ``env``.
+
+    Deterministic (sorted keys), so an unchanged environment gives an unchanged file and no restart
+    of the exporter.
+    """
     return json.dumps(to_document(exporter_config(env)), sort_keys=True, indent=1) + "\n"
 
 
@@ -72,9 +83,12 @@ def from_document(doc: Any, where: str = "series file") -> ExporterConfig:
 def exporter_args(monitor_url: str, listen: str, series_path: Optional[str] = None,
                   nats_url: Optional[str] = None, platform_creds: Optional[Mapping[str, str]] = None,
                   leader_only: bool = False) -> list[str]:
-    """The exporter's arguments after ``python -m components.ops.exporter``. ``platform_creds``:
-    platform account JWT name -> path of a creds file of a user with that account's JetStream API
-    (the platform consumer user has it); the lag probes need it and ``nats_url``."""
+    """The exporter's arguments after ``python -m components.ops.exporter``.
+
+    ``platform_creds``: platform account JWT name -> path of a creds file of a user with that
+    account's JetStream API (the platform consumer user has it); the lag probes need it and
+    ``nats_url``.
+    """
     args = ["--monitor-url", monitor_url, "--listen", listen]
     if series_path:
         args += ["--series", series_path]

@@ -27,6 +27,11 @@ DEAD_LETTER_MAX_AGE = "720h"
 
 
 def stream_inputs(sc: StreamClass) -> dict[str, Any]:
+    """The Stream resource's inputs for a domain's stream class; catalogue extras are passed as written.
+
+    Retention is by limits; a stream that sources another takes no publishes of its own, so it
+    gets no duplicate window.
+    """
     props: dict[str, Any] = {
         "name": sc.name,
         "retention": "limits",
@@ -73,6 +78,10 @@ def dead_letter_inputs(tenant: Tenant) -> dict[str, Any]:
 
 
 def consumer_inputs(c: ConsumerSpec) -> dict[str, Any]:
+    """The Consumer resource's inputs for a domain consumer: explicit acks, durable under its name.
+
+    A push consumer gets flow control and a 5s idle heartbeat, which the server requires together.
+    """
     props: dict[str, Any] = {
         "stream": c.stream,
         "name": c.durable,
@@ -94,6 +103,7 @@ def consumer_inputs(c: ConsumerSpec) -> dict[str, Any]:
 
 
 def kv_inputs(kv: KvSpec) -> dict[str, Any]:
+    """The KV bucket resource's inputs; settings equal to the catalogue defaults are left out."""
     props: dict[str, Any] = {"bucket": kv.bucket, "history": kv.history}
     if kv.ttl_ns:
         props["ttl"] = format_duration(kv.ttl_ns)
@@ -107,6 +117,7 @@ def kv_inputs(kv: KvSpec) -> dict[str, Any]:
 
 
 def object_store_inputs(o: ObjectStoreSpec) -> dict[str, Any]:
+    """The object-store resource's inputs; settings equal to the catalogue defaults are left out."""
     props: dict[str, Any] = {"bucket": o.bucket}
     if o.ttl_ns:
         props["ttl"] = format_duration(o.ttl_ns)
@@ -145,6 +156,7 @@ def platform_stream_inputs(env: Environment) -> list[dict[str, Any]]:
 
 
 def platform_consumer_inputs(pc: PlatformConsumerSpec) -> dict[str, Any]:
+    """The Consumer resource's inputs for a platform consumer: explicit acks, 1000 pending at most."""
     return {
         "stream": pc.stream,
         "name": pc.durable,
@@ -156,8 +168,11 @@ def platform_consumer_inputs(pc: PlatformConsumerSpec) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class StreamPlan:
-    """One stream as its resource gets it; ``after``: streams of the account it sources or mirrors,
-    which must exist first (and outlive it on delete)."""
+    """One stream as its resource gets it, with the streams it depends on.
+
+    ``after``: streams of the account it sources or mirrors, which must exist first (and outlive it
+    on delete).
+    """
 
     name: str
     inputs: Mapping[str, Any]
@@ -166,6 +181,8 @@ class StreamPlan:
 
 @dataclass(frozen=True)
 class ConsumerPlan:
+    """One consumer as its resource gets it, with the stream it is created on."""
+
     name: str
     stream: str
     inputs: Mapping[str, Any]
@@ -173,8 +190,10 @@ class ConsumerPlan:
 
 @dataclass(frozen=True)
 class JetStreamPlan:
-    """The JetStream objects of one account, in creation order (origins before the streams that
-    source them; consumers after their stream), as the resources' inputs."""
+    """The JetStream objects of one account, in creation order, as the resources' inputs.
+
+    Origins come before the streams that source them, consumers after their stream.
+    """
 
     streams: tuple[StreamPlan, ...] = ()
     consumers: tuple[ConsumerPlan, ...] = ()
@@ -183,8 +202,11 @@ class JetStreamPlan:
 
 
 def tenant_jetstream(t: Tenant) -> JetStreamPlan:
-    """A tenant's domain streams (live before replay), dead letters, declared streams, their
-    consumers, KV buckets and object stores."""
+    """The JetStream plan of one tenant's account.
+
+    Its domain streams (live before replay), dead letters, declared streams, their consumers, KV
+    buckets and object stores.
+    """
     streams = [StreamPlan(sc.name, stream_inputs(sc), tuple(sc.sources))
                for sc in sorted(t.streams, key=lambda s: bool(s.sources))]
     if t.dead_letter_stream:

@@ -37,6 +37,8 @@ LabelMap = tuple[tuple[str, Optional[str]], ...]
 
 @dataclass(frozen=True)
 class SeriesRename:
+    """One canonical series under a new ``name``, with label renames of its own (these win)."""
+
     canonical: str
     name: str
     labels: LabelMap = ()
@@ -72,6 +74,8 @@ class SeriesMapping:
 
 @dataclass(frozen=True)
 class Family:
+    """One series as the exporter exposes it: name, help text, label names and its samples."""
+
     name: str
     help: str
     labels: tuple[str, ...]
@@ -79,8 +83,10 @@ class Family:
 
 
 def problems(mapping: SeriesMapping) -> list[tuple[str, str, str]]:
-    """``(field, reason, fix)`` for every way ``mapping`` cannot be emitted; fields are relative to
-    the mapping (``series.nats_tenant_stream_messages.labels.consumer``)."""
+    """``(field, reason, fix)`` for every way ``mapping`` cannot be emitted.
+
+    Fields are relative to the mapping (``series.nats_tenant_stream_messages.labels.consumer``).
+    """
     out: list[tuple[str, str, str]] = []
     if mapping.unlisted not in UNLISTED:
         out.append(("unlisted", f"{mapping.unlisted!r} not in {'|'.join(UNLISTED)}", "use keep or drop"))
@@ -131,8 +137,10 @@ def _label_problems(labels: LabelMap, where: str, allowed: Iterable[str]) -> lis
 
 
 def families(mapping: SeriesMapping, found: Iterable[Sample]) -> list[Family]:
-    """The metric families to expose, in the canonical order, samples merged where dropped labels
-    made them equal."""
+    """The metric families to expose, in the canonical order.
+
+    Samples are merged where dropped labels made them equal (the metric's ``combine`` rule).
+    """
     grouped: dict[str, list[Sample]] = {m.name: [] for m in METRICS}
     for s in found:
         grouped[s.name].append(s)
@@ -159,6 +167,7 @@ def families(mapping: SeriesMapping, found: Iterable[Sample]) -> list[Family]:
 # -- the JSON document the stack writes for the exporter (``--series FILE``) -------------------
 
 def to_document(mapping: SeriesMapping) -> dict[str, Any]:
+    """``mapping`` as the JSON-ready part of the exporter's series document."""
     return {
         "labels": dict(mapping.labels),
         "series": {r.canonical: {"name": r.name, "labels": dict(r.labels)} for r in mapping.series},
@@ -167,8 +176,11 @@ def to_document(mapping: SeriesMapping) -> dict[str, Any]:
 
 
 def from_document(doc: Any, where: str = "series") -> SeriesMapping:
-    """The inverse of ``to_document``; also reads what a person writes by hand (a series given as
-    just its new name). Raises ``ValueError`` naming the field."""
+    """The series mapping of a series document; the inverse of ``to_document``.
+
+    It also reads what a person writes by hand (a series given as just its new name). Raises
+    ``ValueError`` naming the field.
+    """
     if not isinstance(doc, Mapping):
         raise ValueError(f"{where}: expected a JSON object")
     labels = _label_map(doc.get("labels") or {}, f"{where}.labels")

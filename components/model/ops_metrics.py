@@ -39,9 +39,12 @@ GLOBAL_ACCOUNT = "$G"
 
 @dataclass(frozen=True)
 class MetricDef:
-    """``labels`` are exported by default, ``extra`` only when a series mapping names them.
+    """One series of the exporter's contract: name, help text, labels and how samples merge.
+
+    ``labels`` are exported by default, ``extra`` only when a series mapping names them.
     ``combine`` says how samples are merged when a mapping drops labels that told them apart:
-    counts add up; a ratio keeps the largest (the fullest quota)."""
+    counts add up; a ratio keeps the largest (the fullest quota).
+    """
 
     name: str
     help: str
@@ -98,8 +101,11 @@ QUOTA_RESOURCES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Sample:
-    """``labels`` are the metric's default labels in order; ``extra`` the ones only a series
-    mapping exports."""
+    """One value of one series, with its labels.
+
+    ``labels`` are the metric's default labels in order; ``extra`` the ones only a series mapping
+    exports.
+    """
 
     name: str
     labels: tuple[tuple[str, str], ...]
@@ -173,6 +179,7 @@ def jwt_limits(detail: Mapping[str, Any]) -> dict[str, int]:
 
 
 def is_tenant_account(key: str, system_account: str) -> bool:
+    """True for an account that may be a tenant: not the global account ``$G`` nor the system account."""
     return bool(key) and key not in (GLOBAL_ACCOUNT, system_account)
 
 

@@ -52,8 +52,10 @@ def tenant_token(env: Environment) -> int:
 
 
 def tenant_filter(shared: str, index: int, tenant: str) -> Optional[str]:
-    """The part of ``shared`` that is ``tenant``'s (``*.events.>`` → ``acme.events.>``), or None
-    when the filter names another tenant."""
+    """The part of ``shared`` that is ``tenant``'s (``*.events.>`` → ``acme.events.>``).
+
+    None when the filter names another tenant.
+    """
     tokens = shared.split(".")
     if index >= len(tokens) or ">" in tokens[:index + 1]:
         return None
@@ -65,8 +67,10 @@ def tenant_filter(shared: str, index: int, tenant: str) -> Optional[str]:
 
 
 def lag_targets(env: Environment) -> tuple[LagTarget, ...]:
-    """Every platform consumer of every shard with the tenants it reads (a tenant's trees are
-    imported by one shard only: ``env.shard_of``)."""
+    """Every platform consumer of every shard, with the tenants it reads.
+
+    A tenant's trees are imported by one shard only (``env.shard_of``).
+    """
     if not env.platform.shards or not env.platform.consumers:
         return ()
     index = tenant_token(env)
@@ -84,27 +88,31 @@ def lag_targets(env: Environment) -> tuple[LagTarget, ...]:
 
 def led_here(targets: tuple[LagTarget, ...], jsz: Mapping[str, Any],
              account_name: Mapping[str, str]) -> tuple[LagTarget, ...]:
-    """The targets whose stream this server leads, for an exporter run with ``--leader-only``:
+    """The targets whose stream this server leads, for an exporter run with ``--leader-only``.
+
     ``jsz`` fetched with ``stream_leader_only`` lists only those streams, so the lag of a shared
     consumer is reported by one exporter of a cluster, not by every one. ``account_name``: account
-    public key -> JWT name."""
+    public key -> JWT name.
+    """
     led = {(account_name.get(str(acc.get("id")), str(acc.get("id"))), str(st.get("name")))
            for acc in jsz.get("account_details") or () for st in acc.get("stream_detail") or ()}
     return tuple(t for t in targets if (t.account, t.stream) in led)
 
 
 def to_document(targets: tuple[LagTarget, ...]) -> list[dict[str, Any]]:
+    """``targets`` as the JSON-ready ``platform_lag`` list of the exporter's series document."""
     return [{"account": t.account, "stream": t.stream, "consumer": t.consumer, "tenants": dict(t.tenants)}
             for t in targets]
 
 
 def from_document(doc: Any, where: str = "platform_lag") -> tuple[LagTarget, ...]:
+    """The lag targets of a series document's ``platform_lag`` list; ValueError names the bad entry."""
     if not isinstance(doc, list):
         raise ValueError(f"{where}: expected a list")
     out = []
     for i, raw in enumerate(doc):
-        ok = isinstance(raw, Mapping) and all(isinstance(raw.get(k), str) for k in ("account", "stream", "consumer")) \
-            and isinstance(raw.get("tenants"), Mapping)
+        named = isinstance(raw, Mapping) and all(isinstance(raw.get(k), str) for k in ("account", "stream", "consumer"))
+        ok = named and isinstance(raw.get("tenants"), Mapping)
         if not ok:
             raise ValueError(f"{where}[{i}]: expected account, stream, consumer and tenants {{tenant: filter}}")
         out.append(LagTarget(raw["account"], raw["stream"], raw["consumer"],

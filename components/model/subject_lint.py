@@ -20,6 +20,8 @@ _CANDIDATE = re.compile(r"(?<![A-Za-z0-9_$.-])([A-Za-z0-9_$-]+(?:\.[A-Za-z0-9_*>
 
 @dataclass(frozen=True)
 class Finding:
+    """A subject found in text at ``line`` that breaks the layout, with each problem in words."""
+
     line: int
     subject: str
     problems: tuple[str, ...]

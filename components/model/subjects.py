@@ -35,10 +35,12 @@ def subject_problem(subject: object, allow_wildcards: bool = True) -> Optional[s
 
 
 def is_valid_subject(subject: object, allow_wildcards: bool = True) -> bool:
+    """True when ``subject`` is a NATS subject (``allow_wildcards``: ``*`` and a final ``>`` too)."""
     return subject_problem(subject, allow_wildcards) is None
 
 
 def has_wildcard(subject: str) -> bool:
+    """True when a token of ``subject`` is ``*`` or ``>``: it names many subjects, not one."""
     return any(t in ("*", ">") for t in subject.split("."))
 
 

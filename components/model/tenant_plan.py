@@ -27,9 +27,12 @@ TENANT_USER_ROLES = ("service", "reader", "leaf", "provisioning")
 
 
 def tenant_account_spec(tenant: Tenant, prefix: Optional[str] = None) -> AccountSpec:
-    """The tenant's account: its quotas as limits, its trees exported as streams (names and subjects
-    from the layout), legacy subject mappings where the layout keeps unprefixed publishers working.
-    ``prefix`` is unused: the tenant's subjects already carry it."""
+    """The tenant's account JWT spec: quotas as limits, trees exported as streams.
+
+    Names and subjects come from the layout, and legacy subject mappings are added where the layout
+    keeps unprefixed publishers working. ``prefix`` is unused: the tenant's subjects already carry
+    it.
+    """
     q = tenant.quotas
     limits = AccountLimits(
         conn=q.max_connections,
@@ -58,8 +61,10 @@ def _trees(tenant: Tenant) -> tuple[tuple[str, str], ...]:
 
 
 def tenant_role_scope(tenant: Tenant, stack: str = "") -> RoleScope:
-    """What the tenant's roles are filled with: its root, publish subjects (schema and legacy
-    spellings), exported trees and deliver tree."""
+    """What the tenant's roles are filled with.
+
+    Its root, publish subjects (schema and legacy spellings), exported trees and deliver tree.
+    """
     s = tenant.subjects
     legacy = tuple(src for src, _ in s.mappings)
     return RoleScope(account=tenant.account_name or tenant.id, stack=stack, tenant=tenant.id,
@@ -71,9 +76,11 @@ def tenant_role_scope(tenant: Tenant, stack: str = "") -> RoleScope:
 
 def tenant_user_specs(tenant: Tenant, prefix: Optional[str] = None,
                       role_specs: Optional[Mapping[str, RoleSpec]] = None) -> dict[str, UserSpec]:
-    """The four users every tenant has, then the extra users its environment entry declares
-    (``users: [{name, role}]``), keyed by the name used in the file; JWT names from the layout.
-    ``role_specs``: the environment's roles (built-ins when None)."""
+    """The tenant's users by the name used in the file: the four every tenant has, then its own.
+
+    Its own are the extra users its environment entry declares (``users: [{name, role}]``); JWT
+    names come from the layout. ``role_specs``: the environment's roles (built-ins when None).
+    """
     known = dict(builtin_roles()) if role_specs is None else dict(role_specs)
     scope = tenant_role_scope(tenant)
     users = {key: user_for_role(known[key], tenant.user_name(key), scope) for key in TENANT_USER_ROLES}
@@ -83,8 +90,10 @@ def tenant_user_specs(tenant: Tenant, prefix: Optional[str] = None,
 
 
 def shard_members(env: Environment) -> dict[int, list[str]]:
-    """Tenant ids per platform shard this stack builds (every shard unless ``platform.stack_shards``
-    narrows them), in the environment's order."""
+    """Tenant ids per platform shard this stack builds, in the environment's order.
+
+    Every shard unless ``platform.stack_shards`` narrows them.
+    """
     built = env.platform.stack_shards
     members: dict[int, list[str]] = {i: [] for i in (range(env.platform.shards) if built is None else built)}
     if not members:   # shards: 0, no platform ingest account
@@ -98,9 +107,11 @@ def shard_members(env: Environment) -> dict[int, list[str]]:
 
 def platform_account_spec(shard: int, tenant_pubs: Mapping[str, str], prefix: Optional[str] = None,
                           tenants: Optional[Mapping[str, Tenant]] = None, name: Optional[str] = None) -> AccountSpec:
-    """The ingest account of one shard: JetStream on (its platform streams), imports of its tenants'
-    exported trees, subjects unchanged (``tenants`` gives each tenant's trees; without it the
-    default layout's trees under ``prefix``)."""
+    """The ingest account of one shard: JetStream on, its tenants' exported trees imported.
+
+    Subjects are unchanged (``tenants`` gives each tenant's trees; without it the default layout's
+    trees under ``prefix``); JetStream holds the shard's platform streams.
+    """
     imports: list[Import] = []
     for tenant_id in sorted(tenant_pubs):
         if tenants is not None:
@@ -138,10 +149,12 @@ def platform_user_specs(shard: int, prefix: Optional[str] = None, env: Optional[
 
 def named_account_spec(account: NamedAccount, account_pubs: Mapping[str, str],
                        tenants: Mapping[str, Tenant]) -> AccountSpec:
-    """A declared account (``accounts:``): its JetStream limits (off when not given), exports,
-    imports and mappings. ``account_pubs``: public keys of every account by name (declared accounts
-    and tenant ids); an import from ``tenants`` becomes one import per tenant, with ``{root}`` and
-    ``{tenant}`` filled for each."""
+    """A declared account's JWT spec (``accounts:``): JetStream limits, exports, imports, mappings.
+
+    JetStream is off when not given. ``account_pubs``: public keys of every account by name
+    (declared accounts and tenant ids); an import from ``tenants`` becomes one import per tenant,
+    with ``{root}`` and ``{tenant}`` filled for each.
+    """
     js = account.jetstream
     limits = AccountLimits(conn=account.max_connections)
     if js is not None:
@@ -172,8 +185,10 @@ def named_account_spec(account: NamedAccount, account_pubs: Mapping[str, str],
 
 def named_account_users(account: NamedAccount, role_specs: Mapping[str, RoleSpec],
                         stack: str = "") -> dict[str, UserSpec]:
-    """The declared users of a named account, plus a provisioning user when it has JetStream (the
-    stack's own resources create its streams and buckets with it)."""
+    """The declared users of a named account, plus a provisioning user when it has JetStream.
+
+    The stack's own resources create its streams and buckets with that user.
+    """
     scope = RoleScope(account=account.name, stack=stack,
                       buckets=roles.bucket_subjects([kv.bucket for kv in account.kv_buckets],
                                                     [o.bucket for o in account.object_stores]))
@@ -184,8 +199,11 @@ def named_account_users(account: NamedAccount, role_specs: Mapping[str, RoleSpec
 
 
 def account_order(accounts: tuple[NamedAccount, ...]) -> tuple[NamedAccount, ...]:
-    """Declared accounts with every exporter before its importers (a server meeting an import of an
-    account it does not know yet looks it up before it answers the push). Cycles keep file order."""
+    """Declared accounts with every exporter before its importers; cycles keep file order.
+
+    A server meeting an import of an account it does not know yet looks it up before it answers the
+    push.
+    """
     by_name = {a.name: a for a in accounts}
     done: list[NamedAccount] = []
     seen: set[str] = set()
@@ -206,10 +224,12 @@ def account_order(accounts: tuple[NamedAccount, ...]) -> tuple[NamedAccount, ...
 
 @dataclass(frozen=True)
 class AccountPlan:
-    """What one account is made of, decided here and only mapped to resources by the components:
-    its account JWT spec (signing keys added by the component that makes them), its users with
-    their permissions, and its JetStream objects. ``account`` is None for a declared account whose
-    imports name other accounts' keys: ``named_account_spec`` builds it once those keys exist."""
+    """What one account is made of: its account JWT spec, its users and its JetStream objects.
+
+    Decided here and only mapped to resources by the components. Signing keys are added by the
+    component that makes them. ``account`` is None for a declared account whose imports name other
+    accounts' keys: ``named_account_spec`` builds it once those keys exist.
+    """
 
     name: str
     users: Mapping[str, UserSpec]

@@ -95,6 +95,11 @@ def _subjects(r: Reader, value: Any, path: str) -> tuple[str, ...]:
 
 def read_accounts(r: Reader, value: Any, path: str, roles: Mapping[str, RoleSpec], layout: Layout,
                   server_replicas: int) -> tuple[NamedAccount, ...]:
+    """The ``accounts`` section: declared accounts, each name once (a repeat is a problem at its path).
+
+    Roles a declared account's users take come from ``roles``; its buckets' replicas cannot exceed
+    ``server_replicas`` (the server refuses a stream it cannot place on that many peers).
+    """
     return read_unique(r, value, path, lambda raw, apath: _read_account(r, raw, apath, roles, layout, server_replicas),
                        lambda a: a.name, "name", "account")
 

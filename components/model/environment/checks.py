@@ -17,8 +17,11 @@ from components.model.environment.servers import member_ports
 
 
 def check_ports(r: Reader, servers: ServersSpec, monitoring: MonitoringSpec) -> None:
-    """Every listener on its own port; for a local cluster that is every member's ports
-    (``servers.member_ports``), since all members share one host."""
+    """Reports two listeners on one port, which the second server would fail to bind.
+
+    For a local cluster every member's ports count (``servers.member_ports``), since all members
+    share one host.
+    """
     members = servers.replicas if servers.mode is ServerMode.LOCAL else 1
     ports: list[tuple[str, str, int]] = []   # (field, who listens there, port)
     for ordinal in range(members):
@@ -40,6 +43,11 @@ def check_ports(r: Reader, servers: ServersSpec, monitoring: MonitoringSpec) -> 
 
 
 def check_server_capacity(r: Reader, servers: ServersSpec, js: JetStreamSpec) -> None:
+    """Reports a ``jetstream.max_file`` above the volume each kubernetes server gets.
+
+    The server would accept the setting and fail writes once the disk fills; local mode has no
+    declared volume, so nothing is checked there.
+    """
     size = servers.storage_size if servers.mode is ServerMode.KUBERNETES else None
     if size is not None and js.max_file > size:
         r.add("jetstream.max_file", f"{js.max_file} bytes is more than servers.storage_size ({size})",
@@ -47,8 +55,10 @@ def check_server_capacity(r: Reader, servers: ServersSpec, js: JetStreamSpec) ->
 
 
 def check_tenants(r: Reader, tenants: tuple[Tenant, ...], js: Optional[JetStreamSpec]) -> None:
-    """Tenant quotas against the servers' JetStream limits (names, collisions and subject overlaps
-    of every account: ``estate_checks``)."""
+    """Reports tenant quotas the servers' JetStream limits cannot hold.
+
+    Names, collisions and subject overlaps of every account are ``estate_checks``' part.
+    """
     if js is not None:
         _check_reservations(r, tenants, js)
     for ti, t in enumerate(tenants):
@@ -78,9 +88,11 @@ def _check_reservations(r: Reader, tenants: tuple[Tenant, ...], js: JetStreamSpe
 
 @dataclass(frozen=True)
 class StorageClaim:
-    """What one stream, KV bucket or object store of an account reserves: neutral, so tenants and
-    named accounts are checked alike. ``max_bytes`` -1 (or 0) is unlimited; ``path`` is the field
-    path of the object in the environment file."""
+    """What one stream, KV bucket or object store of an account reserves of the account's storage.
+
+    Neutral, so tenants and named accounts are checked alike. ``max_bytes`` -1 (or 0) is
+    unlimited; ``path`` is the field path of the object in the environment file.
+    """
 
     name: str
     storage: str
@@ -91,11 +103,14 @@ class StorageClaim:
 
 def check_account_storage(r: Reader, account: str, claims: Sequence[StorageClaim], max_bytes: int,
                           max_memory: int, quota_path: str) -> None:
-    """The server reserves ``max_bytes × replicas`` of every bounded stream against its account's
+    """Reports an account whose streams together reserve more than its storage quota.
+
+    The server reserves ``max_bytes × replicas`` of every bounded stream against its account's
     quota (file storage against ``max_bytes``, memory against ``max_memory``) and refuses the stream
     that does not fit with 10047 (10028 for memory), even when each fits alone; an unlimited stream
     needs one byte left when it is made (seen on nats-server 2.15.1). The servers make streams in
-    no fixed order, so the whole set must fit. A negative quota is unlimited."""
+    no fixed order, so the whole set must fit. A negative quota is unlimited.
+    """
     for storage, quota, key in (("file", max_bytes, "max_bytes"), ("memory", max_memory, "max_memory")):
         mine = [c for c in claims if c.storage == storage]
         if quota < 0 or not mine:

@@ -21,6 +21,7 @@ OBJECT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def read_data_protection(r: Reader, value: Any, path: str) -> DataProtection:
+    """The ``data_protection`` section; an absent or unreadable section protects everything."""
     if value is None:
         return DataProtection()
     m = r.mapping(value, path, KEYS)

@@ -53,6 +53,13 @@ class _Owners:
 def check_estate(r: Reader, tenants: tuple[Tenant, ...], accounts: tuple[NamedAccount, ...],
                  platform: Platform, platform_account_names: Iterable[str],
                  js: Optional[JetStreamSpec] = None) -> None:
+    """Reports what the servers would refuse across every account of the estate, with the field to fix.
+
+    Account and stream names are unique across tenants, declared accounts and platform shards (every
+    dashboard and output lists them side by side); users and consumers are unique within their
+    account, its streams capture no subject twice and fit its storage quota; a platform consumer's
+    filter names declared tenants only.
+    """
     if js is not None:
         _check_declared_reservations(r, tenants, accounts, js)
     account_names = _Owners(r, "account")
@@ -85,8 +92,10 @@ def check_estate(r: Reader, tenants: tuple[Tenant, ...], accounts: tuple[NamedAc
 
 
 def check_overlaps(r: Reader, own: list[tuple[str, str, Any]], account: str) -> None:
-    """Two streams of one account must not capture the same subject: the server refuses the second
-    with 10065 (subjects overlap), half-way through an ``up``."""
+    """Reports two streams of one account that capture the same subject.
+
+    The server refuses the second with 10065 (subjects overlap), half-way through an ``up``.
+    """
     seen: list[tuple[str, str]] = []
     for name, source, stream in own:
         if stream is None:

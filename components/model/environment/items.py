@@ -22,8 +22,11 @@ from components.model.subjects import subject_contains, subject_problem
 
 def read_js_streams(r: Reader, value: Any, path: str, values: Mapping[str, str],
                     deliver_root: Optional[str] = None) -> tuple[JsStream, ...]:
-    """Streams of one account; ``values`` fill the templates (``tenant``, ``root``, ``account``…).
-    Push consumers without a ``deliver_subject`` deliver to ``<deliver_root>.<stream>.<consumer>``."""
+    """The streams of one account declared with their own JetStream fields, consumers included.
+
+    ``values`` fill the templates (``tenant``, ``root``, ``account``…). Push consumers without a
+    ``deliver_subject`` deliver to ``<deliver_root>.<stream>.<consumer>``.
+    """
     out: list[JsStream] = []
     for i, raw in enumerate(r.sequence(value, path)):
         spath = item(path, i)

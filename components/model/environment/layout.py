@@ -42,8 +42,11 @@ DELIVER_OUTSIDE = "_deliver.{root}"
 
 
 class LegacyMode(str, Enum):
-    """Seed 001 §1.2.4 / §1.3.4: during the move to tenant-prefixed subjects, collectors keep
-    publishing ``events.x``; an account subject mapping turns that into ``<root>.events.x``."""
+    """Which subject spellings a tenant's publishers may use while they move to prefixed subjects.
+
+    Seed 001 §1.2.4 / §1.3.4: during the move to tenant-prefixed subjects, collectors keep
+    publishing ``events.x``; an account subject mapping turns that into ``<root>.events.x``.
+    """
 
     PREFIXED = "prefixed"   # only ``<root>.<tree>.…`` is accepted
     LEGACY = "legacy"       # publishers use ``<tree>.…``; the account maps it under the root
@@ -52,6 +55,8 @@ class LegacyMode(str, Enum):
 
 @dataclass(frozen=True)
 class IdRule:
+    """The tenant id rule of a layout: ids must match ``pattern``; ``fix`` is the hint a mismatch shows."""
+
     pattern: re.Pattern[str] = DEFAULT_TENANT_ID
     fix: str = DEFAULT_TENANT_ID_FIX
 
@@ -89,6 +94,12 @@ class TokenRule:
 
 @dataclass(frozen=True)
 class SubjectLayout:
+    """Where a tenant's subjects live: its root, the trees under it and the schema of their tokens.
+
+    ``stored`` is the tree streams store; ``legacy`` says how unprefixed publishers are handled;
+    ``deliver`` is the tree push consumers deliver to.
+    """
+
     root: str = "{prefix}.{tenant}"   # an unset subject_prefix leaves just the tenant token
     trees: tuple[str, ...] = DEFAULT_TREES
     stored: str = "events"
@@ -132,6 +143,12 @@ PLACEHOLDERS: Mapping[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Layout:
+    """The naming contract of an environment: tenant id rule, subject layout and name templates.
+
+    Every derived subject and object name is rendered from here, so one layout change renames
+    consistently (``stack`` and ``prefix`` fill the templates' ``{stack}`` and ``{prefix}``).
+    """
+
     tenant_id: IdRule = IdRule()
     subjects: SubjectLayout = SubjectLayout()
     names: NameTemplates = NameTemplates()
@@ -254,9 +271,11 @@ class _Reporter(Protocol):
 
 
 def render_item(r: _Reporter, raw: Mapping[str, Any], path: str, values: Mapping[str, str]) -> Optional[dict[str, Any]]:
-    """A declared item (stream, consumer, bucket) with every string filled from ``values``
-    (``{tenant}``, ``{root}``, ``{account}``, ``{stack}`` and their UPPER forms); None, with a problem
-    naming the field, when a template uses a placeholder that is not known there."""
+    """A declared item (stream, consumer, bucket) with every string filled from ``values``.
+
+    The placeholders are ``{tenant}``, ``{root}``, ``{account}``, ``{stack}`` and their UPPER forms;
+    None, with a problem naming the field, when a template uses a placeholder that is not known there.
+    """
     ok = True
 
     def fill(value: Any, where: str) -> Any:

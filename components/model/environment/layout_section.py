@@ -34,6 +34,7 @@ _NEVER_IN_ID = re.compile(r"[.*>\s{}]")
 
 
 def read_layout(r: Reader, value: Any, path: str, stack: str, prefix: Optional[str]) -> Layout:
+    """The ``layout`` section over the default layout: what the file leaves out keeps the default."""
     base = Layout(stack=stack, prefix=prefix)
     if value is None:
         return base

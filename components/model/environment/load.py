@@ -182,6 +182,11 @@ URL_SCHEMES = ("nats", "tls", "ws", "wss")
 
 @dataclass(frozen=True)
 class StackSettings:
+    """What one stack's Pulumi config says: its environment file, NATS URL and adopted secrets.
+
+    The secret fields are left out of ``repr`` so an error message or log line never shows them.
+    """
+
     stack: str
     environment_path: str
     nats_url: Optional[str] = None

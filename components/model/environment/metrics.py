@@ -23,6 +23,10 @@ SERIES_KEYS = ("name", "labels")
 
 
 def read_metrics(r: Reader, value: Any, path: str) -> SeriesMapping:
+    """The ``monitoring.metrics`` section: label and series renames of the exporter's output.
+
+    Absent, the exporter publishes its canonical series unchanged.
+    """
     if value is None:
         return SeriesMapping()
     m = r.mapping(value, path, METRICS_KEYS)

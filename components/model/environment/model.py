@@ -18,43 +18,59 @@ from components.model.metrics_series import SeriesMapping
 
 
 class ServerMode(str, Enum):
+    """Where the servers run: local processes of the dev machine, or a kubernetes StatefulSet."""
+
     LOCAL = "local"
     KUBERNETES = "kubernetes"
 
 
 class ServiceType(str, Enum):
+    """The kubernetes Service type that exposes the client port (ClusterIP when unset)."""
+
     CLUSTER_IP = "ClusterIP"
     NODE_PORT = "NodePort"
     LOAD_BALANCER = "LoadBalancer"
 
 
 class StorageType(str, Enum):
+    """Where a stream keeps its messages: on disk (survives a restart) or in memory."""
+
     FILE = "file"
     MEMORY = "memory"
 
 
 class DiscardPolicy(str, Enum):
+    """What a full stream does: drop its oldest messages (old) or refuse new ones (new)."""
+
     OLD = "old"
     NEW = "new"
 
 
 class StreamClassKind(str, Enum):
+    """The two streams of a domain: ``live`` captures the subjects, ``replay`` sources ``live``."""
+
     LIVE = "live"
     REPLAY = "replay"
 
 
 class ConsumerKind(str, Enum):
+    """How a consumer delivers: clients fetch (pull) or the server sends to a subject (push)."""
+
     PULL = "pull"
     PUSH = "push"
 
 
 class SubjectRoot(str, Enum):
+    """The three subject trees of the default layout, each tenant's ``<root>.<tree>.>``."""
+
     LOGS = "logs"
     EVENTS = "events"
     OTEL = "otel"
 
 
 class UserRole(str, Enum):
+    """The built-in roles a tenant's users take (``roles`` may declare more)."""
+
     SERVICE = "service"   # publish and subscribe in the tenant's tree
     READER = "reader"     # subscribe only
     BACKUP = "backup"     # snapshots and restores of the account's streams (components.ops.backup)
@@ -62,12 +78,20 @@ class UserRole(str, Enum):
 
 @dataclass(frozen=True)
 class ResourcesSpec:
+    """CPU (a kubernetes quantity such as ``500m``) and memory (bytes) of one server pod."""
+
     cpu: str
     memory: int
 
 
 @dataclass(frozen=True)
 class ServersSpec:
+    """The ``servers`` section: mode, ports and, per mode, data directory or kubernetes settings.
+
+    Fields marked local or kubernetes only are None in the other mode (the reader refuses them
+    there).
+    """
+
     mode: ServerMode
     host: str
     client_port: int
@@ -88,9 +112,12 @@ class ServersSpec:
 
 @dataclass(frozen=True)
 class JetStreamSpec:
-    """``sync_interval``: how often the servers fsync the store, as the server reads it (``always``
+    """The ``jetstream`` section: the servers' storage limits, domain, sync interval and store cipher.
+
+    ``sync_interval``: how often the servers fsync the store, as the server reads it (``always``
     or a Go duration); ``cipher``: store encryption at rest (``aes`` or ``chachapoly``), with the
-    key from the secret stack setting ``jetstreamKey``, never from this file."""
+    key from the secret stack setting ``jetstreamKey``, never from this file.
+    """
 
     max_memory: int
     max_file: int
@@ -101,6 +128,8 @@ class JetStreamSpec:
 
 @dataclass(frozen=True)
 class TLSSpec:
+    """The ``tls`` section: minimum version, certificates (a Secret or PEM files) and client checks."""
+
     min_version: str = "1.3"
     secret_name: Optional[str] = None
     cert_file: Optional[str] = None
@@ -112,9 +141,10 @@ class TLSSpec:
 
 @dataclass(frozen=True)
 class MonitoringSpec:
-    """Prometheus metrics (the project's exporter, ``components.ops.exporter``, beside the servers);
-    the server's own HTTP monitoring port is ``ServersSpec.monitor_port`` and is always on, since
-    health checks use it.
+    """The ``monitoring`` section: the Prometheus exporter beside the servers and its series.
+
+    The exporter is the project's own (``components.ops.exporter``); the server's HTTP monitoring
+    port is ``ServersSpec.monitor_port`` and is always on, since health checks use it.
 
     ``exporter_image`` is the container image built from ``deploy/exporter/Dockerfile``: required in
     kubernetes mode when enabled, refused in local mode (there the exporter runs from this checkout).
@@ -128,6 +158,12 @@ class MonitoringSpec:
 
 @dataclass(frozen=True)
 class Quotas:
+    """A tenant's limits: JetStream objects and storage, connections, message age and pending acks.
+
+    The JetStream and connection limits go into the account JWT, where the server enforces them;
+    ``retention_days`` caps every stream's ``max_age``, ``max_ack_pending`` every consumer's.
+    """
+
     max_streams: int
     max_consumers: int
     max_bytes: int
@@ -145,12 +181,16 @@ QUOTA_FIELDS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Tier:
+    """A named set of quotas tenants refer to (``tiers``); a tenant's own ``quotas`` override it."""
+
     name: str
     quotas: Quotas
 
 
 @dataclass(frozen=True)
 class ConsumerSpec:
+    """A durable consumer of a domain's stream class, with its name rendered by the layout."""
+
     name: str
     durable: str                      # derived: <STREAM>_<CONSUMER>
     stream: str
@@ -172,8 +212,11 @@ class ConsumerSpec:
 
 @dataclass(frozen=True)
 class StreamClass:
-    """One stream of a domain. ``live`` captures the domain's event subjects; ``replay`` has no
-    subjects and sources the live stream (see ``tenants`` for why)."""
+    """One stream of a domain, with the settings the tenant's quotas allowed.
+
+    ``live`` captures the domain's event subjects; ``replay`` has no subjects and sources the live
+    stream (see ``tenants`` for why).
+    """
 
     kind: StreamClassKind
     name: str
@@ -195,6 +238,8 @@ class StreamClass:
 
 @dataclass(frozen=True)
 class Domain:
+    """A tenant's domain: its ``live`` stream and, optionally, a ``replay`` stream sourcing it."""
+
     name: str
     live: StreamClass
     replay: Optional[StreamClass] = None
@@ -206,6 +251,8 @@ class Domain:
 
 @dataclass(frozen=True)
 class KvSpec:
+    """A KV bucket of an account: the name in the file and the bucket (``<tenant>_<name>``) it makes."""
+
     name: str
     bucket: str                       # derived: <tenant>_<name>
     history: int
@@ -217,6 +264,8 @@ class KvSpec:
 
 @dataclass(frozen=True)
 class ObjectStoreSpec:
+    """An object store of an account: the name in the file and the bucket it makes."""
+
     name: str
     bucket: str
     max_bytes: Optional[int] = None
@@ -226,6 +275,8 @@ class ObjectStoreSpec:
 
 @dataclass(frozen=True)
 class UserSpec:
+    """A user of a tenant's account: its name and the role its permissions come from."""
+
     name: str
     role: str     # a built-in role (UserRole values) or one declared under ``roles``
 
@@ -236,10 +287,12 @@ DEFAULT_GRACE_PERIOD_NS = 24 * 3600 * 10**9
 
 @dataclass(frozen=True)
 class CredentialsSpec:
-    """Rotation of a tenant's credentials. Raising a number rotates: ``signing_key`` gives the
-    account a new signing key (every user is re-issued with it), an entry of ``users`` gives that
-    user a new key and creds. What was replaced keeps working for ``grace_period_ns``, then the first
-    ``pulumi up`` withdraws it (see ``identity.rotation``)."""
+    """The rotation counters of a tenant's credentials: raising a number rotates.
+
+    ``signing_key`` gives the account a new signing key (every user is re-issued with it), an entry
+    of ``users`` gives that user a new key and creds. What was replaced keeps working for
+    ``grace_period_ns``, then the first ``pulumi up`` withdraws it (see ``identity.rotation``).
+    """
 
     grace_period_ns: int = DEFAULT_GRACE_PERIOD_NS
     signing_key: int = 1
@@ -251,10 +304,13 @@ class CredentialsSpec:
 
 @dataclass(frozen=True)
 class TenantSubjects:
-    """The tenant's subjects under its layout. ``logs``/``events``/``otel`` are the three trees of the
-    default layout; a layout without such a tree gives the whole root there (``VENTURE.x.>``), so
-    producer templates still point somewhere the tenant may publish. ``trees`` is what the account
-    exports, by tree name (``""`` for the whole root)."""
+    """The tenant's subjects under its layout: its root, each tree and what the account exports.
+
+    ``logs``/``events``/``otel`` are the three trees of the default layout; a layout without such a
+    tree gives the whole root there (``VENTURE.x.>``), so producer templates still point somewhere
+    the tenant may publish. ``trees`` is what the account exports, by tree name (``""`` for the
+    whole root).
+    """
 
     logs: str
     events: str
@@ -272,8 +328,10 @@ class TenantSubjects:
 
 @dataclass(frozen=True)
 class JsConsumer:
-    """A consumer declared with JetStream fields of its own (``streams[].consumers[]``): ``inputs``
-    are the Consumer resource's inputs, checked against the consumer field catalogue."""
+    """A consumer declared with JetStream fields of its own (``streams[].consumers[]``).
+
+    ``inputs`` are the Consumer resource's inputs, checked against the consumer field catalogue.
+    """
 
     name: str
     stream: str
@@ -296,6 +354,8 @@ class JsStream:
 
 @dataclass(frozen=True)
 class Tenant:
+    """One tenant: its account, subjects, JetStream objects, users and the quotas they live within."""
+
     id: str
     name: str
     tier: str
@@ -348,6 +408,8 @@ def dead_letter_subjects(stream: str, consumer: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class PlatformConsumerSpec:
+    """A platform consumer: one durable on a platform ingest stream, filtered over every tenant."""
+
     name: str
     root: Any                         # SubjectRoot for the default trees, else the tree name
     filter_subject: str               # absolute, e.g. "*.logs.>" or "plat.*.logs.>"
@@ -359,6 +421,8 @@ class PlatformConsumerSpec:
 
 @dataclass(frozen=True)
 class Platform:
+    """The ``platform`` section: how many ingest shards and which consumers read them."""
+
     shards: int = 1
     consumers: tuple[PlatformConsumerSpec, ...] = ()
     #: each shard's tenants in a stack of their own (``model/shard_stacks.py``)
@@ -369,6 +433,8 @@ class Platform:
 
 @dataclass(frozen=True)
 class LeafNodeSpec:
+    """A customer's leaf node: the tenant it belongs to, the hub URL it dials and its client port."""
+
     customer: str
     tenant: str
     hub_url: Optional[str] = None
@@ -395,20 +461,27 @@ class RoleSpec:
 
 @dataclass(frozen=True)
 class AccountUser:
+    """A user of a declared account and the role its permissions come from."""
+
     name: str
     role: str
 
 
 @dataclass(frozen=True)
 class AccountExport:
+    """A subject a declared account exports (a stream or a service)."""
+
     subject: str
     type: str = "stream"
 
 
 @dataclass(frozen=True)
 class AccountImport:
-    """``account`` names the exporter: a declared account, or ``tenants`` for every tenant (then
-    ``subject`` and ``local_subject`` are templates with ``{root}``/``{tenant}``)."""
+    """A subject a declared account imports from another account.
+
+    ``account`` names the exporter: a declared account, or ``tenants`` for every tenant (then
+    ``subject`` and ``local_subject`` are templates with ``{root}``/``{tenant}``).
+    """
 
     account: str
     subject: str
@@ -418,6 +491,8 @@ class AccountImport:
 
 @dataclass(frozen=True)
 class AccountJetStream:
+    """A declared account's JetStream limits (-1: unlimited); absent, the account has no JetStream."""
+
     max_bytes: int
     max_memory: int
     max_streams: int = -1
@@ -427,8 +502,10 @@ class AccountJetStream:
 
 @dataclass(frozen=True)
 class NamedAccount:
-    """An account that is not a tenant (``accounts`` in the environment file): a platform, an app,
-    a monitor, an environment such as PROD or STAGING."""
+    """An account that is not a tenant (``accounts`` in the environment file).
+
+    A platform, an app, a monitor, an environment such as PROD or STAGING.
+    """
 
     name: str
     description: str = ""
@@ -445,6 +522,8 @@ class NamedAccount:
 
 @dataclass(frozen=True)
 class Environment:
+    """One environment file, read and checked: everything a stack builds comes from here."""
+
     stack: str
     file: str
     version: int

@@ -44,8 +44,10 @@ def render(template: str, **values: str) -> str:
 
 
 def placeholders(template: str) -> list[str]:
-    """The placeholder names a template uses (``"{TENANT}_{name}"`` → ``["TENANT", "name"]``);
-    raises ValueError on a malformed template (an unclosed ``{``)."""
+    """The placeholder names a template uses (``"{TENANT}_{name}"`` → ``["TENANT", "name"]``).
+
+    Raises ValueError on a malformed template (an unclosed ``{``).
+    """
     return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
 
 
@@ -55,16 +57,20 @@ def valid_server_name(name: str) -> bool:
 
 
 def join_subject(*parts: Optional[str]) -> str:
+    """The non-empty ``parts`` joined with dots: an unset prefix or tree leaves no empty token."""
     return ".".join(p for p in parts if p)
 
 
 def valid_subject(subject: str, allow_wildcards: bool = True) -> bool:
+    """True when ``subject`` is a NATS subject (``allow_wildcards``: ``*`` and a final ``>`` too)."""
     return subjects.is_valid_subject(subject, allow_wildcards)
 
 
 def subjects_overlap(a: str, b: str) -> bool:
-    """True when at least one concrete subject matches both patterns (JetStream refuses two
-    streams in one account whose subjects overlap)."""
+    """True when at least one concrete subject matches both patterns.
+
+    JetStream refuses two streams in one account whose subjects overlap.
+    """
     return subjects.subjects_overlap(a, b)
 
 
@@ -74,13 +80,14 @@ def subject_within(inner: str, outer: str) -> bool:
 
 
 def within_any(inner: str, outers: Sequence[str]) -> bool:
+    """True when every subject matching ``inner`` also matches at least one of ``outers``."""
     return any(subject_within(inner, o) for o in outers)
 
 
 def shard_of(tenant: str, shards: int, jump: bool = False) -> int:
-    """Ingest shard of a tenant: rendezvous hashing of its id, or jump hashing (``jump``, for shard
-    stacks, whose counts reach hundreds; see ``identity.sharding``).
+    """The ingest shard of a tenant: rendezvous hashing of its id, or jump hashing with ``jump``.
 
+    Jump hashing is for shard stacks, whose counts reach hundreds (see ``identity.sharding``).
     Adding or removing tenants never moves another tenant; raising the shard count moves only the
     tenants that land on the new shard, a visible change in the preview (their imports move).
     """

@@ -36,9 +36,12 @@ MAX_SHARDS = 1024
 
 
 def read_platform(r: Reader, value: Any, path: str, layout: Layout) -> Platform:
-    """``shards: 0`` means no platform ingest account (a layout whose platform is a declared account,
+    """The ``platform`` section: the number of ingest shards and the consumers reading them.
+
+    ``shards: 0`` means no platform ingest account (a layout whose platform is a declared account,
     or that has none). A consumer's ``class`` is one of the layout's trees (``all`` for a layout that
-    exports the whole root)."""
+    exports the whole root).
+    """
     m = r.mapping({} if value is None else value, path, PLATFORM_KEYS)
     if m is None:
         return Platform()
@@ -89,6 +92,11 @@ def read_platform(r: Reader, value: Any, path: str, layout: Layout) -> Platform:
 
 
 def read_leafnodes(r: Reader, value: Any, path: str, tenant_ids: Collection[str]) -> tuple[LeafNodeSpec, ...]:
+    """The ``leafnodes`` section: one leaf node per customer, each bound to a declared tenant.
+
+    An unknown tenant, a second leaf node of one customer or a hub URL that is not a leaf-node URL
+    (nats, tls, nats-leaf, ws or wss with a host) is a problem at its path.
+    """
     out: list[LeafNodeSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(r.sequence(value, path)):

@@ -20,10 +20,12 @@ E = TypeVar("E", bound=Enum)
 
 
 def child(path: str, key: str) -> str:
+    """The path of mapping key ``key`` under ``path`` (``servers.mode``); a bare key at the top."""
     return f"{path}.{key}" if path else key
 
 
 def item(path: str, index: int) -> str:
+    """The path of list element ``index`` under ``path`` (``tenants[2]``)."""
     return f"{path}[{index}]"
 
 
@@ -88,6 +90,11 @@ EXTENSION_PREFIX = "x-"
 
 
 def parse_yaml(text: str, problems: Problems) -> Any:
+    """The document of ``text`` with top-level ``x-`` keys dropped, or None with a problem added.
+
+    The loader is strict (duplicate keys are errors, not a silent last-one-wins), and a syntax error
+    names its line and column.
+    """
     try:
         try:
             doc = yaml.load(text, Loader=_FastStrictLoader)  # noqa: S506 - a SafeLoader subclass
@@ -258,8 +265,11 @@ T = TypeVar("T")
 
 def read_unique(r: Reader, value: Any, path: str, read_one: Callable[[Any, str], Optional[T]],
                 key: Callable[[T], str], field: str, what: str) -> tuple[T, ...]:
-    """A list of entries read by ``read_one(raw, path)``, each ``key`` at most once: a repeat is
-    reported at its ``field`` with the path of the first (``duplicate tenant id 'acme' (also tenants[0])``)."""
+    """The entries of a list read by ``read_one(raw, path)``, each ``key`` at most once.
+
+    A repeat is reported at its ``field`` with the path of the first
+    (``duplicate tenant id 'acme' (also tenants[0])``).
+    """
     out: list[T] = []
     seen: dict[str, str] = {}
     for i, raw in enumerate(r.sequence(value, path)):

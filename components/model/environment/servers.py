@@ -59,6 +59,7 @@ DEFAULT_PORTS = {"client_port": 4222, "monitor_port": 8222, "leafnode_port": 742
 
 
 def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses: where a local dev server may listen."""
     if host == "localhost":
         return True
     try:
@@ -68,6 +69,10 @@ def is_loopback(host: str) -> bool:
 
 
 def read_servers(r: Reader, value: Any, path: str, stack: str) -> Optional[ServersSpec]:
+    """The ``servers`` section, read by its ``mode``: local processes or a kubernetes StatefulSet.
+
+    Keys of the other mode are problems; None when the mode is missing or unknown.
+    """
     if not isinstance(value, dict):
         r.mapping(value, path, ("mode",), required=("mode",))
         return None
@@ -94,9 +99,11 @@ def _wrong_mode_keys(r: Reader, m: dict[str, Any], path: str, mode: ServerMode,
 
 
 def member_ports(servers: ServersSpec, ordinal: int) -> dict[str, int]:
-    """The listen ports of local cluster member ``ordinal`` (0-based): each base port plus the
-    ordinal, so the layout is a pure function of the environment file (no port is picked at run
-    time, and a restarted member comes back on the same ports its peers route to)."""
+    """The listen ports of local cluster member ``ordinal`` (0-based): each base port plus the ordinal.
+
+    So the layout is a pure function of the environment file: no port is picked at run time, and a
+    restarted member comes back on the same ports its peers route to.
+    """
     ports = {"client_port": servers.client_port + ordinal, "monitor_port": servers.monitor_port + ordinal,
              "leafnode_port": servers.leafnode_port + ordinal}
     if servers.cluster_port is not None:
@@ -218,6 +225,12 @@ def _read_sync_interval(r: Reader, m: Mapping[str, Any], path: str, default: str
 
 def read_jetstream(r: Reader, value: Any, path: str, stack: str = "",
                    mode: Optional[ServerMode] = None) -> Optional[JetStreamSpec]:
+    """The ``jetstream`` section: storage limits, domain, sync interval and store cipher.
+
+    Storage defaults to 256MiB of memory and 10GiB of file. The sync interval's default depends on
+    the stack and mode (``default_sync_interval``); a cipher needs the secret stack setting
+    ``jetstreamKey``.
+    """
     m = r.mapping({} if value is None else value, path, JETSTREAM_KEYS)
     if m is None:
         return None
@@ -237,6 +250,11 @@ def read_jetstream(r: Reader, value: Any, path: str, stack: str = "",
 
 
 def read_tls(r: Reader, value: Any, path: str, mode: Optional[ServerMode], stack: str) -> Optional[TLSSpec]:
+    """The ``tls`` section, or None when TLS is off.
+
+    TLS 1.3 is the minimum in kubernetes mode and on the prod stack; kubernetes takes its
+    certificates from a Secret, local mode from PEM files, and client verification there needs a CA.
+    """
     if value is None:
         return None
     m = r.mapping(value, path, TLS_KEYS)
@@ -295,9 +313,12 @@ def _read_cipher_suites(r: Reader, value: Any, path: str) -> tuple[str, ...]:
 
 
 def read_monitoring(r: Reader, value: Any, path: str, mode: Optional[ServerMode]) -> MonitoringSpec:
-    """Kubernetes runs the exporter from an image that cannot be derived from this program (it has
+    """The ``monitoring`` section: whether the exporter runs, on which port, and its series mapping.
+
+    Kubernetes runs the exporter from an image that cannot be derived from this program (it has
     to be built and pushed somewhere the cluster can pull from), so the image must be named there;
-    local mode runs the exporter from this checkout and refuses an image that would be ignored."""
+    local mode runs the exporter from this checkout and refuses an image that would be ignored.
+    """
     m = r.mapping({} if value is None else value, path, MONITORING_KEYS)
     if m is None:
         return MonitoringSpec()

@@ -43,6 +43,13 @@ ITEM_NAME_FIX = "use 1-63 letters, digits, '_' or '-', starting with a letter or
 def read_consumers(r: Reader, value: Any, path: str, layout: Layout, tid: str, dname: str,
                    kind: StreamClassKind, stream: str, captured: tuple[str, ...],
                    quotas: Quotas) -> tuple[ConsumerSpec, ...]:
+    """The consumers of one stream class, with durable names rendered from the layout.
+
+    A filter is relative to the tenant root and must lie inside the stream's subjects
+    (``captured``); ``dead_letter`` needs a delivery limit (5 unless given), since only a message
+    that runs out of deliveries raises the advisory the dead-letter stream captures; a consumer's
+    ``max_ack_pending`` cannot exceed the tenant's quota, and only push consumers take a rate limit.
+    """
     out: list[ConsumerSpec] = []
     seen: set[str] = set()
     tenant_base = layout.root(tid)
@@ -99,8 +106,11 @@ def read_consumers(r: Reader, value: Any, path: str, layout: Layout, tid: str, d
 
 
 def read_replicas(r: Reader, m: Mapping[str, Any], path: str, server_replicas: int) -> Optional[int]:
-    """Replicas of a bucket or stream: as many as the servers run, at most 3, unless given; never
-    more than the servers, since the server refuses a stream it cannot place on that many peers."""
+    """The replicas of a bucket or stream: as given, else as many as the servers run, at most 3.
+
+    Never more than the servers, since the server refuses a stream it cannot place on that many
+    peers.
+    """
     replicas = r.integer(m, "replicas", path, default=min(server_replicas, 3), minimum=1, maximum=5)
     if replicas is not None and replicas > server_replicas:
         r.add(child(path, "replicas"), f"{replicas} replicas but the servers run {server_replicas}",
@@ -111,6 +121,11 @@ def read_replicas(r: Reader, m: Mapping[str, Any], path: str, server_replicas: i
 
 def read_kv(r: Reader, value: Any, path: str, tid: str, quotas: Quotas,
             server_replicas: int = 1, template: str = "{tenant}_{name}") -> tuple[KvSpec, ...]:
+    """The KV buckets of one account, named by ``template`` (``<tenant>_<name>`` for tenants).
+
+    History is at most 64 (the client limit), size stays within the account quota and replicas
+    within the servers (``read_replicas``).
+    """
     out: list[KvSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(r.sequence(value, path)):
@@ -136,6 +151,7 @@ def read_kv(r: Reader, value: Any, path: str, tid: str, quotas: Quotas,
 
 def read_objects(r: Reader, value: Any, path: str, tid: str, quotas: Quotas,
                  server_replicas: int = 1, template: str = "{tenant}_{name}") -> tuple[ObjectStoreSpec, ...]:
+    """The object stores of one account, named by ``template``, sized and replicated as KV buckets are."""
     out: list[ObjectStoreSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(r.sequence(value, path)):
@@ -167,8 +183,10 @@ def _bounded_size(r: Reader, m: Mapping[str, Any], path: str, quotas: Quotas) ->
 
 def read_users(r: Reader, value: Any, path: str, roles: Sequence[str] = ("service", "reader", "backup"),
                ) -> tuple[UserSpec, ...]:
-    """Extra users of a tenant, each bound to a role: a built-in one (service, reader, backup) or
-    one declared under ``roles``."""
+    """The extra users of a tenant, each bound to a role.
+
+    The role is a built-in one (service, reader, backup) or one declared under ``roles``.
+    """
     out: list[UserSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(r.sequence(value, path)):

@@ -96,6 +96,10 @@ def read_quotas(r: Reader, value: Any, path: str, base: Optional[Quotas]) -> Opt
 
 
 def read_tiers(r: Reader, value: Any, path: str) -> dict[str, Tier]:
+    """The ``tiers`` section: named quota sets tenants refer to; at least one is required.
+
+    A tier with problems is still kept (unlimited) so its tenants do not also report it unknown.
+    """
     tiers: dict[str, Tier] = {}
     raw = r.named_map(value, path, TIER_NAME, names.ID_FIX)
     if not raw and value is None:
@@ -107,6 +111,7 @@ def read_tiers(r: Reader, value: Any, path: str) -> dict[str, Tier]:
 
 
 def read_tenants(r: Reader, value: Any, path: str, ctx: TenantContext) -> tuple[Tenant, ...]:
+    """The ``tenants`` section: each tenant once by id, read against the layout, tiers and roles of ``ctx``."""
     return read_unique(r, value, path, lambda raw, tpath: _read_tenant(r, raw, tpath, ctx), lambda t: t.id,
                        "id", "tenant")
 

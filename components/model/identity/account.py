@@ -123,6 +123,11 @@ SigningKey = Union[str, ScopedSigningKey]
 
 @dataclass(frozen=True)
 class AccountSpec:
+    """Everything an account JWT says: limits, exports, imports, signing keys, revocations, mappings.
+
+    ``account_claims`` turns it into claims and ``validate_account`` checks it.
+    """
+
     name: str
     limits: AccountLimits = field(default_factory=AccountLimits)
     exports: tuple[Export, ...] = ()

@@ -16,6 +16,12 @@ RESPONSE_TYPES = ("Singleton", "Stream", "Chunked")
 
 @dataclass(frozen=True)
 class Export:
+    """A stream or service ``subject`` other accounts may import; ``token_req`` makes it private.
+
+    The claims name defaults to the subject; service-only settings (response type and threshold)
+    are left out of a stream export's claims when unset.
+    """
+
     subject: str
     type: ExportType = "stream"
     name: Optional[str] = None

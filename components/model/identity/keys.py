@@ -63,14 +63,17 @@ def _new_key(role: str) -> KeyPair:
 
 
 def new_operator_key() -> KeyPair:
+    """A fresh operator key pair (``O…``) from 32 bytes of OS randomness."""
     return _new_key(OPERATOR_PREFIX)
 
 
 def new_account_key() -> KeyPair:
+    """A fresh account key pair (``A…``) from 32 bytes of OS randomness."""
     return _new_key(ACCOUNT_PREFIX)
 
 
 def new_user_key() -> KeyPair:
+    """A fresh user key pair (``U…``) from 32 bytes of OS randomness."""
     return _new_key(USER_PREFIX)
 
 
@@ -109,6 +112,7 @@ def decode_public_key(public_key: str, roles: str = "OAU") -> bytes:
 
 
 def is_public_key(value: str, roles: str = "OAU") -> bool:
+    """True when ``value`` is an encoded public nkey of one of ``roles`` with a valid checksum."""
     try:
         decode_public_key(value, roles)
     except NkeyError:

@@ -52,6 +52,8 @@ class ResponsePermission:
 
 @dataclass(frozen=True)
 class UserPermissions:
+    """A user's publish and subscribe allow/deny lists and, optionally, permission to answer requests."""
+
     pub: Permission = field(default_factory=Permission)
     sub: Permission = field(default_factory=Permission)
     resp: Optional[ResponsePermission] = None
@@ -76,6 +78,12 @@ class TimeRange:
 
 @dataclass(frozen=True)
 class UserLimits:
+    """A user's connection limits: subscriptions, bytes, source networks and time windows.
+
+    ``subs``, ``data`` and ``payload`` are -1 for unlimited; ``src`` lists CIDRs and ``times`` daily
+    windows.
+    """
+
     subs: int = -1
     data: int = -1
     payload: int = -1
@@ -106,6 +114,11 @@ def _check_time(value: str) -> bool:
 
 
 def validate_permissions(perms: UserPermissions, field_path: str, problems: Problems) -> None:
+    """Adds a problem to ``problems`` for each invalid subject and an out-of-range response permission.
+
+    A subscribe entry may carry a queue group after a space (``subj queue``); only the subject is
+    checked.
+    """
     for direction, perm in (("pub", perms.pub), ("sub", perms.sub)):
         for kind, subjects in (("allow", perm.allow), ("deny", perm.deny)):
             for i, subject in enumerate(subjects):
@@ -122,6 +135,10 @@ def validate_permissions(perms: UserPermissions, field_path: str, problems: Prob
 
 
 def validate_limits(limits: UserLimits, field_path: str, problems: Problems) -> None:
+    """Adds a problem to ``problems`` for each limit below -1, non-CIDR source and bad time window.
+
+    Time windows are ``HH:MM:SS`` to ``HH:MM:SS``.
+    """
     for name in ("subs", "data", "payload"):
         value = getattr(limits, name)
         if not isinstance(value, int) or value < -1:
@@ -143,6 +160,10 @@ def _is_cidr(value: str) -> bool:
 
 
 def validate_connection_types(types: tuple[str, ...], field_path: str, problems: Problems) -> None:
+    """Adds a problem to ``problems`` for each connection type the server does not know.
+
+    The known types are ``CONNECTION_TYPES``.
+    """
     for i, t in enumerate(types):
         if t not in CONNECTION_TYPES:
             problems.add(f"{field_path}[{i}]", f"{t!r} is not a connection type", " | ".join(CONNECTION_TYPES))

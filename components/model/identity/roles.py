@@ -98,8 +98,10 @@ def bucket_subjects(kv_buckets: Sequence[str] = (), object_stores: Sequence[str]
 
 
 def user_jwt_bytes(spec: UserSpec) -> int:
-    """The length of ``spec``'s JWT when signed by an account signing key (keys have fixed sizes,
-    so throwaway keys give the real length)."""
+    """The length of ``spec``'s JWT when signed by an account signing key.
+
+    Keys have fixed sizes, so throwaway keys give the real length.
+    """
     account, user = new_account_key(), new_user_key()
     return len(issue(user_claims(spec, user.public_key, account.public_key, issuer_is_signing_key=True), account.seed))
 
@@ -115,10 +117,11 @@ def _fits_connect(spec: UserSpec, what: str, fix: str) -> UserSpec:
 
 def tenant_service_user(tenant: str, prefix: Optional[str] = None, name: Optional[str] = None,
                         kv_buckets: Sequence[str] = (), object_stores: Sequence[str] = ()) -> UserSpec:
-    """The application role: publishes and subscribes in its own tenant tree (queue groups too),
-    makes and answers requests, and uses (does not manage) its account's JetStream: ``JS_USE`` for
-    every stream and durable consumer, ``bucket_subjects`` for the KV buckets and object stores
-    named here (full bucket names, e.g. ``acme_settings``).
+    """The application role: publishes and subscribes in its tenant's tree and uses its JetStream.
+
+    It also uses queue groups and makes and answers requests. It uses (does not manage) its
+    account's JetStream: ``JS_USE`` for every stream and durable consumer, ``bucket_subjects`` for
+    the KV buckets and object stores named here (full bucket names, e.g. ``acme_settings``).
 
     It cannot create, change or delete streams, nor create consumers except ordered/ephemeral
     readers on the listed buckets' streams. Push consumers deliver inside the tenant's tree, so
@@ -126,7 +129,8 @@ def tenant_service_user(tenant: str, prefix: Optional[str] = None, name: Optiona
 
     It may publish on ``_INBOX.>``: ``nats server check connection`` sends a message to the
     client's own inbox and waits for it. Inboxes are per account, so
-    this reaches only the tenant's own clients; replies to requests still work through ``resp``."""
+    this reaches only the tenant's own clients; replies to requests still work through ``resp``.
+    """
     base = f"{tenant_base(tenant, prefix)}.>"
     spec = UserSpec(
         name=name or f"{tenant}-service",
@@ -144,8 +148,10 @@ def tenant_service_user(tenant: str, prefix: Optional[str] = None, name: Optiona
 
 
 def tenant_reader_user(tenant: str, prefix: Optional[str] = None, name: Optional[str] = None) -> UserSpec:
-    """Reads its tenant's three trees live; publishes nothing, so it makes no requests and has no
-    JetStream API at all (it cannot even ask for stream info)."""
+    """The read-only role: subscribes to its tenant's three trees and publishes nothing.
+
+    So it makes no requests and has no JetStream API at all (it cannot even ask for stream info).
+    """
     roots = tenant_roots(tenant, prefix)
     return UserSpec(
         name=name or f"{tenant}-reader",
@@ -174,10 +180,12 @@ def tenant_provisioning_user(tenant: str, name: Optional[str] = None) -> UserSpe
 
 
 def tenant_backup_user(tenant: str, prefix: Optional[str] = None, name: Optional[str] = None) -> UserSpec:
-    """Backs up and restores its account's streams with ``nats stream backup|restore``
-    (``JS_BACKUP`` and the snapshot subjects); nothing of the tenant's own tree (it neither reads
-    nor writes data except through snapshots). KV buckets and object stores back up as their
-    streams. ``prefix`` is unused: the API subjects are per account already."""
+    """The backup role: backs up and restores its account's streams, and touches no tenant data.
+
+    It runs ``nats stream backup|restore`` (``JS_BACKUP`` and the snapshot subjects) and neither
+    reads nor writes the tenant's tree except through snapshots. KV buckets and object stores back
+    up as their streams. ``prefix`` is unused: the API subjects are per account already.
+    """
     return UserSpec(
         name=name or f"{tenant}-backup",
         permissions=UserPermissions(pub=Permission(allow=JS_BACKUP), sub=Permission(allow=(INBOX,))),
@@ -190,9 +198,11 @@ JS_SNAPSHOT_ACK = "$JS.SNAPSHOT.ACK.>"
 
 
 def provisioning_user(name: str) -> UserSpec:
-    """The whole JetStream API of its account (``$JS.API.>``): the stack's own user for streams,
-    consumers and buckets, plus the snapshot acks its backups before a data loss need (it can read
-    and delete every stream already, so they add no power)."""
+    """The stack's own role: the whole JetStream API of its account (``$JS.API.>``).
+
+    It makes streams, consumers and buckets, and has the snapshot acks its backups before a data
+    loss need (it can read and delete every stream already, so they add no power).
+    """
     return UserSpec(
         name=name,
         permissions=UserPermissions(pub=Permission(allow=(JS_API, JS_SNAPSHOT_ACK)), sub=Permission(allow=(INBOX,))),

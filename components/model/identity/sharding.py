@@ -26,12 +26,14 @@ def shard_of(tenant_id: str, shard_count: int) -> int:
 
 
 def jump_shard_of(tenant_id: str, shard_count: int) -> int:
-    """The shard (0-based) of ``tenant_id`` among ``shard_count`` by jump consistent hashing
-    (Lamping and Veach, 2014): O(log n) per tenant where rendezvous hashing is O(n), and the same
-    promise when the count grows from n to n+1 (only the tenants that land on the new shard move,
-    about 1/(n+1)). Used for shard stacks, whose counts reach hundreds: rendezvous over 200 shards
-    took 11 s for 10,000 tenants in pure Python, this takes milliseconds. Shards can only be removed
-    from the end."""
+    """The shard (0-based) of ``tenant_id`` among ``shard_count`` by jump consistent hashing.
+
+    Jump consistent hashing (Lamping and Veach, 2014) is O(log n) per tenant where rendezvous
+    hashing is O(n), with the same promise when the count grows from n to n+1 (only the tenants that
+    land on the new shard move, about 1/(n+1)). Used for shard stacks, whose counts reach hundreds:
+    rendezvous over 200 shards took 11 s for 10,000 tenants in pure Python, this takes
+    milliseconds. Shards can only be removed from the end.
+    """
     if shard_count < 1:
         raise ValueError(f"shard_count must be >= 1, got {shard_count}")
     key = int.from_bytes(hashlib.sha256(tenant_id.encode("utf-8")).digest()[:8], "big")

@@ -26,6 +26,10 @@ DOMAINS = ("logs", "events", "otel")
 
 
 def validate_tenant_id(tenant: object, field: str, problems: Problems) -> bool:
+    """True when ``tenant`` is a tenant id; otherwise a problem at ``field`` and False.
+
+    A tenant id is also a subject token and a stream-name part, hence 1-63 of a-z, 0-9 and '-'.
+    """
     if not isinstance(tenant, str) or not TENANT_ID.match(tenant):
         problems.add(field, f"{tenant!r} is not a tenant id",
                      "1-63 characters of a-z, 0-9 and '-', starting with a letter or digit")
@@ -59,6 +63,7 @@ def tenant_base(tenant: str, prefix: Optional[str] = None) -> str:
 
 
 def subject_root(tenant: str, domain: str, prefix: Optional[str] = None) -> str:
+    """``[<prefix>.]<tenant>.<domain>.>``: every subject of one of the tenant's three trees."""
     if domain not in DOMAINS:
         raise ValueError(f"domain {domain!r} not in {'|'.join(DOMAINS)}")
     return f"{tenant_base(tenant, prefix)}.{domain}.>"

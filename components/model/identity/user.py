@@ -30,6 +30,11 @@ MAX_USER_JWT_BYTES = 3584
 
 @dataclass(frozen=True)
 class UserSpec:
+    """Everything a user JWT says besides its account.
+
+    Permissions, limits, bearer mode, connection types, expiry and tags.
+    """
+
     name: str
     permissions: UserPermissions = field(default_factory=UserPermissions)
     limits: UserLimits = field(default_factory=UserLimits)
@@ -44,6 +49,7 @@ class UserSpec:
 
 
 def validate_user(spec: UserSpec, source: str = "") -> Problems:
+    """All problems of ``spec`` (not raised), so callers can merge them with their own."""
     problems = Problems(source or f"user {spec.name}")
     if not spec.name:
         problems.add("name", "user name is empty", "give the user a name")

@@ -19,6 +19,8 @@ from components.model.jetstream._fields import Fields
 
 
 class Rule(str, Enum):
+    """What changing a field on an existing object takes: the UPDATE API, a replacement, or a refusal."""
+
     IN_PLACE = "in place"
     REPLACE = "replace"
     REFUSED = "refused"
@@ -26,8 +28,11 @@ class Rule(str, Enum):
 
 @dataclass(frozen=True)
 class Update:
-    """What a change of one field costs. ``when`` narrows a replace/refuse to some changes (a flag
-    that may be turned on but never off); ``condition`` says the same in words for the docs."""
+    """What a change of one field costs: in place, a replacement, or a refusal.
+
+    ``when`` narrows a replace/refuse to some changes (a flag that may be turned on but never off);
+    ``condition`` says the same in words for the docs.
+    """
 
     rule: Rule = Rule.IN_PLACE
     reason: str = ""
@@ -55,14 +60,17 @@ IN_PLACE = Update()
 
 
 def replace(reason: str, when: Optional[Callable[[Any, Any], bool]] = None, condition: str = "") -> Update:
+    """An update rule: changing the field needs the object deleted and made again, for ``reason``."""
     return Update(Rule.REPLACE, reason, when, condition)
 
 
 def refused(reason: str, when: Optional[Callable[[Any, Any], bool]] = None, condition: str = "") -> Update:
+    """An update rule: the change is refused outright, since a replacement would defeat the setting."""
     return Update(Rule.REFUSED, reason, when, condition)
 
 
 def turned_off(old: Any, new: Any) -> bool:
+    """True when a flag goes from set to unset: the one direction some flags may not change."""
     return bool(old) and not bool(new)
 
 
@@ -73,10 +81,13 @@ Reader = Callable[[Fields, str, bool], Any]
 
 @dataclass(frozen=True)
 class Field:
-    """One field of one kind. ``default`` and ``server_default`` are text for the docs; the values
-    themselves come from ``read``. ``settable`` false: derived or fixed by the kind (a KV bucket's
-    ``deny_delete``), present in the canonical form but not accepted as input. ``stream_field``: for
-    KV buckets and object stores, the field of the underlying stream this input sets."""
+    """One field of one kind: how it is read, its defaults, its update rule and its meaning.
+
+    ``default`` and ``server_default`` are text for the docs; the values themselves come from
+    ``read``. ``settable`` false: derived or fixed by the kind (a KV bucket's ``deny_delete``),
+    present in the canonical form but not accepted as input. ``stream_field``: for KV buckets and
+    object stores, the field of the underlying stream this input sets.
+    """
 
     name: str
     type: str
@@ -93,35 +104,43 @@ Catalogue = Sequence[Field]
 
 
 def names(catalogue: Catalogue, settable_only: bool = True) -> tuple[str, ...]:
+    """The field names of ``catalogue`` (``settable_only``: only those a user may write)."""
     return tuple(f.name for f in catalogue if f.settable or not settable_only)
 
 
 def by_name(catalogue: Catalogue) -> dict[str, Field]:
+    """The rows of ``catalogue`` by field name."""
     return {f.name: f for f in catalogue}
 
 
 def read_all(catalogue: Catalogue, f: Fields, user: bool) -> dict[str, Any]:
+    """Every field of ``catalogue`` read from ``f``, defaults filled (``user``: validate strictly)."""
     return {fld.name: fld.read(f, fld.name, user) for fld in catalogue}
 
 
 def update_rules(catalogue: Catalogue) -> dict[str, Update]:
+    """The fields of ``catalogue`` whose change is not applied in place, with their rules."""
     return {f.name: f.update for f in catalogue if f.update.rule is not Rule.IN_PLACE}
 
 
 # -- standard readers -------------------------------------------------------------------------
 def text(default: str = "") -> Reader:
+    """A reader of a string field, ``default`` when unset."""
     return lambda f, key, user: f.str_(key, default)
 
 
 def flag(default: bool = False) -> Reader:
+    """A reader of a boolean field, ``default`` when unset."""
     return lambda f, key, user: f.bool_(key, default)
 
 
 def choice(choices: Sequence[str], default: str) -> Reader:
+    """A reader of a field that is one of ``choices`` (any case in, lower case out), ``default`` unset."""
     return lambda f, key, user: f.enum(key, choices, default)
 
 
 def duration(default: int = 0, minimum: Optional[int] = 0) -> Reader:
+    """A reader of a duration in nanoseconds (``"1h30m"`` or an integer), at least ``minimum``."""
     return lambda f, key, user: f.duration(key, default, minimum)
 
 
@@ -131,8 +150,11 @@ def count_limit() -> Reader:
 
 
 def size_limit(unlimited: int = -1) -> Reader:
-    """A byte limit where 0 means unlimited and the server stores ``unlimited`` (-1, or 0 for the
-    consumer fields the server omits when unset)."""
+    """A reader of a byte limit where 0 means unlimited.
+
+    The server stores ``unlimited`` for it: -1, or 0 for the consumer fields the server omits when
+    unset.
+    """
     def read(f: Fields, key: str, user: bool) -> int:
         value = f.size(key, unlimited)
         return unlimited if value in (0, -1) else value
@@ -140,16 +162,21 @@ def size_limit(unlimited: int = -1) -> Reader:
 
 
 def whole(default: int = 0, minimum: Optional[int] = 0) -> Reader:
+    """A reader of an integer field, at least ``minimum`` (None: any), ``default`` when unset."""
     return lambda f, key, user: f.int_(key, default, minimum=minimum)
 
 
 def string_list() -> Reader:
+    """A reader of a list of strings, empty when unset."""
     return lambda f, key, user: f.str_list(key)
 
 
 def metadata() -> Reader:
-    """User metadata; the server adds ``_nats.ver``/``_nats.level``/``_nats.req.level``
-    (jetstream_versioning.go), which never take part in a diff, and a user may not write them."""
+    """A reader of user metadata, a map of strings.
+
+    The server adds ``_nats.ver``/``_nats.level``/``_nats.req.level`` (jetstream_versioning.go),
+    which never take part in a diff, and a user may not write them.
+    """
     def read(f: Fields, key: str, user: bool) -> dict[str, str]:
         if user:
             return f.str_map(key)

@@ -58,8 +58,10 @@ def normalize_server_consumer(config: Mapping[str, Any], stream: str = "") -> di
 
 
 def consumer_wire_config(canonical: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``config`` body for CONSUMER.CREATE: zero values are omitted as the server omits them
-    (and ``priority_policy: none``, which the server never stores)."""
+    """The ``config`` body for CONSUMER.CREATE, with zero values omitted as the server omits them.
+
+    ``priority_policy: none`` is left out too, since the server never stores it.
+    """
     return {k: v for k, v in canonical.items()
             if k != "stream" and (k in ALWAYS_SENT or v not in (0, "", [], {}, False, None))
             and not (k == "priority_policy" and v == "none")}

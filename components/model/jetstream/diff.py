@@ -18,10 +18,13 @@ from components.model.jetstream.stream_fields import STREAM_CATALOGUE
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One changed field. ``refused``: neither UPDATE nor a replacement gives what was asked (a
-    sealed stream can not be unsealed, and replacing it deletes what the seal keeps); such a change
-    also counts as ``requires_replace``, so a caller that does not refuse it still never sends an
-    UPDATE the server rejects."""
+    """One changed field, with whether the change needs a replacement or is refused.
+
+    ``refused``: neither UPDATE nor a replacement gives what was asked (a sealed stream can not be
+    unsealed, and replacing it deletes what the seal keeps); such a change also counts as
+    ``requires_replace``, so a caller that does not refuse it still never sends an UPDATE the server
+    rejects.
+    """
 
     field: str
     old: Any
@@ -63,8 +66,10 @@ def diff_consumer(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldC
 
 
 def replacements(changes: list[FieldChange]) -> list[str]:
+    """The fields among ``changes`` whose change needs the object deleted and made again."""
     return [c.field for c in changes if c.requires_replace]
 
 
 def describe(changes: list[FieldChange]) -> str:
+    """The replacement-forcing changes in words (``field: reason; …``), for a preview or an error."""
     return "; ".join(f"{c.field}: {c.reason}" for c in changes if c.requires_replace)

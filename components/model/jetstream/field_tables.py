@@ -27,6 +27,7 @@ units of [Values](#values)."""
 
 
 def render() -> str:
+    """The generated section of ``docs/environments.md``, markers included: one table per object kind."""
     parts = [BEGIN, "## JetStream fields", "", _INTRO]
     for title, catalogue in (("Streams", STREAM_CATALOGUE), ("Consumers", CONSUMER_CATALOGUE),
                              ("KV buckets", KV_CATALOGUE), ("Object stores", OBJECT_STORE_CATALOGUE)):
@@ -45,6 +46,7 @@ def with_tables(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    """Rewrites the tables of ``docs/environments.md`` (or the file in ``argv[1]``) in place; returns 0."""
     path = argv[1] if len(argv) > 1 else DOC
     with open(path, encoding="utf-8") as f:
         text = f.read()

@@ -18,6 +18,11 @@ STREAM_TO_INPUT = stream_to_input(OBJECT_STORE_CATALOGUE)
 
 
 def validate_and_normalize_object_store(inputs: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Canonical object-store settings from user input; SpecError lists every problem found.
+
+    The bucket's stream is validated too, and its problems are reported under the bucket's own
+    field names.
+    """
     f = Fields(inputs, where, OBJECT_STORE_FIELDS)
     out = cat.read_all(OBJECT_STORE_CATALOGUE, f, user=True)
     if not f.problems:
@@ -31,6 +36,7 @@ def validate_and_normalize_object_store(inputs: Mapping[str, Any], where: str) -
 
 
 def object_store_stream_config(obj: Mapping[str, Any], where: str = "object store") -> dict[str, Any]:
+    """The canonical config of the ``OBJ_<bucket>`` stream under an object store (see the module rules)."""
     b = obj["bucket"]
     return validate_and_normalize_stream({
         "name": f"OBJ_{b}",
@@ -49,6 +55,7 @@ def object_store_stream_config(obj: Mapping[str, Any], where: str = "object stor
 
 
 def normalize_server_object_store(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The object-store settings a server's ``OBJ_<bucket>`` stream config stands for (for diffs)."""
     s = normalize_server_stream(config)
     out = {f.name: s[f.stream_field] for f in OBJECT_STORE_CATALOGUE}
     out["bucket"] = s["name"][4:] if s["name"].startswith("OBJ_") else s["name"]

@@ -64,6 +64,11 @@ def _republish(f: Fields, key: str, user: bool) -> Optional[dict[str, Any]]:
 
 
 def read_source(f: Fields, path: str, value: Any) -> dict[str, Any]:
+    """One canonical stream source or mirror from user input.
+
+    The origin stream name, and only the options that were set: start sequence or time, filter,
+    subject transforms, external API.
+    """
     if not isinstance(value, Mapping):
         f.problems.add(f.path(path), f"{value!r} is not a map", "write {name: <origin stream>, ...}")
         return {"name": ""}
