@@ -144,15 +144,10 @@ class SubjectsOverlap(JetStreamApiError):
 
 class StreamCreateFailed(JetStreamApiError):
     """JSStreamCreateErrF 10049: the server could not create the stream; nats-server 2.15.1 answers
-    "error creating store for stream" while the account's JWT is being (re-)applied."""
+    "error creating store for stream" while the account's JWT is being (re-)applied. (Not 10077,
+    JSStreamStoreFailedF, which is a failure to store a message.)"""
 
     ERR_CODE = 10049
-
-
-class StreamStoreFailed(JetStreamApiError):
-    """JSStreamStoreFailedF 10077: storing a message failed (a publish or a rollup, not a create)."""
-
-    ERR_CODE = 10077
 
 
 class RestoreNameInUse(JetStreamApiError):
@@ -173,12 +168,6 @@ class ConsumerAlreadyExists(JetStreamApiError):
     configuration (the identical configuration succeeds)."""
 
     ERR_CODE = 10148
-
-
-class ConsumerDoesNotExist(JetStreamApiError):
-    """JSConsumerDoesNotExist 10149: ``action: "update"`` for a consumer that does not exist."""
-
-    ERR_CODE = 10149
 
 
 class NoMessageFound(JetStreamApiError):
@@ -264,9 +253,9 @@ class NoTierLimits(JetStreamLimitError):
 _BY_ERR_CODE: dict[int, type[JetStreamApiError]] = {
     cls.ERR_CODE: cls for cls in (
         JetStreamNotEnabledForAccount, StreamNotFound, StreamNameInUse, SubjectsOverlap, StreamCreateFailed,
-        StreamStoreFailed, RestoreNameInUse, ConsumerNotFound, ConsumerAlreadyExists, ConsumerDoesNotExist,
-        NoMessageFound, MaxStreamsReached, MaxConsumersReached, StorageExceeded, MemoryExceeded,
-        AccountResourcesExceeded, InsufficientResources, MaxStreamBytesExceeded, NoTierLimits,
+        RestoreNameInUse, ConsumerNotFound, ConsumerAlreadyExists, NoMessageFound,
+        MaxStreamsReached, MaxConsumersReached, StorageExceeded, MemoryExceeded, AccountResourcesExceeded,
+        InsufficientResources, MaxStreamBytesExceeded, NoTierLimits,
     )
 }
 

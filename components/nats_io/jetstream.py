@@ -235,8 +235,8 @@ class JetStreamApi:
     async def consumer_create(self, stream: str, config: Mapping[str, Any], action: str = "create",
                               matches: Optional[Matches] = None) -> dict[str, Any]:
         """``action`` "create" succeeds only if absent or identical (else ConsumerAlreadyExists);
-        "update" only if present (else ConsumerDoesNotExist). A create that timed out is checked as
-        the module says; an update that timed out is not repeated."""
+        "update" only if present (else err_code 10149, JSConsumerDoesNotExist). A create that timed
+        out is checked as the module says; an update that timed out is not repeated."""
         name = config["durable_name"]
         body = {"stream_name": stream, "config": dict(config), "action": action, "pedantic": True}
         verb = "creating" if action == "create" else "updating"

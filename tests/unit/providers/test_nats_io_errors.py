@@ -30,11 +30,9 @@ SERVER_CODES = [
     (StreamNameInUse, 10058, "JSStreamNameExistErr"),
     (SubjectsOverlap, 10065, "JSStreamSubjectOverlapErr"),
     (StreamCreateFailed, 10049, "JSStreamCreateErrF"),
-    (errors.StreamStoreFailed, 10077, "JSStreamStoreFailedF"),
     (RestoreNameInUse, 10130, "JSStreamNameExistRestoreFailedErr"),
     (ConsumerNotFound, 10014, "JSConsumerNotFoundErr"),
     (ConsumerAlreadyExists, 10148, "JSConsumerAlreadyExists"),
-    (errors.ConsumerDoesNotExist, 10149, "JSConsumerDoesNotExist"),
     (NoMessageFound, 10037, "JSNoMessageFoundErr"),
     (JetStreamNotEnabledForAccount, 10039, "JSNotEnabledForAccountErr"),
     (MaxStreamsReached, 10027, "JSMaximumStreamsLimitErr"),
@@ -57,6 +55,7 @@ def test_the_factory_picks_the_class_of_the_err_code(cls, err_code, identifier) 
 
 
 def test_an_unknown_err_code_stays_a_plain_api_error() -> None:
+    assert type(api_error({"code": 500, "err_code": 10077, "description": "message store failed"})) is JetStreamApiError
     exc = api_error({"code": 400, "err_code": 10025, "description": "invalid JSON"})
     assert type(exc) is JetStreamApiError
     assert str(exc) == "invalid JSON (err_code 10025, the account)" and exc.detail == "invalid JSON (err_code 10025)"
