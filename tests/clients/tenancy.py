@@ -17,11 +17,12 @@ from typing import Any, Awaitable, Callable
 from components.model.identity import roles
 from components.model.identity.account import AccountLimits, AccountSpec, JetStreamLimits
 from components.model.identity.keys import KeyPair
-from components.model.identity.tenancy import platform_imports, tenant_exports
+from components.model.identity.tenancy import platform_imports
 from components.model.identity.user import UserSpec
 from components.model.render.producer_templates import render_user_context
 from tests.support.nats_server import RunningServer
 from tests.support.operator_mode import OperatorSetup, connect
+from tests.support.tenant_exports import tenant_exports
 
 TENANTS = ("acme", "globex")
 STREAM = "{T}_ORDERS_LIVE"            # captures <t>.events.orders.>

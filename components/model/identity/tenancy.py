@@ -17,7 +17,7 @@ from typing import Optional
 
 from components.model.environment.names import ID_PATTERN
 from components.model.errors import Problems
-from components.model.identity.exports import Export, Import
+from components.model.identity.exports import Import
 
 TENANT_ID = ID_PATTERN   # the default layout's tenant ids (environment.names)
 #: Service and event tokens: literal subject tokens that are easy to use as stream-name parts.
@@ -82,12 +82,6 @@ def all_tenants_root(domain: str, prefix: Optional[str] = None) -> str:
     validate_prefix(prefix, "prefix", problems)
     problems.raise_if_any()
     return f"{prefix}.*.{domain}.>" if prefix else f"*.{domain}.>"
-
-
-def tenant_exports(tenant: str, prefix: Optional[str] = None) -> list[Export]:
-    """Stream exports of the tenant's three trees (public: only the platform imports them)."""
-    return [Export(subject=root, type="stream", name=f"{tenant}-{domain}")
-            for domain, root in tenant_roots(tenant, prefix).items()]
 
 
 def platform_imports(tenant: str, tenant_account_pub: str, prefix: Optional[str] = None) -> list[Import]:

@@ -16,7 +16,6 @@ from components.model.identity.sharding import shard_of
 from components.model.identity.tenancy import (
     all_tenants_root,
     platform_imports,
-    tenant_exports,
     tenant_roots,
     validate_tenant_id,
 )
@@ -29,6 +28,7 @@ from tests.support.shard_budget import (
     shard_capacity,
     shards_needed,
 )
+from tests.support.tenant_exports import tenant_exports
 
 
 @pytest.mark.parametrize("tenant,ok", [
