@@ -125,7 +125,7 @@ def shard_digests(env: Environment) -> dict[int, str]:
     for t in env.tenants:
         tenants[env.shard_of(t.id)].append(t)
     shared = repr((env.tiers, env.layout, env.roles, replace(env.platform, stack_shards=None), env.servers,
-                   env.jetstream, env.tls, env.subject_prefix, env.data_protection))
+                   env.jetstream, env.tls, env.subject_prefix, env.data_protection.backup_before_loss))
     out = {}
     for k, members in tenants.items():
         ids = {t.id for t in members}
@@ -136,8 +136,13 @@ def shard_digests(env: Environment) -> dict[int, str]:
 
 
 def estate_digest(env: Environment) -> str:
-    """A fingerprint of what the estate stack declares (the environment without its tenants)."""
+    """A fingerprint of what the estate stack declares (the environment without its tenants).
+
+    ``data_protection.allow_data_loss`` is left out of every digest: an acknowledgement only lets a
+    change pass that is itself in the digest (a stack whose ``up`` the guard refused keeps its old
+    record, so it runs again), and listing it would run every stack for one offboarding."""
     part = stack_part(env, StackRole(estate=env.stack))
+    part = replace(part, data_protection=replace(part.data_protection, allow_data_loss=frozenset()))
     return hashlib.sha256(repr(part).encode("utf-8")).hexdigest()[:16]
 
 

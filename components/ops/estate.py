@@ -165,6 +165,20 @@ class Estate:
         """The tenant ids shard ``shard`` holds."""
         return [t.id for t in stack_part(self.env, StackRole(self.stack, shard)).tenants]
 
+    def _refuse_moves(self) -> None:
+        """Refuse a change that moves tenants between shard stacks (a new ``platform.shards``): the
+        move is a delete in one stack and a create in another, with new keys and without the data."""
+        assigned = {tid: shard_stack_name(self.stack, k) for k in self.shards() for tid in self.shard_tenants(k)}
+        moves = sorted((tid, held_in, assigned[tid]) for held_in, entry in self.record.entries.items()
+                       for tid in entry.get("tenants") or () if tid in assigned and assigned[tid] != held_in)
+        if moves:
+            shown = ", ".join(f"{t} ({a} -> {b})" for t, a, b in moves[:5])
+            more = f" and {len(moves) - 5} more" if len(moves) > 5 else ""
+            raise EstateError(
+                f"{self.env.file}: platform.shards: {len(moves)} tenant(s) would move to another shard stack: "
+                f"{shown}{more}. A move deletes the tenant in one stack and creates it in another, with new "
+                "keys and without its stored messages (fix: keep platform.shards as it was)")
+
     def _seed_new_tenants(self, stack: auto.Stack, shard: int) -> None:
         """Store an account seed for every tenant of the shard its stack has not created (secret
         config ``accountSeeds``), so an interrupted ``up`` loses no account key."""
@@ -191,6 +205,8 @@ class Estate:
         started = time.monotonic()
         runs: list[StackRun] = []
         shards = self.shards(only)
+        if action in ("up", "preview"):
+            self._refuse_moves()
         if action == "destroy":
             runs += self._over_shards(action, shards, parallel, run_all=True)
             if only is None:

@@ -2,6 +2,9 @@
 environment, the digests the driver compares, the merged outputs, and what is refused."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -130,3 +133,21 @@ def test_merged_outputs_are_the_one_stack_contract() -> None:
     assert out["platform"] == {"accounts": ["A0", "A1"], "shard_of": {"t1": 0, "t2": 1},
                                "creds": {"consumer": ["c0", "c1"]}}
     assert out["leafnodes"] == {"edge-1": {"directory": "d"}} and out["system"] == {"creds": "c"}
+
+
+def test_digests_do_not_follow_an_acknowledgement_or_the_hash_seed() -> None:
+    plain = load(sharded())
+    acked = load(sharded() + "data_protection:\n  allow_data_loss: [T001_ORDERS_LIVE, T002_ORDERS_LIVE]\n")
+    assert estate_digest(plain) == estate_digest(acked)
+    assert [shard_digest(plain, k) for k in range(4)] == [shard_digest(acked, k) for k in range(4)]
+
+
+def test_digests_are_the_same_in_every_process(tmp_path) -> None:
+    path = tmp_path / "dev.yaml"
+    path.write_text(sharded() + "data_protection:\n  allow_data_loss: [A, B, C, D]\n", encoding="utf-8")
+    code = ("import sys; from components.model.environment.load import load_environment as l; "
+            "from components.model.shard_stacks import estate_digest as e, shard_digests as s; "
+            f"env = l({str(path)!r}, stack='dev'); print(e(env), sorted(s(env).items()))")
+    runs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+                           capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
+    assert len(runs) == 1, runs
