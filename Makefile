@@ -5,7 +5,7 @@ SHELL := /bin/bash
 STACK ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: setup up preview refresh destroy outputs verify test test-fast test-slow bench lint-subjects checks
+.PHONY: setup up preview refresh destroy outputs verify estate test test-fast test-slow bench lint-subjects checks
 
 setup:
 	@bash scripts/setup.sh
@@ -31,6 +31,12 @@ outputs: setup
 verify: setup
 	@set -o pipefail; scripts/pulumi.sh $(STACK) stack output --json --show-secrets \
 	  | .venv/bin/python -m components.ops.verify --stack $(STACK) $(VERIFY_ARGS)
+
+# Every stack of a sharded environment (platform.shard_stacks; components/ops/estate.py):
+#   make estate ESTATE=up|preview|refresh|destroy|outputs|recover [ESTATE_ARGS="--all"]
+ESTATE ?= preview
+estate: setup
+	@scripts/estate.sh $(STACK) $(ESTATE) $(ESTATE_ARGS)
 
 test: checks
 	@bash scripts/test.sh $(PYTEST_ARGS)

@@ -1,9 +1,11 @@
 """One command over every stack of a sharded environment (``platform.shard_stacks: true``).
 
-    python -m components.ops.estate up --stack dev            # the estate, then the shards that changed
-    python -m components.ops.estate preview --stack dev --all # every shard, whatever changed
-    python -m components.ops.estate outputs --stack dev       # one document, the stack-output contract
-    python -m components.ops.estate up --stack dev --shard 3  # one shard (a CI job, a Deployments run)
+    scripts/estate.sh dev up               # the estate, then the shards that changed
+    scripts/estate.sh dev preview --all    # every shard, whatever changed
+    scripts/estate.sh dev outputs          # one document, the stack-output contract
+    scripts/estate.sh dev up --shard 3     # one shard (a CI job, a Deployments run)
+
+(``scripts/estate.sh`` sets up the CLI's environment and passphrase, then runs this module.)
 
 The estate stack (``dev``) and the shard stacks (``dev-shard-<k>``, ``model/shard_stacks.py``) are
 ordinary stacks of this project, run through the Pulumi Automation API on the same CLI and backend:
