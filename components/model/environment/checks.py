@@ -45,8 +45,8 @@ def check_ports(r: Reader, servers: ServersSpec, monitoring: MonitoringSpec) -> 
 def check_server_capacity(r: Reader, servers: ServersSpec, js: JetStreamSpec) -> None:
     """Reports a ``jetstream.max_file`` above the volume each kubernetes server gets.
 
-    The server would accept the setting and fail writes once the disk fills; local mode has no
-    declared volume, so nothing is checked there.
+    A store limit larger than the volume cannot be honoured: writes fail once the disk is full
+    while the account still has quota. Local mode declares no volume, so nothing is checked there.
     """
     size = servers.storage_size if servers.mode is ServerMode.KUBERNETES else None
     if size is not None and js.max_file > size:

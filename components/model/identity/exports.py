@@ -18,8 +18,8 @@ RESPONSE_TYPES = ("Singleton", "Stream", "Chunked")
 class Export:
     """A stream or service ``subject`` other accounts may import; ``token_req`` makes it private.
 
-    The claims name defaults to the subject; service-only settings (response type and threshold)
-    are left out of a stream export's claims when unset.
+    The claims name defaults to the subject; every other setting is left out of the claims while
+    unset, so an export costs the account JWT only the bytes it needs.
     """
 
     subject: str
