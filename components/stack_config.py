@@ -19,6 +19,7 @@ from components.model.environment.load import (
 )
 from components.model.environment.model import Environment
 from components.model.errors import SpecError
+from components.model.part_cache import part_key, read_part
 from components.model.shard_stacks import check_role, stack_part, stack_role
 
 DEV_PASSPHRASE = "nats-tenancy-dev-only"
@@ -45,7 +46,11 @@ def load_stack(project_dir: str) -> tuple[StackSettings, Environment]:
         path = settings.environment_path
         if not os.path.isabs(path) and os.path.abspath(os.getcwd()) != os.path.abspath(project_dir):
             path = os.path.join(project_dir, path)
-        env = load_environment(path, stack=role.estate)
+        # A shard stack reads the part the estate driver checked and kept for it, when there is one.
+        cached = None
+        if role.is_shard and os.path.exists(path):
+            cached = read_part(project_dir, role, part_key(path, role.estate))
+        env = load_environment(path, stack=role.estate) if cached is None else cached
         if env.servers.mode.value != "local":
             settings = stack_settings(stack, _config_values(), mode=env.servers.mode,
                                       default_environment=role.estate)

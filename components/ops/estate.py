@@ -50,6 +50,7 @@ from components.model.environment.load import load_environment
 from components.model.environment.model import Environment
 from components.model.errors import NatsTenancyError, SpecError
 from components.model.identity.keys import new_account_key
+from components.model.part_cache import part_key, write_parts
 from components.model.shard_stacks import (
     StackRole,
     estate_digest,
@@ -129,10 +130,12 @@ class Estate:
 
     def __init__(self, stack: str, project_dir: str = ROOT, say: Callable[[str], None] = print):
         self.stack, self.project_dir, self.say = stack, project_dir, say
-        self.env: Environment = load_environment(environment_path(stack, project_dir), stack=stack)
+        path = environment_path(stack, project_dir)
+        self.env: Environment = load_environment(path, stack=stack)
         if not self.env.platform.shard_stacks:
             raise EstateError(f"{self.env.file}: platform.shard_stacks is not set: the environment has one "
                               f"stack; run scripts/pulumi.sh {stack} <command> instead")
+        write_parts(project_dir, self.env, part_key(path, stack))   # each stack's program reads its own
         self.record = Record(stack, project_dir)
         self._digests: Optional[dict[Optional[int], str]] = None
         self._env_setting = os.path.relpath(self.env.file, project_dir)

@@ -13,6 +13,7 @@ import yaml
 from components.model.environment.load import load_environment, load_environment_text
 from components.model.errors import SpecError
 from components.model.identity.sharding import jump_shard_of
+from components.model.part_cache import part_key, read_part, write_parts
 from components.model.shard_stacks import (
     StackRole,
     check_role,
@@ -151,3 +152,19 @@ def test_digests_are_the_same_in_every_process(tmp_path) -> None:
     runs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
                            capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
     assert len(runs) == 1, runs
+
+
+def test_the_driver_keeps_each_stacks_part_for_its_program(tmp_path) -> None:
+    path = tmp_path / "dev.yaml"
+    path.write_text(sharded(), encoding="utf-8")
+    env = load_environment(str(path), stack="dev")
+    key = part_key(str(path), "dev")
+    assert read_part(str(tmp_path), StackRole("dev", 1), key) is None
+    write_parts(str(tmp_path), env, key)
+    for role in [StackRole("dev")] + [StackRole("dev", k) for k in range(4)]:
+        assert read_part(str(tmp_path), role, key) == stack_part(env, role)
+    path.write_text(sharded(tenants=TENANTS + ["newcomer"]), encoding="utf-8")
+    new_key = part_key(str(path), "dev")
+    assert new_key != key and part_key(str(path), "other") != new_key
+    write_parts(str(tmp_path), load_environment(str(path), stack="dev"), new_key)
+    assert read_part(str(tmp_path), StackRole("dev", 1), key) is None, "parts of an older file are dropped"
