@@ -160,6 +160,7 @@ class TreeSampler(threading.Thread):
         self.root_pid, self.interval = root_pid, interval
         self.stop_event = threading.Event()
         self.peak_tree = self.peak_program = self.peak_provider = self.peak_server = 0
+        self.peak_single, self.peak_single_cmd = 0, ""   # the largest process but the server
         self.samples = 0
         self._kind: dict[int, str] = {}
 
@@ -196,6 +197,8 @@ class TreeSampler(threading.Thread):
                     server += rss
                     continue
                 tree += rss
+                if rss > self.peak_single:
+                    self.peak_single, self.peak_single_cmd = rss, _cmdline(pid)[:120]
                 if kind == "program":
                     program += rss
                 elif kind == "provider":

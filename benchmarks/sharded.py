@@ -8,8 +8,9 @@ nats-server the estate stack starts:
     onboarding one tenant (preview + up), one-tenant change (preview + up), offboarding it (up),
     refresh (every stack), destroy
 
-Each step records wall time, the peak RSS of the largest single process (the nats-server excluded)
-and the peak summed over the command's process tree, and which stacks ran. Onboarding at each N
+Each step records wall time, the peak RSS of the largest single process and the peak summed over
+the command's process tree (``run.TreeSampler``: the nats-server is the estate's, not counted), and
+which stacks ran. Onboarding at each N
 reads against the smallest N of the run (the cost of a change should not follow the estate).
 
     .venv/bin/python benchmarks/sharded.py --tenants 100,1000 --shard-size 25 --out benchmarks/results/sharded
@@ -25,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
@@ -33,42 +33,11 @@ from typing import Any, Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.run import DATA_DIR, STACK, _cmdline, _proc_table, _rss, environment, tenant_id  # noqa: E402
+from benchmarks.run import DATA_DIR, STACK, TreeSampler, environment, tenant_id  # noqa: E402
 from components.providers import nats_process  # noqa: E402
 from tests.support.pulumi_cli import PulumiProject, missing_toolchain  # noqa: E402
 
 MB = 1024 * 1024
-
-
-class PeakSampler(threading.Thread):
-    """Peak RSS of the largest single process and of the whole tree under one PID (nats-server
-    excluded: it is the estate's, not the command's)."""
-
-    def __init__(self, root_pid: int, interval: float = 0.25):
-        super().__init__(daemon=True)
-        self.root_pid, self.interval = root_pid, interval
-        self.stop_event = threading.Event()
-        self.peak_single = self.peak_tree = 0
-        self.peak_single_cmd = ""
-
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            table = _proc_table()
-            children: dict[int, list[int]] = {}
-            for pid, (ppid, _) in table.items():
-                children.setdefault(ppid, []).append(pid)
-            todo, tree = [self.root_pid], 0
-            while todo:
-                pid = todo.pop()
-                todo.extend(children.get(pid, ()))
-                if pid not in table or table[pid][1] == "nats-server":
-                    continue
-                rss = _rss(pid)
-                tree += rss
-                if rss > self.peak_single:
-                    self.peak_single, self.peak_single_cmd = rss, _cmdline(pid)[:120]
-            self.peak_tree = max(self.peak_tree, tree)
-            self.stop_event.wait(self.interval)
 
 
 @dataclass
@@ -89,7 +58,7 @@ def estate_step(proj: PulumiProject, name: str, args: list[str], timeout: float)
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=proj.project_dir, env=proj.env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    sampler = PeakSampler(proc.pid)
+    sampler = TreeSampler(proc.pid)
     sampler.start()
     try:
         out, _ = proc.communicate(timeout=timeout)
