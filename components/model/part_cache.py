@@ -51,8 +51,10 @@ def _folder(project_dir: str, estate: str) -> str:
 
 
 def write_parts(project_dir: str, env: Environment, key: str) -> None:
-    """Store every stack's part of ``env`` (checked: as ``load_environment`` returned it) under
-    ``key``, and drop the parts of earlier keys."""
+    """Stores every stack's part of ``env`` under ``key`` and drops the parts of earlier keys.
+
+    ``env`` is as ``load_environment`` returned it, already checked.
+    """
     root = _folder(project_dir, env.stack)
     target = os.path.join(root, key)
     if os.path.isdir(target):
