@@ -26,12 +26,13 @@ from components.model.identity.creds import format_user_creds
 from components.model.identity.jwt_codec import decode, issue
 from components.model.identity.keys import new_account_key, new_operator_key, new_user_key
 from components.model.identity.permissions import Permission, UserPermissions
-from components.model.identity.tenancy import platform_imports, tenant_exports
+from components.model.identity.tenancy import platform_imports
 from components.model.identity.user import UserSpec, user_claims
 from components.nats_io import resolver
 from components.nats_io.errors import ResolverError
 from components.providers import nats_process
 from tests.support.operator_mode import OperatorSetup, connect, connect_refused
+from tests.support.tenant_exports import tenant_exports
 
 QUIET = 0.4  # seconds to wait for a message that must NOT arrive
 

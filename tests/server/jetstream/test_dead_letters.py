@@ -6,12 +6,12 @@ import asyncio
 import base64
 
 from components.model.environment.load import load_environment_text
-from components.model.jetstream.dead_letter import dead_message_ref
 from components.model.jetstream_plan import tenant_jetstream
 from components.nats_io import jetstream as jsc
 from components.providers.consumer import ConsumerProvider
 from components.providers.stream import StreamProvider
 from tests.server.jetstream.conftest import api_call, conn, with_nats
+from tests.support.dead_letters import dead_message_ref
 
 S = StreamProvider()
 C = ConsumerProvider()
