@@ -25,8 +25,13 @@ ordinary stacks of this project, run through the Pulumi Automation API on the sa
   tenant its stack has not created yet is generated here and stored as the shard's secret config
   ``accountSeeds`` (the adoption path of the environment's Tenant resources): a killed ``up`` loses
   no account key, and ``recover`` (``pulumi cancel``, ``refresh --clear-pending-creates``, then
-  ``up``) converges with the same keys. Shards run with the CLI's checkpoints on: a shard is
-  small enough that the per-step state writes cost little (docs/scale.md).
+  ``up``) converges with the same keys.
+- **State written once per command in the shards.** Shard stacks run with
+  ``PULUMI_SKIP_CHECKPOINTS`` (``--checkpoints`` turns the per-step writes back on): what an
+  interrupted ``up`` did not record is made again by the next one with the same account keys, and
+  the server answers a create of a stream, consumer or bucket that exists with the same config with
+  that object, which the providers adopt. User keys are made anew, before their creds were ever
+  handed out. The estate stack keeps its checkpoints: the operator key is generated there.
 
 Secrets stay secrets: the stacks' outputs are printed by ``outputs`` only with ``--show-secrets``,
 and the CLI runs with ``show_secrets=False``.
@@ -128,8 +133,9 @@ class Record:
 class Estate:
     """The estate stack and its shard stacks, driven through the Automation API."""
 
-    def __init__(self, stack: str, project_dir: str = ROOT, say: Callable[[str], None] = print):
-        self.stack, self.project_dir, self.say = stack, project_dir, say
+    def __init__(self, stack: str, project_dir: str = ROOT, say: Callable[[str], None] = print,
+                 checkpoints: bool = False):
+        self.stack, self.project_dir, self.say, self.checkpoints = stack, project_dir, say, checkpoints
         path = environment_path(stack, project_dir)
         self.env: Environment = load_environment(path, stack=stack)
         if not self.env.platform.shard_stacks:
@@ -142,8 +148,10 @@ class Estate:
 
     # --- stacks --------------------------------------------------------------------------------
     def _stack(self, name: str) -> auto.Stack:
-        opts = auto.LocalWorkspaceOptions(work_dir=self.project_dir, secrets_provider="passphrase",
-                                          env_vars=_cli_env())
+        env = _cli_env()
+        if name != self.stack and not self.checkpoints:
+            env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+        opts = auto.LocalWorkspaceOptions(work_dir=self.project_dir, secrets_provider="passphrase", env_vars=env)
         stack = auto.create_or_select_stack(name, work_dir=self.project_dir, opts=opts)
         if name != self.stack:
             stack.set_config(ENVIRONMENT_KEY, auto.ConfigValue(self._env_setting))
@@ -362,9 +370,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--shard", type=int, help="run this shard stack only")
     ap.add_argument("--parallel", type=int, default=0, help="shard stacks at a time (default: CPU count)")
     ap.add_argument("--show-secrets", action="store_true", help="outputs: print creds and keys")
+    ap.add_argument("--checkpoints", action="store_true",
+                    help="shard stacks write their state after every step (slower; the estate always does)")
     args = ap.parse_args(argv)
     try:
-        estate = Estate(args.stack)
+        estate = Estate(args.stack, checkpoints=args.checkpoints)
         if args.action == "outputs":
             json.dump(estate.outputs(args.show_secrets), sys.stdout, indent=2, sort_keys=True)
             print()
