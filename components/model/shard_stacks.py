@@ -6,7 +6,8 @@ estate. With ``platform.shard_stacks: true`` the tenants live in the stacks of t
 shard, and a command costs the stacks it touches:
 
 - the **estate** stack (the environment's own stack, e.g. ``dev``) holds the operator, the system
-  account, the servers, the exporter and the declared accounts; it exports ``shard_contract`` (the
+  account, the servers (sized for every shard's tenants: ``servers_size_class``), the exporter and
+  the declared accounts; it exports ``shard_contract`` (the
   servers' URL, the operator's keys and the system user's creds, secrets as secrets);
 - the **shard** stack ``<estate>-shard-<k>`` holds the tenants of platform shard ``k`` (the
   rendezvous hash of ``identity/sharding.py``: a tenant's shard depends only on its id and the shard
@@ -29,6 +30,7 @@ from typing import Any, Optional
 
 from components.model.environment.model import Environment
 from components.model.errors import SpecError
+from components.model.render.server_budget import estate_size, size_class
 
 #: ``<estate>-shard-<k>``: the name of shard ``k``'s stack.
 _SHARD_STACK = re.compile(r"^(?P<estate>.+)-shard-(?P<shard>0|[1-9][0-9]*)$")
@@ -102,7 +104,8 @@ def stack_part(env: Environment, role: StackRole) -> Environment:
     if not env.platform.shard_stacks:
         return env
     if role.shard is None:
-        return replace(env, tenants=(), leafnodes=(), platform=replace(env.platform, stack_shards=()))
+        return replace(env, tenants=(), leafnodes=(), platform=replace(env.platform, stack_shards=()),
+                       servers_size_class=env.servers_size_class or size_class(estate_size(env).load))
     tenants = tuple(t for t in env.tenants if env.shard_of(t.id) == role.shard)
     ids = {t.id for t in tenants}
     return replace(env, tenants=tenants, leafnodes=tuple(ln for ln in env.leafnodes if ln.tenant in ids),

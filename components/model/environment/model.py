@@ -540,6 +540,9 @@ class Environment:
     roles: tuple[RoleSpec, ...] = ()
     accounts: tuple[NamedAccount, ...] = ()
     data_protection: DataProtection = DataProtection()   # which stored messages may be lost (data_loss)
+    #: the size class of the whole estate when this is the estate stack's part of a sharded
+    #: environment, whose servers hold every shard's tenants (``shard_stacks.stack_part``)
+    servers_size_class: Optional[int] = None
 
     def role(self, name: str) -> RoleSpec:
         for r in self.roles:

@@ -192,8 +192,12 @@ def budget_for(n: int, jetstream_max_memory: int) -> ServerBudget:
 
 
 def server_budget(env: Environment) -> ServerBudget:
-    """The settings ``env``'s servers need (its size class, and its ``jetstream.max_memory``)."""
-    return budget_for(size_class(estate_size(env).load), env.jetstream.max_memory)
+    """The settings ``env``'s servers need (its size class, and its ``jetstream.max_memory``).
+
+    The estate stack of a sharded environment holds no tenants itself; its part carries the whole
+    estate's class (``servers_size_class``), since its servers hold every shard's tenants."""
+    n = env.servers_size_class or size_class(estate_size(env).load)
+    return budget_for(n, env.jetstream.max_memory)
 
 
 def go_duration(seconds: int) -> str:

@@ -29,13 +29,14 @@ from components.model.tenant_plan import shard_members
 TENANTS = [f"t{i:03d}" for i in range(40)]
 
 
-def sharded(shards: int = 4, tenants: list[str] = TENANTS, **platform: object) -> str:
+def sharded(shards: int = 4, tenants: list[str] = TENANTS, max_memory: str = "16GiB", max_file: str = "256GiB",
+            **platform: object) -> str:
     env = yaml.safe_load(open("environments/dev.yaml", encoding="utf-8"))
     template = dict(env["tenants"][0])
     template.pop("name", None)
     env["tenants"] = [{**template, "id": t} for t in tenants]
     env["leafnodes"] = [{"customer": "edge-1", "tenant": tenants[0]}]
-    env["jetstream"] = {"max_memory": "16GiB", "max_file": "256GiB"}
+    env["jetstream"] = {"max_memory": max_memory, "max_file": max_file}
     env["platform"] = {**(env.get("platform") or {}), "shards": shards, "shard_stacks": True, **platform}
     return yaml.safe_dump(env, sort_keys=False)
 
@@ -168,3 +169,17 @@ def test_the_driver_keeps_each_stacks_part_for_its_program(tmp_path) -> None:
     assert new_key != key and part_key(str(path), "other") != new_key
     write_parts(str(tmp_path), load_environment(str(path), stack="dev"), new_key)
     assert read_part(str(tmp_path), StackRole("dev", 1), key) is None, "parts of an older file are dropped"
+
+
+def test_the_estate_stacks_servers_are_sized_for_every_shards_tenants() -> None:
+    from components.model.render.server_budget import server_budget
+
+    many = [f"t{i:04d}" for i in range(1200)]
+    room = {"max_memory": "200GiB", "max_file": "3000GiB"}   # the servers hold 1,200 dev-tier tenants
+    env = load(sharded(shards=40, tenants=many, **room))
+    estate = stack_part(env, StackRole("dev"))
+    assert estate.tenants == ()
+    assert server_budget(estate) == server_budget(env)
+    assert server_budget(estate) != server_budget(load(sharded(shards=40, tenants=many[:10], **room)))
+    one_more = load(sharded(shards=40, tenants=many + ["one-more"], **room))
+    assert estate_digest(env) == estate_digest(one_more), "one more tenant in the same size class: no estate run"
