@@ -5,7 +5,7 @@ import os
 import pulumi
 
 from components.program.estate import Estate
-from components.resources.shard_estate import CONTRACT_OUTPUT, ShardEstate, shard_contract
+from components.program.shard import CONTRACT_OUTPUT, ShardEstate, shard_contract
 from components.stack_config import load_stack
 
 project_dir = os.path.dirname(os.path.abspath(__file__))

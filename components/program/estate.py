@@ -12,7 +12,7 @@ a stack made by an earlier version previews no change.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 import pulumi
 
@@ -21,6 +21,16 @@ from components.api import environment as env_api
 from components.model.environment.load import StackSettings
 from components.model.environment.model import Environment, RoleSpec, ServerMode
 from components.model.tenant_plan import account_order
+
+
+def tenant_accounts(tenants: Iterable[api.Tenant]) -> dict[str, Any]:
+    """The tenants' entries of the ``accounts`` output: by account name, the public key and, as
+    secrets, the creds of every user but the stack's own provisioning user."""
+    return {t.spec.account_name or t.spec.id: {
+                "public_key": t.account_public_key,
+                "creds": {t.spec.user_name(k): pulumi.Output.secret(c)
+                          for k, c in t.creds.items() if k != "provisioning"}}
+            for t in tenants}
 
 
 class Estate(pulumi.ComponentResource):
@@ -114,12 +124,7 @@ class Estate(pulumi.ComponentResource):
 
     def accounts_output(self) -> dict[str, Any]:
         """Every account by its JWT name: public key and, as secrets, the creds of its users."""
-        out: dict[str, Any] = {}
-        for t in self.tenants.values():
-            out[t.spec.account_name or t.spec.id] = {
-                "public_key": t.account_public_key,
-                "creds": {t.spec.user_name(k): pulumi.Output.secret(c)
-                          for k, c in t.creds.items() if k != "provisioning"}}
+        out = tenant_accounts(self.tenants.values())
         for name, a in self.accounts.items():
             out[name] = a.output()
         for name, entry in self.platform.accounts_output().items():

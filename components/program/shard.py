@@ -1,4 +1,5 @@
-"""ShardEstate: one shard stack of a sharded environment (``model/shard_stacks.py``).
+"""ShardEstate: one shard stack of a sharded environment (``model/shard_stacks.py``), built through
+the public API as the estate is (``program/estate.py``).
 
 It builds what the estate stack leaves to its shards: the tenants of one platform shard (accounts,
 users, JetStream objects, leaf bundles, the data guard over them) and that shard's ingest account.
@@ -15,14 +16,12 @@ from typing import Any, Optional
 
 import pulumi
 
+from components import api
+from components.api import environment as env_api
 from components.model.environment.load import StackSettings
 from components.model.environment.model import Environment
 from components.model.shard_stacks import shard_digest
-from components.resources.connection import Hub
-from components.resources.data_protection import after, data_guard, protection_transformation
-from components.resources.leafnode_bundles import LeafNodeBundles
-from components.resources.platform import Platform
-from components.resources.tenant import Tenant
+from components.program.estate import tenant_accounts
 
 #: The estate output a shard stack reads.
 CONTRACT_OUTPUT = "shard_contract"
@@ -61,35 +60,28 @@ class ShardEstate(pulumi.ComponentResource):
         self.nats_url: pulumi.Output[str] = contract.apply(lambda c: c["nats_url"])
         operator_public_key = contract.apply(lambda c: c["operator_public_key"])
         self.system_creds: pulumi.Output[str] = pulumi.Output.secret(contract.apply(lambda c: c["system_creds"]))
-        hub = Hub(url=self.nats_url, server_count=env.servers.replicas,
-                  operator_seed=pulumi.Output.secret(contract.apply(lambda c: c["operator_seed"])),
-                  operator_public_key=operator_public_key, system_creds=self.system_creds)
+        hub = api.Hub(url=self.nats_url, server_count=env.servers.replicas,
+                      operator_seed=pulumi.Output.secret(contract.apply(lambda c: c["operator_seed"])),
+                      operator_public_key=operator_public_key, system_creds=self.system_creds)
         roles = {r.name: r for r in env.roles}
-        protect = [protection_transformation(env, project_dir)]
-        self.tenants = {t.id: Tenant(t, hub, env.subject_prefix, opts=pulumi.ResourceOptions(
-                            parent=self, transformations=protect), roles=roles, adopt_seed=settings.account_seed(t.id))
+        protect = [env_api.protection_transformation(env, project_dir)]
+        self.tenants = {t.id: api.Tenant(t, hub, opts=pulumi.ResourceOptions(parent=self, transformations=protect),
+                                         roles=roles, adopt_seed=settings.account_seed(t.id))
                         for t in env.tenants}
-        self.data_guard = data_guard(env, self.nats_url, self.system_creds, env.servers.replicas,
-                                     {tid: t.account_public_key for tid, t in self.tenants.items()}, project_dir,
-                                     opts=pulumi.ResourceOptions(parent=self))
-        self.platform = Platform("platform", env, hub, {tid: t.account_public_key for tid, t in self.tenants.items()},
-                                 {tid: t.account for tid, t in self.tenants.items()},
-                                 opts=pulumi.ResourceOptions(parent=self,
-                                                             transformations=[*protect, after(self.data_guard)]))
-        self.leafnodes = LeafNodeBundles("leafnodes", env, self.tenants, project_dir,
-                                         opts=pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=self)
+        self.data_guard = env_api.data_guard(env, self.nats_url, self.system_creds, env.servers.replicas,
+                                             {tid: t.account_public_key for tid, t in self.tenants.items()},
+                                             project_dir, opts=child)
+        self.platform = api.Platform("platform", env, hub, list(self.tenants.values()),
+                                     opts=pulumi.ResourceOptions(
+                                         parent=self, transformations=[*protect, env_api.after(self.data_guard)]))
+        self.leafnodes = env_api.LeafNodeBundles("leafnodes", env, self.tenants, project_dir, opts=child)
         self.register_outputs({})
 
     def outputs(self) -> dict[str, Any]:
         """The shard's part of the stack-output contract (``tenants``, ``platform``, ``accounts``,
         ``leafnodes``), its ``shard`` number and the ``shard_digest`` the driver compares."""
-        accounts: dict[str, Any] = {}
-        for t in self.tenants.values():
-            accounts[t.spec.account_name or t.spec.id] = {
-                "public_key": t.account_public_key,
-                "creds": {t.spec.user_name(k): pulumi.Output.secret(c)
-                          for k, c in t.creds.items() if k != "provisioning"}}
-        accounts.update(self.platform.accounts_output())
+        accounts = {**tenant_accounts(self.tenants.values()), **self.platform.accounts_output()}
         return {
             "nats_url": self.nats_url,
             "shard": self.shard,
