@@ -86,14 +86,20 @@ class StackRun:
     skipped: bool = False
 
 
+def _plain_setting(stack: str, key: str, project_dir: str) -> Optional[str]:
+    """A plain (not secret) setting of ``Pulumi.<stack>.yaml``, read from the file: no CLI call."""
+    path = os.path.join(project_dir, f"Pulumi.{stack}.yaml")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        value = ((yaml.safe_load(f) or {}).get("config") or {}).get(key)
+    return value if isinstance(value, str) else None
+
+
 def environment_path(stack: str, project_dir: str = ROOT) -> str:
     """The environment file of the estate stack: its ``environment`` setting, else the default."""
-    path = os.path.join(project_dir, f"Pulumi.{stack}.yaml")
-    config: dict[str, Any] = {}
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            config = (yaml.safe_load(f) or {}).get("config") or {}
-    return os.path.join(project_dir, str(config.get(ENVIRONMENT_KEY, f"environments/{stack}.yaml")))
+    setting = _plain_setting(stack, ENVIRONMENT_KEY, project_dir) or f"environments/{stack}.yaml"
+    return os.path.join(project_dir, setting)
 
 
 class Record:
@@ -153,7 +159,7 @@ class Estate:
             env["PULUMI_SKIP_CHECKPOINTS"] = "true"
         opts = auto.LocalWorkspaceOptions(work_dir=self.project_dir, secrets_provider="passphrase", env_vars=env)
         stack = auto.create_or_select_stack(name, work_dir=self.project_dir, opts=opts)
-        if name != self.stack:
+        if name != self.stack and _plain_setting(name, ENVIRONMENT_KEY, self.project_dir) != self._env_setting:
             stack.set_config(ENVIRONMENT_KEY, auto.ConfigValue(self._env_setting))
         return stack
 
