@@ -44,7 +44,8 @@ from components.providers import nats_process
 from components.providers.identity_common import is_unknown
 
 _INPUTS = ("server_name", "config_text", "data_dir", "host", "client_port", "monitor_port", "keep_store",
-           "extra_ports", "peer_monitor_urls", "process_env", "sync_interval", "start_timeout", "join_timeout")
+           "extra_ports", "peer_monitor_urls", "process_env", "sync_interval", "start_timeout", "join_timeout",
+           "stop_timeout")
 # Changing any of these needs a restart of the process (a new config file is read on start).
 _RESTART_FIELDS = ("config_text", "data_dir", "host", "client_port", "monitor_port", "extra_ports", "process_env")
 #: Seconds to wait for health without a ``start_timeout``/``join_timeout`` input (the dev stack passes
@@ -52,6 +53,8 @@ _RESTART_FIELDS = ("config_text", "data_dir", "host", "client_port", "monitor_po
 #: may have streams to catch up before it reports healthy.
 START_TIMEOUT = 20.0
 JOIN_TIMEOUT = 90.0
+#: Seconds from SIGTERM to SIGKILL without a ``stop_timeout`` input.
+STOP_TIMEOUT = 10.0
 
 
 def _paths(data_dir: str) -> tuple[str, str, str]:
@@ -110,7 +113,7 @@ def _start(props: Mapping[str, Any]) -> dict[str, Any]:
         else:
             nats_process.wait_healthy(f"http://{host}:{mport}", pid, log_path, timeout=start_timeout)
     except Exception:
-        nats_process.stop(pid)
+        nats_process.stop(pid, timeout=_stop_timeout(props))
         raise
     return {
         **{k: props[k] for k in _INPUTS if k in props},
@@ -124,10 +127,15 @@ def _start(props: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _stop_timeout(props: Mapping[str, Any]) -> float:
+    """Seconds between SIGTERM and SIGKILL (``stop_timeout``: the estate's stop budget)."""
+    return float(props.get("stop_timeout") or STOP_TIMEOUT)
+
+
 def _stop(outs: Mapping[str, Any]) -> None:
     pid = outs.get("pid")
     if pid:
-        nats_process.stop(int(pid))
+        nats_process.stop(int(pid), timeout=_stop_timeout(outs))
 
 
 class LocalServerProvider(ResourceProvider):
@@ -211,6 +219,7 @@ class LocalServer(pulumi.dynamic.Resource, module="nats", name="LocalServer"):
         sync_interval: Optional[str] = None,
         start_timeout: Optional[int] = None,
         join_timeout: Optional[int] = None,
+        stop_timeout: Optional[int] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         """``extra_ports``: other ports the config listens on (checked free before a start);
@@ -234,6 +243,8 @@ class LocalServer(pulumi.dynamic.Resource, module="nats", name="LocalServer"):
             optional["start_timeout"] = start_timeout
         if join_timeout is not None:
             optional["join_timeout"] = join_timeout
+        if stop_timeout is not None:   # seconds from SIGTERM to SIGKILL on a stop
+            optional["stop_timeout"] = stop_timeout
         super().__init__(
             LocalServerProvider(),
             name,

@@ -89,6 +89,7 @@ class DevServer(pulumi.ComponentResource):
                 sync_interval=env.jetstream.sync_interval,
                 start_timeout=budget.local_start_timeout_s,
                 join_timeout=budget.local_join_timeout_s,
+                stop_timeout=budget.local_stop_timeout_s,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else None),
             )
             self.servers.append(member)

@@ -70,6 +70,7 @@ def test_budgets_cover_the_measurements_with_their_safety_factor(tenants: int) -
     # the kubelet waits for JetStream's stop and the whole lame duck spread before it kills
     assert b.termination_grace_period_s >= b.stop_s + b.lame_duck_duration_s + 1
     assert b.local_start_timeout_s >= b.start_s and b.local_join_timeout_s >= b.start_s
+    assert b.local_stop_timeout_s >= b.stop_s   # no SIGKILL while JetStream still flushes
 
 
 def test_the_start_fit_goes_through_the_measured_points() -> None:
@@ -84,6 +85,7 @@ def test_floors_keep_small_estates_as_they_were() -> None:
     b = sb.budget_for(sb.MIN_CLASS, jetstream_max_memory=256 * MIB)
     assert (b.startup_period_s, b.startup_failure_threshold) == (10, 90)     # the probe's 900 s of before
     assert (b.local_start_timeout_s, b.local_join_timeout_s) == (20, 90)      # LocalServer's timeouts of before
+    assert b.local_stop_timeout_s == 10                                      # nats_process.stop's default
     assert b.lame_duck_duration_s == 30                                      # the server's minimum
     assert b.lame_duck_grace_period_s == 10                                  # the server's default
     assert b.termination_grace_period_s == 60
@@ -94,7 +96,8 @@ def test_budgets_grow_with_the_class() -> None:
     classes = [100, 150, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000, 7000, 10000, 15000, 20000]
     budgets = [sb.budget_for(n, 256 * MIB) for n in classes]
     for field in ("stop_s", "start_s", "lame_duck_duration_s", "termination_grace_period_s",
-                  "startup_failure_threshold", "memory", "local_start_timeout_s", "local_join_timeout_s"):
+                  "startup_failure_threshold", "memory", "local_start_timeout_s", "local_join_timeout_s",
+                  "local_stop_timeout_s"):
         values = [getattr(b, field) for b in budgets]
         assert values == sorted(values), field
     assert all(b.lame_duck_grace_period_s < b.lame_duck_duration_s for b in budgets)
