@@ -29,6 +29,7 @@ from components.model.jetstream.consumer import (
 )
 from components.nats_io import jetstream as jsc
 from components.nats_io.errors import ConsumerAlreadyExists
+from components.providers.errors import ChangeRefused
 from components.providers.stream import (
     CONNECTION_FIELDS,
     check_failures,
@@ -101,7 +102,7 @@ class ConsumerProvider(ResourceProvider):
                 live = normalize_server_consumer(info["config"], stream) if info else {}
                 fields = ", ".join(f"{c.field} (server {c.old!r}, wanted {c.new!r})"
                                    for c in jsdiff.diff_consumer(live, cfg))
-                raise RuntimeError(
+                raise ChangeRefused(
                     f"{_where(props)}: a consumer with this name already exists with a different configuration: "
                     f"{fields or exc.description}. Align the inputs with the server or delete the consumer first."
                 ) from None
@@ -136,7 +137,7 @@ class ConsumerProvider(ResourceProvider):
 
     def delete(self, id_: str, props: Any) -> None:
         if props.get("prevent_destroy"):
-            raise RuntimeError(f"{_where(props)}: prevent_destroy is true, so it is not deleted; "
+            raise ChangeRefused(f"{_where(props)}: prevent_destroy is true, so it is not deleted; "
                                f"set prevent_destroy: false first")
         stream, _, name = id_.partition("/")
 

@@ -26,6 +26,7 @@ from components.model import data_loss as dl
 from components.nats_io import messaging
 from components.nats_io.connect import Client, connect
 from components.providers import data_impact
+from components.providers.errors import ChangeRefused
 from components.providers.stream import contains_unknown
 
 INPUTS = ("server_url", "system_creds", "expect_servers", "objects", "allow_data_loss", "backup_dir", "file")
@@ -140,7 +141,7 @@ class DataGuardProvider(ResourceProvider):
         data_impact.report(impacts, str(news.get("file") or olds.get("file") or "the environment file"))
         new_backup = _backup_is_new(olds, news, impacts)
         if new_backup:
-            raise RuntimeError(new_backup)
+            raise ChangeRefused(new_backup)
         changed = [k for k in INPUTS if contains_unknown(news.get(k)) or olds.get(k) != news.get(k)]
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 

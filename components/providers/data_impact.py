@@ -19,6 +19,7 @@ import sys
 from typing import Any, Mapping, Optional
 
 from components.model import data_loss as dl
+from components.providers.errors import ChangeRefused
 
 FIELD = "data_protection"
 KINDS = {"stream": dl.Kind.STREAM, "key-value bucket": dl.Kind.KV, "object store": dl.Kind.OBJECT_STORE}
@@ -47,7 +48,7 @@ def report(impacts: list[dl.Impact], file: str = "the environment file") -> None
     for i in impacts:
         print(dl.preview_line(i), file=sys.stderr, flush=True)
     if any(i.refused for i in impacts):
-        raise RuntimeError(dl.refusals_text(impacts, file))
+        raise ChangeRefused(dl.refusals_text(impacts, file))
 
 
 def backup_not_recorded(olds: Mapping[str, Any], news: Mapping[str, Any], impact: dl.Impact) -> Optional[str]:

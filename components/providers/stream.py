@@ -36,6 +36,7 @@ from components.model.jetstream.stream import (
 from components.nats_io import jetstream as jsc
 from components.nats_io.errors import JetStreamApiError, JetStreamConnectError, StreamNameInUse
 from components.providers import data_impact, pre_loss_backup
+from components.providers.errors import ChangeRefused
 from components.providers.identity_common import integral
 
 CONNECTION_FIELDS = ("server_url", "creds", "account_label", "prevent_destroy")
@@ -77,7 +78,7 @@ def check_failures(error: SpecError) -> list[CheckFailure]:
 
 
 def refuse_replacement(kind: str, name: str, changes: list[jsdiff.FieldChange]) -> None:
-    raise RuntimeError(
+    raise ChangeRefused(
         f"{kind} {name}: the change needs a replacement, which deletes the {kind} and its data, "
         f"but prevent_destroy is true. Fields: {jsdiff.describe(changes)}. Revert these fields, or "
         f"first apply prevent_destroy: false on its own (the delete runs against the recorded state), "
@@ -159,7 +160,7 @@ class StreamProvider(ResourceProvider):
         data_impact.report([impact])
         not_recorded = data_impact.backup_not_recorded(olds, news, impact)
         if not_recorded:
-            raise RuntimeError(not_recorded)
+            raise ChangeRefused(not_recorded)
 
     def input_names(self, stream_fields: list[str], user: Mapping[str, Any]) -> list[str]:
         """Map changed stream-config fields to the input properties the engine should show."""
@@ -183,7 +184,7 @@ class StreamProvider(ResourceProvider):
                 live = normalize_server_stream(info["config"]) if info else {}
                 fields = ", ".join(f"{c.field} (server {c.old!r}, wanted {c.new!r})"
                                    for c in jsdiff.diff_stream(live, cfg))
-                raise RuntimeError(
+                raise ChangeRefused(
                     f"{self.where(props)}: a {self.kind} with this name already exists with a different "
                     f"configuration: {fields or exc.description}. Adopting it would change it silently; align the "
                     f"inputs with the server, or delete the existing {self.kind} first."
@@ -217,7 +218,7 @@ class StreamProvider(ResourceProvider):
 
     def delete(self, id_: str, props: Any) -> None:
         if props.get("prevent_destroy"):
-            raise RuntimeError(f"{self.where(props)}: prevent_destroy is true, so it is not deleted; "
+            raise ChangeRefused(f"{self.where(props)}: prevent_destroy is true, so it is not deleted; "
                                f"set prevent_destroy: false first")
 
         self.backup_before_loss(id_, props)

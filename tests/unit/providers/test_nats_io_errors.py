@@ -114,3 +114,17 @@ def test_the_timeout_is_read_when_the_adapter_is_imported() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60,
                          env={**os.environ, TIMEOUT_ENV: "42"})
     assert out.returncode == 0 and out.stdout.strip() == "42.0", out.stderr
+
+
+def test_what_the_providers_refuse_is_one_class_of_the_tree() -> None:
+    import ast
+    import pathlib
+
+    from components.providers.errors import ChangeRefused
+
+    assert issubclass(ChangeRefused, NatsTenancyError) and issubclass(ChangeRefused, RuntimeError)
+    for path in pathlib.Path("components/providers").glob("*.py"):
+        raised = [node.exc.func.id for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                  if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+                  and isinstance(node.exc.func, ast.Name)]
+        assert "RuntimeError" not in raised, f"{path}: raise ChangeRefused (or a class of the tree), not RuntimeError"
