@@ -30,7 +30,8 @@ def backup_path(protection: DataProtection, project_dir: str) -> str:
     return os.path.normpath(os.path.join(project_dir, protection.backup_before_loss))
 
 
-def protection_input(protection: DataProtection, kind: Kind, props: Mapping[str, Any], project_dir: str) -> dict[str, Any]:
+def protection_input(protection: DataProtection, kind: Kind, props: Mapping[str, Any],
+                     project_dir: str) -> dict[str, Any]:
     name = props.get("bucket") if kind is not Kind.STREAM else props.get("name")
     if not isinstance(name, str):
         return {}

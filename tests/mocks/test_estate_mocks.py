@@ -257,8 +257,8 @@ def test_dev_parents(dev: Built) -> None:
         tenant = dev.get(IDX + "Tenant", spec.id)
         t = spec.id
         assert _children(dev, tenant) == {
-            ("Nkey", f"{t}-account-key"), ("Nkey", f"{t}-signing-key"), ("Account", f"{t}-account"), ("User", f"{t}-service"),
-            ("User", f"{t}-reader"), ("User", f"{t}-leaf"), ("User", f"{t}-provisioning"),
+            ("Nkey", f"{t}-account-key"), ("Nkey", f"{t}-signing-key"), ("Account", f"{t}-account"),
+            ("User", f"{t}-service"), ("User", f"{t}-reader"), ("User", f"{t}-leaf"), ("User", f"{t}-provisioning"),
             ("TenantJetStream", t)}
         js = dev.get(IDX + "TenantJetStream", t)
         assert js.parent == tenant.urn
@@ -547,9 +547,11 @@ def test_three_thousand_dynamic_resources(pulumi_mocks_for: Callable[[str], "Rec
     b = build(pulumi_mocks_for("dev"), env, stack_settings("dev", {}), tmp_path)
     elapsed = time.monotonic() - started
     dynamic = b.dynamic()
-    per_tenant = 2 + 1 + 4 + 3 * len(SCALE_DOMAINS) + 2 + 1 + 1  # keys, account, users, streams + consumers, buckets, client files
+    # keys, account, users, streams + consumers, buckets, client files
+    per_tenant = 2 + 1 + 4 + 3 * len(SCALE_DOMAINS) + 2 + 1 + 1
     per_shard = 1 + 1 + 2 + 1 + 1             # key, account, users, ingest stream, consumer
-    assert len(dynamic) == SCALE_TENANTS * per_tenant + SCALE_SHARDS * per_shard + 1 + 1 + 1 + 1  # operator, server, bundle, data guard
+    singletons = 1 + 1 + 1 + 1                # operator, server, bundle, data guard
+    assert len(dynamic) == SCALE_TENANTS * per_tenant + SCALE_SHARDS * per_shard + singletons
     assert len(dynamic) >= 3000
     assert b.rec.registration_count() == len(b.rec.registrations())
     assert len(b.outputs["tenants"]) == SCALE_TENANTS

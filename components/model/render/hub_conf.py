@@ -51,7 +51,7 @@ def hub_server_conf(
     tls_dir: Optional[str] = None,
     ports: Optional[Mapping[str, int]] = None,
 ) -> ServerConf:
-    """One hub server's config. ``data_dir`` holds the JetStream store and the resolver directory.
+    """One hub server's config, with its JetStream store and resolver directory under ``data_dir``.
 
     ``tls_dir``: where certificates are mounted (Kubernetes); for local servers the environment's
     own file paths are used. ``ports``: this server's listen ports (``servers.member_ports``)
@@ -101,12 +101,19 @@ def hub_server_conf(
 
 
 def local_server_name(env: Environment, ordinal: int) -> str:
+    """The server name of local member ``ordinal``, ``<stack>-<ordinal>``.
+
+    Distinct and stable per member, as JetStream clustering needs.
+    """
     return f"{env.stack}-{ordinal}"
 
 
 def local_route_urls(env: Environment) -> tuple[str, ...]:
-    """Every member's route URL, itself included (a server ignores a route to itself), as the
-    StatefulSet's config lists every pod."""
+    """The route URLs of the local cluster, one per member, or none for a single server.
+
+    Every member is listed, itself included (a server ignores a route to itself), as the
+    StatefulSet's config lists every pod.
+    """
     s = env.servers
     if s.replicas < 2 or s.cluster_port is None:
         return ()
@@ -115,8 +122,11 @@ def local_route_urls(env: Environment) -> tuple[str, ...]:
 
 def local_member_conf(env: Environment, ordinal: int, *, data_dir: str, operator_jwt: str,
                       system_account: str, system_account_jwt: str) -> ServerConf:
-    """Member ``ordinal`` of the local servers (``servers.mode: local``); ``data_dir`` is that
-    member's own directory. One server (``replicas: 1``) gets no cluster block, as on Kubernetes."""
+    """The config of member ``ordinal`` of the local servers (``servers.mode: local``).
+
+    ``data_dir`` is that member's own directory. One server (``replicas: 1``) gets no cluster
+    block, as on Kubernetes.
+    """
     s = env.servers
     conf = hub_server_conf(env, server_name=local_server_name(env, ordinal), data_dir=data_dir,
                            operator_jwt=operator_jwt, system_account=system_account,

@@ -127,7 +127,7 @@ def pod_dns_name(env: Environment, ordinal: int) -> str:
 
 
 def route_urls(env: Environment) -> tuple[str, ...]:
-    """Every pod, itself included: one config serves all pods, and a server ignores its own route."""
+    """The route URLs of every pod, itself included: one config serves all pods, and a server ignores its own."""
     if not _clustered(env):
         return ()
     port = env.servers.cluster_port
@@ -157,26 +157,34 @@ def nats_conf(env: Environment, operator_jwt: str, system_account: str, system_a
 
 
 def config_hash(conf_text: str) -> str:
-    """Put on the pod template: a changed config changes the template, so the pods roll."""
+    """The sha256 of the config text, put on the pod template so that a changed config rolls the pods."""
     return hashlib.sha256(conf_text.encode("utf-8")).hexdigest()
 
 
 def config_map_name(conf_hash: str) -> str:
-    """The ConfigMap is named after its content, so a config change is a new ConfigMap and an
+    """The ConfigMap's name: ``nats-config-`` and the first 10 hex digits of ``conf_hash``.
+
+    The ConfigMap is named after its content, so a config change is a new ConfigMap and an
     in-place update of the StatefulSet (its volume names the new one), which rolls the pods one at
     a time. A fixed name would not do: pulumi-kubernetes treats a ConfigMap's data as immutable, so
     changed data replaces it, and replacing an object under the same name deletes it first, which
     drags its dependent StatefulSet into a replace (all pods at once). The old ConfigMap is deleted
-    only after the StatefulSet update. ``conf_hash`` "" gives the bare prefix (metadata shape only)."""
+    only after the StatefulSet update. ``conf_hash`` "" gives the bare prefix (metadata shape only).
+    """
     short = conf_hash[:CONFIG_MAP_HASH_LEN]
     return f"{CONFIG_MAP_PREFIX}-{short}" if short else CONFIG_MAP_PREFIX
 
 
 def namespace(env: Environment) -> Manifest:
+    """The Namespace of the servers (``servers.namespace``)."""
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(env, _namespace_of(env), namespaced=False)}
 
 
 def config_map(env: Environment, conf_text: str) -> Manifest:
+    """The ConfigMap holding ``nats.conf``, named after the hash of ``conf_text`` (``config_map_name``).
+
+    An empty ``conf_text`` gives the bare prefix as its name (metadata shape only).
+    """
     name = config_map_name(config_hash(conf_text)) if conf_text else CONFIG_MAP_PREFIX
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(env, name), "data": {CONFIG_KEY: conf_text}}
 
@@ -195,16 +203,22 @@ def _service_ports(ports: list[tuple[str, int]]) -> list[dict[str, Any]]:
 
 
 def headless_service(env: Environment) -> Manifest:
-    """Per-pod DNS for routes. ``publishNotReadyAddresses``: pods must find each other before they
-    are Ready, since readiness itself waits for the JetStream cluster to form."""
+    """The headless Service that gives each pod the DNS name its peers route to.
+
+    ``publishNotReadyAddresses``: pods must find each other before they are Ready, since readiness
+    itself waits for the JetStream cluster to form.
+    """
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(env, HEADLESS_SERVICE_NAME),
             "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": labels(env),
                      "ports": _service_ports(_server_ports(env))}}
 
 
 def client_service(env: Environment) -> Manifest:
-    """Clients and leaf nodes. The monitor port stays off it: exposing it (a LoadBalancer) would
-    publish server internals; it is reached per pod through the headless service."""
+    """The Service clients and leaf nodes connect to, with the client and leaf-node ports only.
+
+    The monitor port stays off it: exposing it (a LoadBalancer) would publish server internals; it
+    is reached per pod through the headless service.
+    """
     s = env.servers
     ports = [("client", s.client_port), ("leafnodes", s.leafnode_port)]
     return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(env, CLIENT_SERVICE_NAME),
@@ -258,8 +272,12 @@ def _server_container(env: Environment, budget: ServerBudget) -> dict[str, Any]:
 
 
 def exporter_args(env: Environment) -> list[str]:
-    """The exporter reads its own pod's server over loopback (the server listens on every interface)
-    and listens on all of the pod's interfaces so Prometheus can reach it."""
+    """The exporter sidecar's arguments: its own pod's server as the source, every interface to listen on.
+
+    The exporter reads its pod's server over loopback (the server listens on every interface) and
+    listens on all of the pod's interfaces so Prometheus can reach it. With more than one server it
+    reports only the streams its server leads (``--leader-only``), so each stream is counted once.
+    """
     args = ["--monitor-url", f"http://127.0.0.1:{env.servers.monitor_port}",
             "--listen", f"0.0.0.0:{env.monitoring.port}"]
     if _clustered(env):
@@ -290,9 +308,12 @@ def _exporter_container(env: Environment) -> dict[str, Any]:
 
 
 def metrics_service(env: Environment) -> Manifest:
-    """Headless, so its endpoints (and its DNS name) are the pods themselves: each exporter is
+    """The headless ``nats-metrics`` Service through which Prometheus scrapes every pod's exporter.
+
+    Headless, so its endpoints (and its DNS name) are the pods themselves: each exporter is
     scraped on its own. Not-ready pods are listed too: a server still catching up is exactly when
-    its metrics matter."""
+    its metrics matter.
+    """
     meta = _meta(env, METRICS_SERVICE_NAME)
     meta["annotations"] = {"prometheus.io/scrape": "true", "prometheus.io/port": str(env.monitoring.port),
                            "prometheus.io/path": METRICS_PATH}
@@ -307,10 +328,13 @@ def _pod_annotations(env: Environment, conf_hash: str) -> dict[str, str]:
 
 
 def stateful_set(env: Environment, conf_hash: str) -> Manifest:
-    """``Parallel`` pod management: with ``OrderedReady`` pod 0 would wait to be Ready before pod 1
+    """The servers' StatefulSet, mounting the ConfigMap of ``conf_hash``, with one data volume per pod.
+
+    ``Parallel`` pod management: with ``OrderedReady`` pod 0 would wait to be Ready before pod 1
     starts, but readiness needs a JetStream quorum, which needs pod 1: a deadlock. Rolling updates
     still go one pod at a time. ``volumeClaimTemplates`` cannot be changed on a live StatefulSet;
-    a new ``storage_size`` or class means replacing it (the PVCs stay and are reused by name)."""
+    a new ``storage_size`` or class means replacing it (the PVCs stay and are reused by name).
+    """
     s = env.servers
     if not s.image:
         raise ValueError(f"{env.file}: servers.image is required in kubernetes mode")
@@ -376,17 +400,22 @@ def _storage_size(env: Environment) -> int:
 
 
 def pod_disruption_budget(env: Environment) -> Manifest:
-    """At most one server down by choice (drains, upgrades). For 3 servers that is the quorum;
-    for 5 it is stricter than quorum on purpose, because an R3 stream may have two of its three
-    replicas among any two pods. With one server it still lets a drain proceed rather than block it."""
+    """The PodDisruptionBudget that allows at most one server down by choice (drains, upgrades).
+
+    For 3 servers that is the quorum; for 5 it is stricter than quorum on purpose, because an R3
+    stream may have two of its three replicas among any two pods. With one server it still lets a
+    drain proceed rather than block it.
+    """
     return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(env, PDB_NAME),
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels(env)}}}
 
 
 def cluster_manifests(env: Environment, operator_jwt: str, system_account: str,
                       system_account_jwt: str) -> list[Manifest]:
-    """All objects, in the order they can be applied (namespace first); the metrics Service only with
-    ``monitoring.enabled``."""
+    """All objects of the hub cluster, in the order they can be applied (namespace first).
+
+    The metrics Service is among them only with ``monitoring.enabled``.
+    """
     text = nats_conf(env, operator_jwt, system_account, system_account_jwt)
     services = [headless_service(env), client_service(env)]
     if env.monitoring.enabled:
@@ -401,9 +430,11 @@ def creds_secret_name(tenant_id: str, user: str) -> str:
 
 
 def creds_secret(env: Environment, tenant_id: str, user: str, creds: str) -> Manifest:
-    """One tenant user's ``.creds`` file as a Secret in ``servers.creds_namespace``, for workloads
-    to mount (key ``user.creds``). ``creds`` is the file's text; the caller passes it as a Pulumi
-    secret, so it is encrypted in the state and hidden in previews."""
+    """One tenant user's ``.creds`` file as a Secret in ``servers.creds_namespace`` (key ``user.creds``).
+
+    Workloads mount it. ``creds`` is the file's text; the caller passes it as a Pulumi secret, so
+    it is encrypted in the state and hidden in previews.
+    """
     ns = env.servers.creds_namespace
     if env.servers.mode is not ServerMode.KUBERNETES or not ns:
         raise ValueError(f"{env.file}: servers.creds_namespace is needed for creds Secrets")

@@ -40,6 +40,12 @@ PRODUCERS_DIR = "producers"
 
 @dataclass(frozen=True)
 class LeafBundle:
+    """What one customer's leaf bundle is made of: the customer, its tenant's account, the hub, the link's creds.
+
+    ``subjects`` are what the customer may publish on (absolute); when they are the tenant's three
+    subject roots (logs, events, otel, in that order) the bundle carries producer templates too.
+    """
+
     customer: str
     tenant: str
     account_public_key: str
@@ -78,6 +84,11 @@ def check_bundle(b: LeafBundle) -> None:
 
 
 def render_leaf_config(b: LeafBundle) -> str:
+    """The customer server's ``leafnode.conf``: it listens for local clients and links out to the hub.
+
+    Its remote names no ``account`` (see the module docstring): the hub binds the link to the
+    tenant's account by the user of the creds file, which sits next to the config.
+    """
     conf = ServerConf(
         server_name=f"leaf-{b.customer}",
         host=b.listen_host,
@@ -90,6 +101,7 @@ def render_leaf_config(b: LeafBundle) -> str:
 
 
 def render_readme(b: LeafBundle) -> str:
+    """The bundle's ``README.md``: its files, how to run the server, and which subjects reach the platform."""
     subjects = "\n".join(f"- `{s}`" for s in b.subjects) or "- (as granted to your tenant)"
     hubs = "\n".join(f"- `{u}`" for u in b.hub_urls)
     return f"""# Leaf node for {b.customer}
@@ -133,8 +145,11 @@ Anything else stays on your leaf server.
 
 
 def producer_files(b: LeafBundle) -> dict[str, str]:
-    """Producer templates (``producer_templates``) aimed at this leaf node: producers at the
-    customer's site publish to it on loopback without credentials, and it forwards to the hub."""
+    """The producer templates (``producer_templates``) aimed at this leaf node; none without three subjects.
+
+    Producers at the customer's site publish to it on loopback without credentials, and it
+    forwards to the hub.
+    """
     if len(b.subjects) != 3:
         return {}
     logs, events, otel = b.subjects
@@ -156,7 +171,7 @@ def render_leaf_bundle(b: LeafBundle) -> dict[str, str]:
 
 def bundle_for(customer: str, tenant: str, account_public_key: str, hub_urls: Sequence[str], creds: str,
                listen_port: int = 4222, subjects: Sequence[str] = ()) -> dict[str, str]:
-    """Convenience wrapper taking plain arguments."""
+    """The customer's bundle (``render_leaf_bundle``), from plain arguments."""
     return render_leaf_bundle(LeafBundle(customer=customer, tenant=tenant, account_public_key=account_public_key,
                                          hub_urls=tuple(hub_urls), creds=creds, listen_port=listen_port,
                                          subjects=tuple(subjects)))

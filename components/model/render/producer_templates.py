@@ -64,6 +64,14 @@ class SubjectRoots(Protocol):
 
 @dataclass(frozen=True)
 class ProducerTarget:
+    """Where one tenant's producers publish: the tenant's subject roots, and the URLs and creds to reach NATS.
+
+    ``nats_url`` is the hub's client URL (collector, natscli) and ``creds_path`` the tenant's
+    service creds on the producer's host; "" means none, which only the tenant's own leaf node
+    accepts (``nats_url`` equal to ``leaf_url``). Fluent Bit, which sends no credentials, always
+    publishes to ``leaf_url``.
+    """
+
     tenant: str
     logs_root: str          # e.g. "acme.logs.>" (or "<prefix>.acme.logs.>")
     events_root: str
@@ -83,6 +91,11 @@ class ProducerTarget:
 
 
 def validate(t: ProducerTarget) -> None:
+    """Raise ``SpecError`` naming every field of ``t`` that could not make working templates.
+
+    Each root must end in ``.>`` and hold the tenant as a token, both URLs must be ``nats://`` or
+    ``tls://`` URLs, and an empty ``creds_path`` is allowed only for the tenant's own leaf node.
+    """
     problems = Problems(f"producer templates for {t.tenant!r}")
     if not NAME_TOKEN.match(t.tenant):   # the layout's id rule was checked with the environment
         problems.add("tenant", f"{t.tenant!r} is not a tenant id", "one subject token: letters, digits, '_', '-'")
@@ -107,6 +120,12 @@ def _comment(lines: list[str], mark: str = "#") -> str:
 
 
 def render_otel_collector(t: ProducerTarget) -> str:
+    """The OpenTelemetry Collector config (YAML) that sends OTLP from loopback to the tenant's otel subjects.
+
+    It needs the out-of-tree ``nats`` exporter built into a custom collector, since no
+    opentelemetry-collector-contrib release has one; the subjects are OTTL expressions, so each
+    keeps its double quotes.
+    """
     validate(t)
     base = t.base(t.otel_root)
     exporter: dict[str, Any] = {"endpoint": t.nats_url}
@@ -141,6 +160,12 @@ def render_otel_collector(t: ProducerTarget) -> str:
 
 
 def render_fluent_bit_output(t: ProducerTarget) -> str:
+    """The Fluent Bit ``[OUTPUT]`` section that sends the tenant's records to its leaf node.
+
+    Fluent Bit's ``nats`` output takes only a host and a port (no credentials, no TLS), so it
+    publishes to the leaf node on loopback, which holds the leaf creds; each record goes to the
+    subject equal to its tag, which must lie in the tenant's logs tree.
+    """
     validate(t)
     leaf = urlparse(t.leaf_url)
     base = t.base(t.logs_root)
@@ -168,11 +193,14 @@ def render_fluent_bit_output(t: ProducerTarget) -> str:
 
 
 def render_user_context(description: str, url: str, creds_path: str, jetstream_domain: str = "") -> str:
-    """A natscli context file: use it with ``nats --context <file>.json …`` (natscli loads a path
-    ending in ``.json`` directly), or save it as ``~/.config/nats/context/<name>.json``.
+    """A natscli context file (JSON with every key natscli writes) for ``url`` and the creds at ``creds_path``.
+
+    Use it with ``nats --context <file>.json …`` (natscli loads a path ending in ``.json``
+    directly), or save it as ``~/.config/nats/context/<name>.json``.
 
     ``jetstream_domain`` makes natscli send JetStream requests to ``$JS.<domain>.API``; leave it
-    empty for clients in the servers' own domain, whose roles grant ``$JS.API`` only."""
+    empty for clients in the servers' own domain, whose roles grant ``$JS.API`` only.
+    """
     doc: dict[str, Any] = {k: [] if k in _NATSCLI_LISTS else "" for k in NATSCLI_KEYS}
     doc.update(description=description, url=url, creds=creds_path, jetstream_domain=jetstream_domain,
                tls_first=False)
@@ -180,7 +208,10 @@ def render_user_context(description: str, url: str, creds_path: str, jetstream_d
 
 
 def render_natscli_context(t: ProducerTarget) -> str:
-    """Save as ``~/.config/nats/context/<tenant>.json``; select with ``nats context select <tenant>``."""
+    """The tenant's natscli context, with its service creds, or with none through its leaf node.
+
+    Save as ``~/.config/nats/context/<tenant>.json``; select with ``nats context select <tenant>``.
+    """
     validate(t)
     who = "service user" if t.creds_path else "through the leaf node"
     return render_user_context(f"tenant {t.tenant}: {who}", t.nats_url, t.creds_path)
@@ -201,6 +232,12 @@ def _pipe_command(t: ProducerTarget, source: str, nats_bin: str) -> str:
 
 
 def render_flowgger(t: ProducerTarget, nats_bin: str = "/usr/local/bin/nats") -> str:
+    """The flowgger config that takes syslog on loopback and writes GELF lines to a FIFO natscli reads.
+
+    No flowgger release has a NATS output (a fork's takes no credentials and creates its stream on
+    connect, which the tenant's users may not do), so ``nats pub --send-on newline`` publishes each
+    line of the FIFO with the tenant's natscli context.
+    """
     validate(t)
     fifo = f"/run/nats-tenancy/{t.tenant}-flowgger.fifo"
     where = "the hub with the tenant's service creds" if t.creds_path else "the tenant's leaf node (no creds)"
@@ -232,6 +269,11 @@ def render_flowgger(t: ProducerTarget, nats_bin: str = "/usr/local/bin/nats") ->
 
 
 def render_rsyslog(t: ProducerTarget, nats_bin: str = "/usr/local/bin/nats") -> str:
+    """The rsyslog config that hands every message, as one JSON line, to natscli through ``omprog``.
+
+    rsyslog ships no NATS output module; ``omprog`` runs ``nats pub --send-on newline`` once, with
+    the tenant's natscli context, and writes each message to its stdin.
+    """
     validate(t)
     where = "the hub with the tenant's service creds" if t.creds_path else "the tenant's leaf node (no creds)"
     head = _comment([
@@ -257,7 +299,7 @@ def render_rsyslog(t: ProducerTarget, nats_bin: str = "/usr/local/bin/nats") -> 
 
 
 def render_all(t: ProducerTarget) -> dict[str, str]:
-    """``{file name: text}`` for one tenant."""
+    """``{file name: text}`` of every producer template for one tenant."""
     return {
         OTEL_FILE: render_otel_collector(t),
         FLUENT_BIT_FILE: render_fluent_bit_output(t),
@@ -275,14 +317,16 @@ CREDS_DIR = "creds"
 
 def client_files(tenant: str, subjects: SubjectRoots, nats_url: str, creds: dict[str, str], directory: str,
                  jetstream_domain: str = "") -> dict[str, str]:
-    """``{relative path: text}`` of what a tenant's applications start from, written under
-    ``directory`` by the stack: each user's creds (``creds/<user>.creds``), a natscli context per
-    user pointing at them (``contexts/<user>.json``: ``nats --context contexts/service.json …``),
-    and the producer templates aimed at the hub with the service user's creds (``producers/``).
+    """``{relative path: text}`` of what a tenant's applications start from, written under ``directory``.
+
+    The stack writes each user's creds (``creds/<user>.creds``), a natscli context per user
+    pointing at them (``contexts/<user>.json``: ``nats --context contexts/service.json …``), and
+    the producer templates aimed at the hub with the service user's creds (``producers/``).
 
     ``creds``: user name -> creds text (secrets; the files get mode 0600). Hub clients use
     ``$JS.API`` directly, so ``jetstream_domain`` stays empty unless the contexts are for clients
-    in another JetStream domain whose roles grant ``$JS.<domain>.API``."""
+    in another JetStream domain whose roles grant ``$JS.<domain>.API``.
+    """
     files: dict[str, str] = {}
     for user in sorted(creds):
         creds_path = f"{directory.rstrip('/')}/{CREDS_DIR}/{user}.creds"

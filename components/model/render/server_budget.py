@@ -107,9 +107,12 @@ LOCAL_STOP_MIN_S = 10
 
 @dataclass(frozen=True)
 class EstateSize:
-    """What the servers hold. ``accounts``: tenants, declared accounts and the platform's ingest
-    accounts (the system account is left out, as in the benchmark's count); ``objects``: their
-    JetStream streams (KV buckets and object stores included) and consumers."""
+    """What the servers hold: tenants, accounts and JetStream objects.
+
+    ``accounts``: tenants, declared accounts and the platform's ingest accounts (the system account
+    is left out, as in the benchmark's count); ``objects``: their JetStream streams (KV buckets and
+    object stores included) and consumers.
+    """
 
     tenants: int
     accounts: int
@@ -122,8 +125,11 @@ class EstateSize:
 
 
 def estate_size(env: Environment) -> EstateSize:
-    """Counted from ``env`` as given: the stack's part of a sharded environment counts only the
-    tenants of that part (``shard_stacks.stack_part``)."""
+    """What ``env``'s servers hold, counted from ``env`` as given.
+
+    The stack's part of a sharded environment counts only the tenants of that part
+    (``shard_stacks.stack_part``).
+    """
     tenant_objects = sum(len(t.stream_names) + len(t.consumer_names) + len(t.kv_buckets) + len(t.object_stores)
                          for t in env.tenants)
     account_objects = sum(len(a.streams) + sum(len(s.consumers) for s in a.streams) + len(a.kv_buckets)

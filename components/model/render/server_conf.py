@@ -26,9 +26,12 @@ JETSTREAM_KEY_ENV = "NATS_JS_KEY"
 
 @dataclass(frozen=True)
 class JetStreamConf:
-    """``sync_interval``: ``always`` (fsync before every ack) or a Go duration; None keeps the
+    """The ``jetstream`` block: where the store lives, its limits, its domain, syncing and encryption.
+
+    ``sync_interval``: ``always`` (fsync before every ack) or a Go duration; None keeps the
     server default (2m). ``cipher`` (``aes`` | ``chachapoly``) turns on store encryption with the
-    key taken from the environment variable ``key_env``."""
+    key taken from the environment variable ``key_env``.
+    """
 
     store_dir: str
     max_memory: str = "256MB"
@@ -52,8 +55,11 @@ class ResolverConf:
 
 @dataclass(frozen=True)
 class TLSConf:
-    """``cipher_suites``: rendered as given; nats-server accepts the TLS 1.3 names, but Go's TLS
-    stack always enables all TLS 1.3 suites and applies such a list only to TLS 1.2 and below."""
+    """A ``tls`` block: certificate, key and CA files, the lowest TLS version, and peer verification.
+
+    ``cipher_suites``: rendered as given; nats-server accepts the TLS 1.3 names, but Go's TLS
+    stack always enables all TLS 1.3 suites and applies such a list only to TLS 1.2 and below.
+    """
 
     cert_file: str
     key_file: str
@@ -65,8 +71,11 @@ class TLSConf:
 
 @dataclass(frozen=True)
 class ClusterConf:
-    """``tls``: TLS on routes; a route is both client and server of its peer, so with ``verify``
-    each server checks the peer's certificate (which then needs the clientAuth usage as well)."""
+    """The ``cluster`` block: the cluster's name, the route listen address and the routes to the peers.
+
+    ``tls``: TLS on routes; a route is both client and server of its peer, so with ``verify``
+    each server checks the peer's certificate (which then needs the clientAuth usage as well).
+    """
 
     name: str
     host: str
@@ -86,6 +95,12 @@ class LeafRemote:
 
 @dataclass(frozen=True)
 class LeafNodesConf:
+    """The ``leafnodes`` block: a listener for incoming leaf nodes, outgoing remotes, or both.
+
+    Without ``port`` there is no listener (a customer's leaf server only connects out); ``host``
+    defaults to the server's own.
+    """
+
     host: Optional[str] = None
     port: Optional[int] = None
     remotes: Sequence[LeafRemote] = ()
@@ -94,6 +109,13 @@ class LeafNodesConf:
 
 @dataclass(frozen=True)
 class ServerConf:
+    """One nats-server's whole config, as ``render_server_conf`` writes it.
+
+    Operator mode when ``operator_jwt`` is set: ``system_account`` must then be the operator's
+    system account and ``resolver`` holds the accounts; without ``operator_jwt`` neither is written.
+    ``monitor_host`` defaults to ``host``.
+    """
+
     server_name: str
     host: str = "127.0.0.1"
     port: int = 4222
@@ -229,9 +251,11 @@ def render_server_conf(conf: ServerConf) -> str:
 
 
 def jetstream_key_env(conf: ServerConf) -> Optional[str]:
-    """The environment variable the server process must get the store encryption key in, or None
-    when the store is not encrypted. Kubernetes: set it on the server container from a Secret
-    (``valueFrom.secretKeyRef``), never as a literal value in the pod spec or the ConfigMap."""
+    """The environment variable that must give the server process the store key; None when unencrypted.
+
+    Kubernetes: set it on the server container from a Secret (``valueFrom.secretKeyRef``), never as
+    a literal value in the pod spec or the ConfigMap.
+    """
     if conf.jetstream is None or not conf.jetstream.cipher:
         return None
     return conf.jetstream.key_env
@@ -239,9 +263,11 @@ def jetstream_key_env(conf: ServerConf) -> Optional[str]:
 
 def jetstream_key_container_env(conf: ServerConf, secret_name: str, secret_key: str = "jetstream-key"
                                 ) -> list[dict[str, Any]]:
-    """The server container's ``env`` entries a Kubernetes pod needs for ``conf``: the store key
-    from the Secret ``secret_name`` (entry ``secret_key``), so the key is in neither the pod spec
-    nor the ConfigMap; empty when the store is not encrypted."""
+    """The server container's ``env`` entries a Kubernetes pod needs for ``conf``; none when unencrypted.
+
+    The store key comes from the Secret ``secret_name`` (entry ``secret_key``), so the key is in
+    neither the pod spec nor the ConfigMap.
+    """
     name = jetstream_key_env(conf)
     if name is None:
         return []

@@ -114,9 +114,10 @@ def test_kubernetes_gets_the_key_from_a_secret_reference() -> None:
 def test_bucket_replicas_follow_the_servers() -> None:
     from components.model import jetstream_plan
 
-    env = load_environment_text(env_text().replace("tenants: []\n", "") + (
-        "tenants: [{id: acme, tier: small, quotas: {max_streams: 2}, kv_buckets: [{name: carts}], object_stores: [{name: files}]}]\n"),
-        "environments/test.yaml", stack="test")
+    tenants = ("tenants: [{id: acme, tier: small, quotas: {max_streams: 2}, kv_buckets: [{name: carts}], "
+               "object_stores: [{name: files}]}]\n")
+    env = load_environment_text(env_text().replace("tenants: []\n", "") + tenants,
+                                "environments/test.yaml", stack="test")
     kv, obj = env.tenants[0].kv_buckets[0], env.tenants[0].object_stores[0]
     assert jetstream_plan.kv_inputs(kv)["replicas"] == 3
     assert jetstream_plan.object_store_inputs(obj)["replicas"] == 3

@@ -270,7 +270,8 @@ def test_the_real_exporter_accepts_the_sidecar_command(objs: dict[str, dict[str,
 
 def test_config_change_rolls_the_pods(env: Environment, material: OperatorMaterial,
                                       objs: dict[str, dict[str, Any]]) -> None:
-    other = dataclasses.replace(env, jetstream=dataclasses.replace(env.jetstream, max_memory=env.jetstream.max_memory * 2))
+    doubled_memory = dataclasses.replace(env.jetstream, max_memory=env.jetstream.max_memory * 2)
+    other = dataclasses.replace(env, jetstream=doubled_memory)
     changed = render(other, material)
     key = km.CONFIG_HASH_ANNOTATION
     assert (changed["StatefulSet"]["spec"]["template"]["metadata"]["annotations"][key]

@@ -34,7 +34,8 @@ def make_creds() -> tuple[str, str]:
     header = _b64(json.dumps({"typ": "JWT", "alg": "ed25519-nkey"}).encode())
     claims = {"iat": 1700000000, "iss": account.public_key.decode(), "name": "leaf",
               "sub": user.public_key.decode(), "nats": {"type": "user", "version": 2, "bearer_token": False}}
-    claims["jti"] = base64.b32encode(hashlib.sha256(json.dumps(claims, sort_keys=True).encode()).digest()).decode().rstrip("=")
+    digest = hashlib.sha256(json.dumps(claims, sort_keys=True).encode()).digest()
+    claims["jti"] = base64.b32encode(digest).decode().rstrip("=")
     payload = _b64(json.dumps(claims).encode())
     jwt = f"{header}.{payload}.{_b64(account.sign(f'{header}.{payload}'.encode()))}"
     creds = (f"-----BEGIN NATS USER JWT-----\n{jwt}\n------END NATS USER JWT------\n\n"
@@ -116,8 +117,9 @@ def test_real_nats_server_accepts_the_config(bundle: LeafBundle, tmp_path) -> No
 def test_real_nats_server_refuses_a_hub_account_on_the_remote(bundle: LeafBundle, tmp_path) -> None:
     # why the remote names no account: in a server without operator mode it must be a local account
     binary = nats_server()
+    remote_creds = 'credentials: "./acme-edge.creds"'
     conf = render_leaf_bundle(bundle)["leafnode.conf"].replace(
-        'credentials: "./acme-edge.creds"', f'credentials: "./acme-edge.creds"\n      account: "{bundle.account_public_key}"')
+        remote_creds, f'{remote_creds}\n      account: "{bundle.account_public_key}"')
     path = tmp_path / "bad.conf"
     path.write_text(conf)
     # `-t` only parses; the account lookup happens when the server starts, and it exits at once
