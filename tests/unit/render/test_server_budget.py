@@ -9,14 +9,12 @@ import pytest
 
 from components.model.environment.load import load_environment
 from components.model.environment.model import Environment, Platform
-from components.model.identity import account, jwt_codec, keys, operator
-from components.model.identity.account import AccountSpec
 from components.model.render import k8s_manifests as km
 from components.model.render import server_budget as sb
 from components.model.render.hub_conf import local_member_conf
 from components.model.render.server_conf import render_server_conf
+from tests.unit.render.conftest import OperatorMaterial
 from tests.unit.render.test_k8s_manifests import (
-    OperatorMaterial,
     check,
     conf_of,
     local_tls,
@@ -32,20 +30,6 @@ GIB = 1024 ** 3
 
 #: benchmarks/results/scale/server-scale.md: tenants -> (stop s, start until /healthz s, RSS MiB)
 MEASURED = {100: (2.48, 1.95, 65.8), 1000: (26.0, 27.92, 468.1), 10000: (223.0, 756.51, 5478.0)}
-
-
-@pytest.fixture(scope="module")
-def env() -> Environment:
-    return load_environment(str(ROOT / "environments" / "prod.yaml"), stack="prod")
-
-
-@pytest.fixture(scope="module")
-def material() -> OperatorMaterial:
-    op = keys.new_operator_key()
-    sys_acct = keys.new_account_key()
-    op_jwt = jwt_codec.issue(operator.operator_claims("nats-tenancy-prod", op.public_key, sys_acct.public_key), op.seed)
-    sys_jwt = jwt_codec.issue(account.account_claims(AccountSpec(name="SYS"), sys_acct.public_key), op.seed)
-    return OperatorMaterial(op_jwt, sys_acct.public_key, sys_jwt)
 
 
 def with_tenants(env: Environment, n: int, derived_memory: bool = True) -> Environment:
