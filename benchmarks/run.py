@@ -56,8 +56,10 @@ def tenant_id(i: int) -> str:
     return f"t{i:05d}"
 
 
-def environment(n: int, client: int, monitor: int, leaf: int, changed: Optional[int] = None) -> str:
-    """N tenants; tenant ``changed`` (if any) gets a lower max_connections than its tier."""
+def environment(n: int, client: int, monitor: int, leaf: int, changed: Optional[int] = None,
+                room_for: Optional[int] = None) -> str:
+    """N tenants; tenant ``changed`` (if any) gets a lower max_connections than its tier; the
+    servers' JetStream holds ``room_for`` tenants (default N), so onboarding need not resize them."""
     tenants = []
     for i in range(n):
         quotas = "  quotas: {max_connections: 49}\n" if i == changed else ""
@@ -79,8 +81,9 @@ def environment(n: int, client: int, monitor: int, leaf: int, changed: Optional[
     shards = max(1, -(-n // 1000))  # ~1,400 tenants fit one platform JWT with 63-char ids; short ids here
     # nats-server reserves each account's JetStream max_memory / max_bytes against the server's
     # limits when it enables JetStream for the account: the server must hold all N tenants.
-    server_mem_mib = max(256, n * TENANT_MEM_MIB + 64)
-    server_file_mib = max(10 * 1024, n * TENANT_FILE_MIB + 1024)
+    room = room_for or n
+    server_mem_mib = max(256, room * TENANT_MEM_MIB + 64)
+    server_file_mib = max(10 * 1024, room * TENANT_FILE_MIB + 1024)
     return textwrap.dedent(f"""\
         version: 1
         servers:

@@ -80,11 +80,12 @@ def estate_step(proj: PulumiProject, name: str, args: list[str], timeout: float)
     return step
 
 
-def sharded_environment(n: int, ports: list[int], shards: int, changed: Optional[int] = None,
+def sharded_environment(n: int, ports: list[int], shards: int, room_for: int, changed: Optional[int] = None,
                         offboarded: Optional[int] = None) -> str:
     """``run.environment`` in ``shards`` shard stacks (a fixed count: changing it moves tenants
-    between stacks); ``offboarded``: the tenant whose WORM-protected streams may go."""
-    text = environment(n, *ports, changed=changed)
+    between stacks), on servers sized for ``room_for`` tenants (fixed too: an operator does not
+    resize the servers for one tenant); ``offboarded``: the tenant whose WORM-protected streams may go."""
+    text = environment(n, *ports, changed=changed, room_for=room_for)
     if offboarded is not None:
         t = tenant_id(offboarded).upper()
         text += f"data_protection:\n  allow_data_loss: [{t}_ORDERS_LIVE, {t}_ORDERS_REPLAY]\n"
@@ -94,28 +95,33 @@ def sharded_environment(n: int, ports: list[int], shards: int, changed: Optional
     return f"{head}platform:\n{tail}"
 
 
-def run_size(n: int, shard_size: int, parallel: int, timeout: float) -> dict[str, Any]:
+def run_size(n: int, shard_size: int, parallel: int, timeout: float, quick: bool = False) -> dict[str, Any]:
+    """Every step at ``n`` tenants (``quick``: without the two steps that run every stack, the
+    no-op preview with ``--all`` and the refresh)."""
     workdir = tempfile.mkdtemp(prefix=f"nt-bench-sharded-{n}-")
     proj = PulumiProject(workdir, stack=STACK)
     ports = [nats_process.free_port() for _ in range(3)]
     shards = max(1, -(-n // shard_size))
+    room = n + 10
     steps: list[Step] = []
     par = ["--parallel", str(parallel)]
     print(f"{n} tenants, {shards} shard stacks", flush=True)
     try:
-        proj.write_environment(sharded_environment(n, ports, shards))
+        proj.write_environment(sharded_environment(n, ports, shards, room))
         steps.append(estate_step(proj, "up", ["up", *par], timeout))
         steps.append(estate_step(proj, "noop-up", ["up", *par], timeout))
-        steps.append(estate_step(proj, "noop-preview-all", ["preview", "--all", *par], timeout))
-        proj.write_environment(sharded_environment(n + 1, ports, shards))   # onboarding t{n}
+        if not quick:
+            steps.append(estate_step(proj, "noop-preview-all", ["preview", "--all", *par], timeout))
+        proj.write_environment(sharded_environment(n + 1, ports, shards, room))   # onboarding t{n}
         steps.append(estate_step(proj, "onboard-preview", ["preview", *par], timeout))
         steps.append(estate_step(proj, "onboard-up", ["up", *par], timeout))
-        proj.write_environment(sharded_environment(n + 1, ports, shards, changed=n))
+        proj.write_environment(sharded_environment(n + 1, ports, shards, room, changed=n))
         steps.append(estate_step(proj, "change-preview", ["preview", *par], timeout))
         steps.append(estate_step(proj, "change-up", ["up", *par], timeout))
-        proj.write_environment(sharded_environment(n, ports, shards, offboarded=n))   # offboarding t{n}
+        proj.write_environment(sharded_environment(n, ports, shards, room, offboarded=n))   # offboarding t{n}
         steps.append(estate_step(proj, "offboard-up", ["up", *par], timeout))
-        steps.append(estate_step(proj, "refresh", ["refresh", *par], timeout))
+        if not quick:
+            steps.append(estate_step(proj, "refresh", ["refresh", *par], timeout))
         steps.append(estate_step(proj, "destroy", ["destroy", *par], timeout))
     finally:
         pid_file = os.path.join(proj.project_dir, DATA_DIR, "nats.pid")
@@ -162,6 +168,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--shard-size", type=int, default=25)
     ap.add_argument("--parallel", type=int, default=0, help="shard stacks at a time (default: CPU count)")
     ap.add_argument("--timeout", type=float, default=7200)
+    ap.add_argument("--quick", action="store_true", help="leave out the steps that run every stack")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "sharded"))
     args = ap.parse_args(argv)
     reason = missing_toolchain()
@@ -173,7 +180,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     os.makedirs(args.out, exist_ok=True)
     sizes = [int(x) for x in args.tenants.split(",")]
     for n in sizes:
-        results.append(run_size(n, args.shard_size, parallel, args.timeout))
+        results.append(run_size(n, args.shard_size, parallel, args.timeout, args.quick))
         label = "_".join(str(r["tenants"]) for r in results)
         with open(os.path.join(args.out, f"sharded-{label}.json"), "w", encoding="utf-8") as f:
             json.dump(results, f, indent=1)

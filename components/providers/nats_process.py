@@ -213,8 +213,13 @@ def wait_healthy(monitor_url: str, pid: int, log_path: Optional[str] = None, tim
     wait_http_ok(f"{monitor_url}/healthz{query}", pid, "nats-server", log_path, timeout, NatsServerError)
 
 
+#: Seconds to wait for a SIGKILLed process to be gone: a restart on the same ports checks them next.
+KILL_WAIT = 5.0
+
+
 def stop(pid: int, timeout: float = 10.0, is_ours: Callable[[int], bool] = pid_is_nats_server) -> bool:
-    """Stop the process ``pid`` (SIGTERM, then SIGKILL). False if it was not running.
+    """Stop the process ``pid`` (SIGTERM, then SIGKILL after ``timeout`` s); it is gone when this
+    returns True. False if it was not running.
 
     ``is_ours`` checks that ``pid`` still is the process that was started (default: a nats-server);
     a PID now used by anything else is left alone.
@@ -228,6 +233,9 @@ def stop(pid: int, timeout: float = 10.0, is_ours: Callable[[int], bool] = pid_i
             return True
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + KILL_WAIT   # until the kernel has released its ports and files
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return True
 
 
