@@ -14,7 +14,6 @@ import asyncio
 import glob
 import json
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -23,6 +22,7 @@ from typing import Any
 from components.providers import nats_process
 from tests.e2e.conftest import server_pid, small_environment
 from tests.support.creds_checks import connect, js_publish
+from tests.support.processes import kill_session, session_members
 from tests.support.pulumi_cli import PulumiProject
 
 
@@ -120,22 +120,6 @@ def _checkpoint_resources(project: PulumiProject) -> list[dict[str, Any]]:
         return []  # being rewritten
 
 
-def _session_members(sid: int) -> list[int]:
-    """PIDs of the live processes in session ``sid``."""
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[3]) == sid and fields[0] != "Z":
-            pids.append(int(name))
-    return pids
-
-
 def test_interrupted_up_converges_without_loss(project: PulumiProject) -> None:
     client, monitor, leaf = project.ports  # type: ignore[attr-defined]
     tenants = ("acme", "globex", "initech", "hooli", "umbrella")
@@ -163,16 +147,12 @@ def test_interrupted_up_converges_without_loss(project: PulumiProject) -> None:
         # A crash: the CLI and its plugins die at once. The CLI leads its own session; its plugins run
         # in process groups of their own inside that session, so kill the whole session by PID (the
         # nats-server is started in a session of its own and keeps running).
-        for pid in _session_members(proc.pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_session(proc.pid)
         proc.wait(timeout=30)
         log.close()
     assert not finished, "up finished before it could be interrupted: " + open(log_path).read()[-2000:]
     assert streams >= 2, "no stream was created within 240s"
-    assert not _session_members(proc.pid), "processes of the killed update are still running"
+    assert not session_members(proc.pid), "processes of the killed update are still running"
     created = len(_checkpoint_resources(project))
 
     # Recover like a user. The file backend keeps the dead CLI's lock: `up` refuses and says how to

@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 
@@ -20,6 +19,7 @@ from components.model.environment.load import load_environment
 from components.model.identity.keys import keypair_from_seed
 from components.providers import nats_process
 from tests.e2e.conftest import server_pid, small_environment
+from tests.support.processes import kill_session, session_members
 from tests.support.pulumi_cli import PulumiProject
 
 TENANTS = ("acme", "globex", "initech", "umbrella", "hooli", "soylent")
@@ -102,8 +102,9 @@ def test_sharded_estate_up_onboard_interrupt_recover_destroy(project: PulumiProj
     assert "latecomer" in seeds_before, "the seed is stored before the shard's up starts"
     time.sleep(3)   # the engine is registering and creating
     assert proc.poll() is None, "the up must still be running when it is killed"
-    os.killpg(proc.pid, signal.SIGKILL)
+    kill_session(proc.pid)   # the driver, the CLI and its plugins
     proc.wait(timeout=30)
+    assert not session_members(proc.pid)
     recovered = estate(proj, "recover")
     assert "failed" not in recovered.splitlines()[-1] or " 0 failed" in recovered, recovered
     out = json.loads(estate(proj, "outputs", "--show-secrets"))
