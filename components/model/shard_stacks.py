@@ -31,6 +31,7 @@ from typing import Any, Optional
 from components.model.environment.model import Environment
 from components.model.errors import SpecError
 from components.model.render.server_budget import estate_size, size_class
+from components.model.tenant_plan import shard_members
 
 #: ``<estate>-shard-<k>``: the name of shard ``k``'s stack.
 _SHARD_STACK = re.compile(r"^(?P<estate>.+)-shard-(?P<shard>0|[1-9][0-9]*)$")
@@ -124,9 +125,9 @@ def shard_digest(env: Environment, shard: int) -> str:
 
 def shard_digests(env: Environment) -> dict[int, str]:
     """``shard_digest`` of every shard, with one pass over the tenants."""
-    tenants: dict[int, list[Any]] = {k: [] for k in range(env.platform.shards)}
-    for t in env.tenants:
-        tenants[env.shard_of(t.id)].append(t)
+    by_id = {t.id: t for t in env.tenants}
+    tenants = {k: [by_id[tid] for tid in ids] for k, ids in shard_members(replace(env, platform=replace(
+        env.platform, stack_shards=None))).items()}
     shared = repr((env.tiers, env.layout, env.roles, replace(env.platform, stack_shards=None), env.servers,
                    env.jetstream, env.tls, env.subject_prefix, env.data_protection.backup_before_loss))
     out = {}

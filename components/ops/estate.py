@@ -57,13 +57,12 @@ from components.model.errors import NatsTenancyError, SpecError
 from components.model.identity.keys import new_account_key
 from components.model.part_cache import part_key, write_parts
 from components.model.shard_stacks import (
-    StackRole,
     estate_digest,
     merge_outputs,
     shard_digests,
     shard_stack_name,
-    stack_part,
 )
+from components.model.tenant_plan import shard_members
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEEDS_KEY = "nats-tenancy:accountSeeds"
@@ -150,6 +149,7 @@ class Estate:
         write_parts(project_dir, self.env, part_key(path, stack))   # each stack's program reads its own
         self.record = Record(stack, project_dir)
         self._digests: Optional[dict[Optional[int], str]] = None
+        self._members: Optional[dict[int, list[str]]] = None
         self._env_setting = os.path.relpath(self.env.file, project_dir)
 
     # --- stacks --------------------------------------------------------------------------------
@@ -181,8 +181,10 @@ class Estate:
         return [only] if only is not None else list(range(count))
 
     def shard_tenants(self, shard: int) -> list[str]:
-        """The tenant ids shard ``shard`` holds."""
-        return [t.id for t in stack_part(self.env, StackRole(self.stack, shard)).tenants]
+        """The tenant ids shard ``shard`` holds (the assignment is made once, in one pass)."""
+        if self._members is None:
+            self._members = shard_members(self.env)
+        return self._members[shard]
 
     def _refuse_moves(self) -> None:
         """Refuse a change that moves tenants between shard stacks (a new ``platform.shards``): the
@@ -203,7 +205,7 @@ class Estate:
         config ``accountSeeds``), so an interrupted ``up`` loses no account key."""
         held = self.record.tenants(stack.name)
         if held is None:
-            held = set((_plain_outputs(stack).get("tenants") or {}).keys())
+            held = set((_outputs(stack)[0].get("tenants") or {}).keys())
         current = stack.get_all_config().get(SEEDS_KEY)
         seeds: dict[str, str] = json.loads(current.value) if current is not None else {}
         wanted = set(self.shard_tenants(shard))
@@ -350,10 +352,6 @@ def _outputs(stack: auto.Stack) -> tuple[dict[str, Any], set[str]]:
     """A stack's outputs, and the names of those the CLI marks secret as a whole."""
     values = stack.outputs()
     return {k: v.value for k, v in values.items()}, {k for k, v in values.items() if v.secret}
-
-
-def _plain_outputs(stack: auto.Stack) -> dict[str, Any]:
-    return {k: v.value for k, v in stack.outputs().items()}
 
 
 def _mask(value: Any) -> Any:
