@@ -19,7 +19,7 @@ from components.model.environment.load import (
 )
 from components.model.environment.model import Environment
 from components.model.errors import SpecError
-from components.model.part_cache import part_key, read_part
+from components.model.part_cache import PART_VARIABLE, read_part
 from components.model.shard_stacks import check_role, stack_part, stack_role
 
 DEV_PASSPHRASE = "nats-tenancy-dev-only"
@@ -46,10 +46,12 @@ def load_stack(project_dir: str) -> tuple[StackSettings, Environment]:
         path = settings.environment_path
         if not os.path.isabs(path) and os.path.abspath(os.getcwd()) != os.path.abspath(project_dir):
             path = os.path.join(project_dir, path)
-        # A shard stack reads the part the estate driver checked and kept for it, when there is one.
-        cached = None
-        if role.is_shard and os.path.exists(path):
-            cached = read_part(project_dir, role, part_key(path, role.estate))
+        # Run by the estate driver, a stack reads the part the driver checked and kept for it.
+        part_file = os.environ.get(PART_VARIABLE)
+        cached = read_part(part_file, path, role) if part_file else None
+        if part_file and cached is None:
+            raise pulumi.RunError(f"{PART_VARIABLE}={part_file} is not a part of {path} for stack '{stack}': "
+                                  "run the stack through scripts/estate.sh, or unset the variable")
         env = load_environment(path, stack=role.estate) if cached is None else cached
         if env.servers.mode.value != "local":
             settings = stack_settings(stack, _config_values(), mode=env.servers.mode,

@@ -9,24 +9,25 @@ shard, and a command costs the stacks it touches:
   account, the servers (sized for every shard's tenants: ``servers_size_class``), the exporter and
   the declared accounts; it exports ``shard_contract`` (the
   servers' URL, the operator's keys and the system user's creds, secrets as secrets);
-- the **shard** stack ``<estate>-shard-<k>`` holds the tenants of platform shard ``k`` (the
-  rendezvous hash of ``identity/sharding.py``: a tenant's shard depends only on its id and the shard
-  count, so onboarding never moves another tenant) with their users, JetStream objects and leaf
+- the **shard** stack ``<estate>-shard-<k>`` holds the tenants of platform shard ``k`` (the jump
+  hash of ``identity/sharding.py``: a tenant's shard depends only on its id and the shard count, so
+  onboarding never moves another tenant) with their users, JetStream objects and leaf
   bundles, and the shard's own ingest account, which imports only those tenants. It reads the
   estate's ``shard_contract`` through a StackReference and signs its accounts with the estate's
   operator key, so one operator still trusts every account.
 
-Every stack loads the whole environment file with the estate's name (``{stack}`` placeholders in
-names render the same in every shard) and keeps its own part (``stack_part``). ``shard_digest``
-fingerprints a shard's part: the driver (``scripts/estate.py``) runs the engine only on shards whose
-digest differs from the one their last ``up`` exported.
+Every stack reads the environment under the estate's name (``{stack}`` placeholders in names
+render the same in every shard) and keeps its own part (``stack_part``): run by the driver
+(``ops/estate.py``), the part the driver checked and wrote for it (``part_cache.py``); run alone,
+the whole file. ``shard_digest`` fingerprints a shard's part: the driver runs the engine only on
+shards whose digest differs from the one recorded after their last ``up``.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from components.model.environment.model import Environment
 from components.model.errors import SpecError
@@ -95,22 +96,31 @@ def check_role(env: Environment, role: StackRole, stack: str) -> None:
                                        "import from named accounts only, or set platform.shard_stacks: false")
 
 
-def stack_part(env: Environment, role: StackRole) -> Environment:
+def stack_part(env: Environment, role: StackRole, members: Optional[Mapping[int, Sequence[str]]] = None
+               ) -> Environment:
     """The part of ``env`` one stack holds, by its role.
 
     Everything for an unsharded environment; no tenants, no leaf nodes and no ingest shard for the
     estate stack; one shard's tenants, their leaf nodes and that shard's ingest account for a shard
-    stack.
+    stack. ``members`` (``all_shard_members(env)``) saves the pass over every tenant when the parts
+    of many shards are made from one environment.
     """
     if not env.platform.shard_stacks:
         return env
     if role.shard is None:
         return replace(env, tenants=(), leafnodes=(), platform=replace(env.platform, stack_shards=()),
                        servers_size_class=env.servers_size_class or size_class(estate_size(env).load))
-    tenants = tuple(t for t in env.tenants if env.shard_of(t.id) == role.shard)
-    ids = {t.id for t in tenants}
+    if members is None:
+        members = all_shard_members(env)
+    ids = set(members.get(role.shard, ()))
+    tenants = tuple(t for t in env.tenants if t.id in ids)
     return replace(env, tenants=tenants, leafnodes=tuple(ln for ln in env.leafnodes if ln.tenant in ids),
                    platform=replace(env.platform, stack_shards=(role.shard,)))
+
+
+def all_shard_members(env: Environment) -> dict[int, list[str]]:
+    """The tenant ids of every shard of the environment, whatever part of it ``env`` is."""
+    return shard_members(replace(env, platform=replace(env.platform, stack_shards=None)))
 
 
 def shard_digest(env: Environment, shard: int) -> str:
@@ -126,8 +136,7 @@ def shard_digest(env: Environment, shard: int) -> str:
 def shard_digests(env: Environment) -> dict[int, str]:
     """``shard_digest`` of every shard, with one pass over the tenants."""
     by_id = {t.id: t for t in env.tenants}
-    tenants = {k: [by_id[tid] for tid in ids] for k, ids in shard_members(replace(env, platform=replace(
-        env.platform, stack_shards=None))).items()}
+    tenants = {k: [by_id[tid] for tid in ids] for k, ids in all_shard_members(env).items()}
     shared = repr((env.tiers, env.layout, env.roles, replace(env.platform, stack_shards=None), env.servers,
                    env.jetstream, env.tls, env.subject_prefix, env.data_protection.backup_before_loss))
     out = {}

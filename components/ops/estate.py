@@ -53,16 +53,19 @@ from pulumi import automation as auto
 
 from components.model.environment.load import load_environment
 from components.model.environment.model import Environment
+from components.model.environment.tenant_memo import TenantMemo
 from components.model.errors import NatsTenancyError, SpecError
 from components.model.identity.keys import new_account_key
-from components.model.part_cache import part_key, write_parts
+from components.model.part_cache import PART_VARIABLE, drop_other_parts, part_path, write_part
 from components.model.shard_stacks import (
+    StackRole,
+    all_shard_members,
     estate_digest,
     merge_outputs,
     shard_digests,
     shard_stack_name,
+    stack_role,
 )
-from components.model.tenant_plan import shard_members
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEEDS_KEY = "nats-tenancy:accountSeeds"
@@ -142,11 +145,12 @@ class Estate:
                  checkpoints: bool = False):
         self.stack, self.project_dir, self.say, self.checkpoints = stack, project_dir, say, checkpoints
         path = environment_path(stack, project_dir)
-        self.env: Environment = load_environment(path, stack=stack)
+        # Tenants whose YAML did not change since the last command are not checked again.
+        memo = TenantMemo(os.path.join(project_dir, ".state", "shards", stack, "tenants.memo"))
+        self.env: Environment = load_environment(path, stack=stack, memo=memo)
         if not self.env.platform.shard_stacks:
             raise EstateError(f"{self.env.file}: platform.shard_stacks is not set: the environment has one "
                               f"stack; run scripts/pulumi.sh {stack} <command> instead")
-        write_parts(project_dir, self.env, part_key(path, stack))   # each stack's program reads its own
         self.record = Record(stack, project_dir)
         self._digests: Optional[dict[Optional[int], str]] = None
         self._members: Optional[dict[int, list[str]]] = None
@@ -157,6 +161,7 @@ class Estate:
         env = _cli_env()
         if name != self.stack and not self.checkpoints:
             env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+        env[PART_VARIABLE] = self._part(stack_role(name).shard)   # the program reads its part, not the file
         opts = auto.LocalWorkspaceOptions(work_dir=self.project_dir, secrets_provider="passphrase", env_vars=env)
         stack = auto.create_or_select_stack(name, work_dir=self.project_dir, opts=opts)
         if name != self.stack and _plain_setting(name, ENVIRONMENT_KEY, self.project_dir) != self._env_setting:
@@ -173,6 +178,23 @@ class Estate:
             return self._digests[None]
         return f"{self._digests[None]}-{self._digests[shard]}"
 
+    def _part(self, shard: Optional[int]) -> str:
+        """The file holding the part of the estate (``shard`` None) or of a shard stack, written now
+        unless a part of the same digest is there (``model/part_cache.py``)."""
+        return write_part(self.project_dir, self.env, StackRole(self.stack, shard), self.digest(shard),
+                          self._all_members())
+
+    def _drop_old_parts(self) -> None:
+        """Removes the part files that no current digest names."""
+        roles = [None, *range(self.env.platform.shards)]
+        drop_other_parts(self.project_dir, self.stack, [
+            part_path(self.project_dir, self.env, StackRole(self.stack, k), self.digest(k)) for k in roles])
+
+    def _all_members(self) -> dict[int, list[str]]:
+        if self._members is None:
+            self._members = all_shard_members(self.env)
+        return self._members
+
     def shards(self, only: Optional[int] = None) -> list[int]:
         """Every shard number, or just ``only``."""
         count = self.env.platform.shards
@@ -182,9 +204,7 @@ class Estate:
 
     def shard_tenants(self, shard: int) -> list[str]:
         """The tenant ids shard ``shard`` holds (the assignment is made once, in one pass)."""
-        if self._members is None:
-            self._members = shard_members(self.env)
-        return self._members[shard]
+        return self._all_members()[shard]
 
     def _refuse_moves(self) -> None:
         """Refuse a change that moves tenants between shard stacks (a new ``platform.shards``): the
@@ -228,6 +248,7 @@ class Estate:
         shards = self.shards(only)
         if action in ("up", "preview"):
             self._refuse_moves()
+            self._drop_old_parts()
         if action == "destroy":
             runs += self._over_shards(action, shards, parallel, run_all=True)
             if only is None:

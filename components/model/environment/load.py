@@ -53,6 +53,7 @@ from components.model.environment.names import ID_PATTERN
 from components.model.environment.platform import read_leafnodes, read_platform
 from components.model.environment.schema import Reader, parse_yaml
 from components.model.environment.servers import read_jetstream, read_monitoring, read_servers, read_tls
+from components.model.environment.tenant_memo import TenantMemo
 from components.model.environment.tenants import EVERY_TENANT_KEYS, TenantContext, read_tenants, read_tiers
 from components.model.errors import Problems, SpecError
 from components.model.identity.keys import NkeyError, keypair_from_seed
@@ -71,11 +72,12 @@ TOP_KEYS = ("version", "servers", "jetstream", "tls", "monitoring", "subject_pre
             "tenants", "accounts", "platform", "leafnodes", "data_protection")
 
 
-def load_environment(path: str, stack: Optional[str] = None) -> Environment:
+def load_environment(path: str, stack: Optional[str] = None, memo: Optional[TenantMemo] = None) -> Environment:
     """Read and validate the environment file at ``path``.
 
     ``stack`` defaults to the file name without extension (``environments/prod.yaml`` → ``prod``);
-    problems name ``path`` as given, so relative paths give short messages.
+    problems name ``path`` as given, so relative paths give short messages. ``memo``: tenants
+    checked by an earlier load (``tenant_memo.py``), saved again after a load without problems.
     """
     if stack is None:
         stack = os.path.splitext(os.path.basename(path))[0]
@@ -85,16 +87,20 @@ def load_environment(path: str, stack: Optional[str] = None) -> Environment:
     except OSError as exc:
         raise SpecError.single(path, "", f"cannot read the environment file: {exc.strerror}",
                                f"create {path} or point nats-tenancy:environment at an existing file") from exc
-    return load_environment_text(text, path, stack)
+    env = load_environment_text(text, path, stack, memo)
+    if memo is not None:
+        memo.save()
+    return env
 
 
-def load_environment_text(text: str, file_label: str, stack: Optional[str] = None) -> Environment:
+def load_environment_text(text: str, file_label: str, stack: Optional[str] = None,
+                          memo: Optional[TenantMemo] = None) -> Environment:
     """Validate environment YAML ``text``; ``file_label`` is used in messages (and for the stack name)."""
     if stack is None:
         stack = os.path.splitext(os.path.basename(file_label))[0]
     problems = Problems(file_label)
     r = Reader(problems)
-    doc = parse_yaml(text, problems)
+    doc = parse_yaml(text, problems) if memo is None else memo.parse(text, problems)
     problems.raise_if_any()
     if doc is None:
         doc = {}
@@ -123,7 +129,7 @@ def load_environment_text(text: str, file_label: str, stack: Optional[str] = Non
     every = _every_tenant(r, top.get("layout"))
     tiers = read_tiers(r, top.get("tiers"), "tiers") if "tiers" in top else {}
     tenants = read_tenants(r, top.get("tenants"), "tenants",
-                           TenantContext(prefix, servers, tiers, layout, every, bindable_roles(roles)))
+                           TenantContext(prefix, servers, tiers, layout, every, bindable_roles(roles)), memo)
     server_replicas = servers.replicas if servers else 1
     accounts = read_accounts(r, top.get("accounts"), "accounts", roles, layout, server_replicas)
     check_imports(r, accounts, tenants, layout)

@@ -89,6 +89,20 @@ _FastStrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
 EXTENSION_PREFIX = "x-"
 
 
+def strict_load(text: str) -> Any:
+    """The document of ``text`` by the strict loader on libyaml, top-level ``x-`` keys dropped.
+
+    Raises ``yaml.YAMLError``, whose message may say less than ``parse_yaml``'s.
+    """
+    return _without_extensions(yaml.load(text, Loader=_FastStrictLoader))  # noqa: S506 - a SafeLoader subclass
+
+
+def _without_extensions(doc: Any) -> Any:
+    if isinstance(doc, dict):
+        return {k: v for k, v in doc.items() if not (isinstance(k, str) and k.startswith(EXTENSION_PREFIX))}
+    return doc
+
+
 def parse_yaml(text: str, problems: Problems) -> Any:
     """The document of ``text`` with top-level ``x-`` keys dropped, or None with a problem added.
 
@@ -97,12 +111,9 @@ def parse_yaml(text: str, problems: Problems) -> Any:
     """
     try:
         try:
-            doc = yaml.load(text, Loader=_FastStrictLoader)  # noqa: S506 - a SafeLoader subclass
+            return strict_load(text)
         except yaml.YAMLError:
-            doc = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - the same, for the full message
-        if isinstance(doc, dict):
-            doc = {k: v for k, v in doc.items() if not (isinstance(k, str) and k.startswith(EXTENSION_PREFIX))}
-        return doc
+            return _without_extensions(yaml.load(text, Loader=_StrictLoader))  # noqa: S506 - for the full message
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -37,6 +37,7 @@ from components.model.environment.model import (
 )
 from components.model.environment.names import render
 from components.model.environment.schema import Reader, child, did_you_mean, item, read_unique
+from components.model.environment.tenant_memo import TenantMemo
 from components.model.environment.tenant_parts import (
     RESERVED_USERS,
     read_consumers,
@@ -110,10 +111,29 @@ def read_tiers(r: Reader, value: Any, path: str) -> dict[str, Tier]:
     return tiers
 
 
-def read_tenants(r: Reader, value: Any, path: str, ctx: TenantContext) -> tuple[Tenant, ...]:
-    """The ``tenants`` section: each tenant once by id, read against the layout, tiers and roles of ``ctx``."""
-    return read_unique(r, value, path, lambda raw, tpath: _read_tenant(r, raw, tpath, ctx), lambda t: t.id,
-                       "id", "tenant")
+def read_tenants(r: Reader, value: Any, path: str, ctx: TenantContext,
+                 memo: Optional[TenantMemo] = None) -> tuple[Tenant, ...]:
+    """The ``tenants`` section: each tenant once by id, read against the layout, tiers and roles.
+
+    Those are ``ctx``'s; with ``memo``, a tenant checked before in the same context is taken from it.
+    """
+    if memo is None:
+        return read_unique(r, value, path, lambda raw, tpath: _read_tenant(r, raw, tpath, ctx), lambda t: t.id,
+                           "id", "tenant")
+    scope = memo.scope(ctx)
+
+    def read_one(raw: Any, tpath: str) -> Optional[Tenant]:
+        key = scope.key(raw)
+        kept = memo.get(key)
+        if kept is not None:
+            return kept
+        problems_before = len(r.problems.items)
+        tenant = _read_tenant(r, raw, tpath, ctx)
+        if tenant is not None and len(r.problems.items) == problems_before:
+            memo.put(key, tenant)
+        return tenant
+
+    return read_unique(r, value, path, read_one, lambda t: t.id, "id", "tenant")
 
 
 def _read_tenant(r: Reader, raw: Any, path: str, ctx: TenantContext) -> Optional[Tenant]:

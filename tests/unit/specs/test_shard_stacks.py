@@ -13,7 +13,7 @@ import yaml
 from components.model.environment.load import load_environment, load_environment_text
 from components.model.errors import SpecError
 from components.model.identity.sharding import jump_shard_of
-from components.model.part_cache import part_key, read_part, write_parts
+from components.model.part_cache import drop_other_parts, part_path, read_part, write_part
 from components.model.shard_stacks import (
     StackRole,
     check_role,
@@ -155,20 +155,37 @@ def test_digests_are_the_same_in_every_process(tmp_path) -> None:
     assert len(runs) == 1, runs
 
 
+def _digests(env) -> dict:
+    base = estate_digest(env)
+    return {None: base, **{k: f"{base}-{shard_digest(env, k)}" for k in range(env.platform.shards)}}
+
+
 def test_the_driver_keeps_each_stacks_part_for_its_program(tmp_path) -> None:
     path = tmp_path / "dev.yaml"
     path.write_text(sharded(), encoding="utf-8")
     env = load_environment(str(path), stack="dev")
-    key = part_key(str(path), "dev")
-    assert read_part(str(tmp_path), StackRole("dev", 1), key) is None
-    write_parts(str(tmp_path), env, key)
-    for role in [StackRole("dev")] + [StackRole("dev", k) for k in range(4)]:
-        assert read_part(str(tmp_path), role, key) == stack_part(env, role)
+    digests = _digests(env)
+    roles = [StackRole("dev")] + [StackRole("dev", k) for k in range(4)]
+    files = {role.shard: write_part(str(tmp_path), env, role, digests[role.shard]) for role in roles}
+    for role in roles:
+        assert read_part(files[role.shard], str(path), role) == stack_part(env, role)
+    # A part is only ever read by the stack it was made for, from the file it was made from.
+    assert read_part(files[1], str(path), StackRole("dev", 2)) is None
+    assert read_part(files[1], str(tmp_path / "other.yaml"), StackRole("dev", 1)) is None
+
+    # Onboarding a tenant makes a new part for its own shard only: the other parts' files stay.
     path.write_text(sharded(tenants=TENANTS + ["newcomer"]), encoding="utf-8")
-    new_key = part_key(str(path), "dev")
-    assert new_key != key and part_key(str(path), "other") != new_key
-    write_parts(str(tmp_path), load_environment(str(path), stack="dev"), new_key)
-    assert read_part(str(tmp_path), StackRole("dev", 1), key) is None, "parts of an older file are dropped"
+    grown = load_environment(str(path), stack="dev")
+    new_digests = _digests(grown)
+    home = grown.shard_of("newcomer")
+    moved = {k for k in files if part_path(str(tmp_path), grown, StackRole("dev", k), new_digests[k]) != files[k]}
+    assert moved == {home}
+    kept = [write_part(str(tmp_path), grown, role, new_digests[role.shard]) for role in roles]
+    drop_other_parts(str(tmp_path), "dev", kept)
+    assert not os.path.exists(files[home]), "the part of the shard's older digest is dropped"
+    assert sorted(os.listdir(os.path.dirname(kept[0]))) == sorted(os.path.basename(p) for p in kept)
+    newcomer_part = read_part(kept[home + 1], str(path), StackRole("dev", home))
+    assert newcomer_part is not None and "newcomer" in {t.id for t in newcomer_part.tenants}
 
 
 def test_the_estate_stacks_servers_are_sized_for_every_shards_tenants() -> None:
