@@ -88,7 +88,8 @@ def markdown(results: list[dict[str, Any]]) -> str:
              "", "Seconds per driver command besides running stacks (load and check the file, digests,",
              "parts); in brackets the stacks the command runs. 'load of onboard': reading and checking the file,",
              "part of the onboarding's seconds. Peak RSS: of this process so far (sizes run in order).", "",
-             "| tenants | shards | cold s | noop s | onboard s | change s | load of onboard s | peak RSS MiB | load avg |",
+             "| tenants | shards | cold s | noop s | onboard s | change s | load of onboard s | peak RSS MiB "
+             "| load avg |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         s = r["steps"]

@@ -41,6 +41,20 @@ async def request(nc: Client, subject: str, payload: bytes = b"", *, timeout: fl
                               f"{exc}") from None
 
 
+async def flush(nc: Client, timeout: float = 10) -> None:
+    """Return once the server has processed every command this client sent before the call.
+
+    nats-py's own ``flush()`` (2.16) writes its PING to the socket at once, while SUB and PUB wait in
+    the client's queue for its flusher task: on the wire, ``subscribe`` + ``flush`` is ``PING`` then
+    ``SUB``, so the PONG can come back before the server holds the subscription and a message
+    another connection publishes right after is not delivered to it. The first flush gives the
+    flusher its turn (it writes the queue before the PONG can be read); the second PING follows
+    the queued commands, and the server answers in order.
+    """
+    await nc.flush(timeout=max(1, int(timeout)))
+    await nc.flush(timeout=max(1, int(timeout)))
+
+
 async def next_msg(sub: Subscription, timeout: float) -> Optional[Msg]:
     """The subscription's next message, or None when none came within ``timeout``."""
     try:

@@ -135,7 +135,7 @@ class Verifier:
 
     async def _own_tree(self, me: Conn, subject: str) -> tuple[Optional[bool], str]:
         sub = await me.nc.subscribe(subject)
-        await me.nc.flush()
+        await messaging.flush(me.nc)
         await me.nc.publish(subject, b"verify")
         msg = await messaging.next_msg(sub, WAIT)
         await sub.unsubscribe()
@@ -147,7 +147,7 @@ class Verifier:
         subject = f"nats-tenancy-verify.outside.{self.token}"
         await me.nc.publish(subject, b"x")
         await me.nc.subscribe(">")
-        await me.nc.flush()
+        await messaging.flush(me.nc)
         pub, sub = await me.refused("publish", subject), await me.refused("subscription", ">")
         return pub and sub, (f"publish {subject}: {'refused' if pub else 'ALLOWED'}; "
                              f"subscribe >: {'refused' if sub else 'ALLOWED'}")
@@ -159,10 +159,10 @@ class Verifier:
         them = await connect(self.url, o["creds"]["service"])
         try:
             theirs = await them.nc.subscribe(subject)
-            await them.nc.flush()
+            await messaging.flush(them.nc)
             await me.nc.subscribe(root)
             await me.nc.publish(subject, b"forged")
-            await me.nc.flush()
+            await messaging.flush(me.nc)
             sub, pub = await me.refused("subscription", root), await me.refused("publish", subject)
             await them.nc.publish(subject, b"marker")
             first = await messaging.next_msg(theirs, WAIT)

@@ -14,6 +14,7 @@ import pytest
 import tomllib
 
 from components.model.render import producer_templates as pt
+from components.nats_io import messaging
 from tests.clients import natscli
 from tests.clients.tenancy import Tenancy
 from tests.support.operator_mode import connect
@@ -73,7 +74,7 @@ def test_the_natscli_pipe_publishes_each_line_on_the_tenant_subject(tenants: Ten
         c = await connect(tenants.url, tenants.creds["acme.reader"])
         try:
             sub = await c.nc.subscribe(subject)
-            await c.nc.flush()
+            await messaging.flush(c.nc)
             if kind == "flowgger":       # through a FIFO, as the template's header says
                 fifo = str(tmp_path / "acme-flowgger.fifo")
                 os.mkfifo(fifo, 0o600)

@@ -19,6 +19,7 @@ import nats.errors
 import pytest
 from nats.js.api import ConsumerConfig, StreamConfig
 
+from components.nats_io import messaging
 from tests.clients import natscli
 from tests.clients.tenancy import KV, KV_MSG_GET, OBJ, PULL, PUSH, PUSH_GROUP, STREAM, Tenancy, name
 from tests.support.operator_mode import Client, connect, connect_refused
@@ -90,9 +91,9 @@ def pub_sub_own_tree(t: Tenancy, client: str, who: str = "acme.service", sub_who
         async def go(c: Client) -> None:
             async def listen(s: Client) -> None:
                 sub = await s.nc.subscribe(subject)
-                await s.nc.flush()
+                await messaging.flush(s.nc)
                 await c.nc.publish(subject, data.encode())
-                await c.nc.flush()
+                await messaging.flush(c.nc)
                 msg = await sub.next_msg(timeout=5)
                 assert msg.data == data.encode()
                 assert not s.errors, s.errors
@@ -130,7 +131,7 @@ def request_reply(t: Tenancy, client: str) -> None:
                 async def answer(msg: Any) -> None:
                     await msg.respond(b"pong:" + msg.data)
                 await r.nc.subscribe(subject, cb=answer)
-                await r.nc.flush()
+                await messaging.flush(r.nc)
                 reply = await c.nc.request(subject, b"ping", timeout=5)
                 assert reply.data == b"pong:ping" and not r.errors, r.errors
             await session(t, "acme.service", responder)
@@ -160,7 +161,7 @@ def subscribe_other_tenant(t: Tenancy, client: str) -> None:
         async def go(c: Client) -> None:
             async def sub() -> None:
                 await c.nc.subscribe(subject)
-                await c.nc.flush()
+                await messaging.flush(c.nc)
             await py_denied(c, subject, sub, kind="Subscription")
         run(session(t, "acme.service", go))
     else:
@@ -537,7 +538,7 @@ def backup_subscribe(t: Tenancy, client: str) -> None:
         async def go(c: Client) -> None:
             async def sub() -> None:
                 await c.nc.subscribe(subject)
-                await c.nc.flush()
+                await messaging.flush(c.nc)
             await py_denied(c, subject, sub, kind="Subscription")
         run(session(t, "acme.ops", go))
     else:
@@ -566,7 +567,7 @@ def platform_reads_all_logs(t: Tenancy, client: str) -> None:
     if client == "nats-py":
         async def go(c: Client) -> None:
             sub = await c.nc.subscribe("*.logs.>")
-            await c.nc.flush()
+            await messaging.flush(c.nc)
             await publish()
             got = {(await sub.next_msg(timeout=5)).data.decode() for _ in range(2)}
             assert got == {a, g}

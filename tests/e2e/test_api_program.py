@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from components.nats_io import messaging
 from components.providers import nats_process
 from tests.support.operator_mode import connect
 from tests.support.pulumi_cli import ROOT, PulumiProject, missing_toolchain
@@ -85,7 +86,7 @@ async def _publish_and_receive(url: str, creds: dict[str, str]) -> tuple[int, by
     service = await connect(url, creds["acme_service"])
     try:
         sub = await reader.nc.subscribe("acme.events.>")
-        await reader.nc.flush()
+        await messaging.flush(reader.nc)
         ack = await service.nc.jetstream().publish("acme.events.orders.created", b"order-1")
         msg = await sub.next_msg(timeout=5)
         return ack.seq, msg.data

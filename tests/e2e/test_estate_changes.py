@@ -16,6 +16,7 @@ import shutil
 import nats
 
 from components.model.identity.jwt_codec import decode
+from components.nats_io import messaging
 from components.nats_io.resolver import lookup_account_jwt
 from components.providers import nats_process
 from tests.e2e.conftest import small_environment
@@ -132,7 +133,7 @@ async def _publish_plain(url: str, subject: str) -> None:
     nc = await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=1, connect_timeout=3)
     try:
         await nc.publish(subject, b"from the leaf")
-        await nc.flush()
+        await messaging.flush(nc)
     finally:
         await nc.close()
 

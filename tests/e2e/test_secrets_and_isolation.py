@@ -20,6 +20,7 @@ import nats
 import pytest
 from nats.aio.client import RawCredentials
 
+from components.nats_io import messaging
 from components.providers import nats_process
 from tests.e2e.conftest import server_pid, small_environment
 from tests.support.creds_checks import SEED
@@ -51,7 +52,7 @@ class Client:
             got.append(msg)
 
         await self.nc.subscribe(subject, cb=cb)
-        await self.nc.flush()
+        await messaging.flush(self.nc)
         return got
 
     def violations(self, kind: str, subject: str) -> list[str]:
@@ -138,16 +139,16 @@ def test_tenants_are_isolated_using_only_stack_outputs(stack: PulumiProject) -> 
             plat_logs = await plat.inbox("*.logs.>")
             await b.nc.publish("globex.events.orders.created", b"b-event")
             await b.nc.publish("globex.logs.app.info", b"b-log")
-            await b.nc.flush()
+            await messaging.flush(b.nc)
             # A publishes inside its tree (allowed) and outside it (refused, nothing arrives).
             await a.nc.publish("acme.logs.app.info", b"a-log")
             await a.nc.publish("globex.events.orders.created", b"a-forged-event")
             await a.nc.publish("globex.logs.app.info", b"a-forged-log")
             await a.nc.publish("elsewhere.x", b"a-outside")
-            await a.nc.flush()
+            await messaging.flush(a.nc)
             # The platform consumer may not publish into a tenant's log subjects.
             await plat.nc.publish("acme.logs.x", b"platform-forged")
-            await plat.nc.flush()
+            await messaging.flush(plat.nc)
             # Wait for what must arrive (a loaded machine may be slow), then a quiet period for
             # anything that must not.
             await until(lambda: len(plat_logs) >= 2 and len(b_own) >= 2 and len(a_own) >= 1)

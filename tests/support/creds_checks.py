@@ -13,6 +13,8 @@ from typing import Any, Callable
 import nats
 from nats.aio.client import Client, RawCredentials
 
+from components.nats_io import messaging
+
 REFUSED = "Authorization Violation"
 
 #: An nkey seed as it appears in text: 58 base32 characters, ``S`` then the key type (``O``perator,
@@ -64,7 +66,7 @@ async def publish(url: str, creds: str, subject: str, data: bytes) -> None:
     nc = await connect(url, creds)
     try:
         await nc.publish(subject, data)
-        await nc.flush()
+        await messaging.flush(nc)
     finally:
         await nc.close()
 

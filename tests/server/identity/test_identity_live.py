@@ -28,7 +28,7 @@ from components.model.identity.keys import new_account_key, new_operator_key, ne
 from components.model.identity.permissions import Permission, UserPermissions
 from components.model.identity.tenancy import platform_imports
 from components.model.identity.user import UserSpec, user_claims
-from components.nats_io import resolver
+from components.nats_io import messaging, resolver
 from components.nats_io.errors import ResolverError
 from components.providers import nats_process
 from tests.support.operator_mode import OperatorSetup, connect, connect_refused
@@ -86,16 +86,16 @@ def test_service_user_publishes_and_subscribes_only_its_tree(live):
     async def scenario():
         s, w = await connect(server.url, svc), await connect(server.url, watcher)
         everything = await w.nc.subscribe(">")
-        await w.nc.flush()
+        await messaging.flush(w.nc)
         await s.nc.publish("elsewhere.logs.a.b", b"leak")
-        await s.nc.flush()
+        await messaging.flush(s.nc)
         pub_err = await s.wait_error('Permissions Violation for Publish to "elsewhere.logs.a.b"')
         leaked = await _received(everything, QUIET)
         await s.nc.subscribe("elsewhere.>")
-        await s.nc.flush()
+        await messaging.flush(s.nc)
         sub_err = await s.wait_error('Permissions Violation for Subscription to "elsewhere.>"')
         await s.nc.publish("perm.events.billing.paid", b"ok")
-        await s.nc.flush()
+        await messaging.flush(s.nc)
         allowed = await _received(everything)
         await s.close(), await w.close()
         return pub_err, leaked, sub_err, allowed
@@ -115,12 +115,12 @@ def test_reader_cannot_publish(live):
     async def scenario():
         r, s = await connect(server.url, reader), await connect(server.url, svc)
         sub = await r.nc.subscribe("ro.logs.>")
-        await r.nc.flush()
+        await messaging.flush(r.nc)
         await r.nc.publish("ro.logs.api.fake", b"x")
-        await r.nc.flush()
+        await messaging.flush(r.nc)
         err = await r.wait_error("Permissions Violation for Publish")
         await s.nc.publish("ro.logs.api.real", b"y")
-        await s.nc.flush()
+        await messaging.flush(s.nc)
         first = await _received(sub)
         await r.close(), await s.close()
         return err, first
@@ -138,11 +138,11 @@ def test_tenant_a_cannot_read_tenant_b(live):
     async def scenario():
         ca, cb = await connect(server.url, a_any), await connect(server.url, b_svc)
         spy = await ca.nc.subscribe(">")
-        await ca.nc.flush()
+        await messaging.flush(ca.nc)
         own = await cb.nc.subscribe("iso-b.logs.>")
-        await cb.nc.flush()
+        await messaging.flush(cb.nc)
         await cb.nc.publish("iso-b.logs.api.secret", b"b-only")
-        await cb.nc.flush()
+        await messaging.flush(cb.nc)
         got_b = await _received(own)
         got_a = await _received(spy, QUIET)
         await ca.close(), await cb.close()
@@ -177,17 +177,17 @@ def test_platform_receives_every_tenant_and_cannot_inject(live):
         plat_all = await pw.nc.subscribe("*.logs.>")
         tenant_side = await aw.nc.subscribe("pa.>")
         for x in (c, pw, aw):
-            await x.nc.flush()
+            await messaging.flush(x.nc)
         await ca.nc.publish("pa.logs.api.error", b"from-a")
         await cb.nc.publish("pb.logs.worker.crash", b"from-b")
-        await ca.nc.flush(), await cb.nc.flush()
+        await messaging.flush(ca.nc), await messaging.flush(cb.nc)
         got = sorted([(await logs.next_msg(timeout=2)).subject for _ in range(2)])
         # drain what the tenant-side and platform watchers saw of the real messages
         seen_tenant = [await _received(tenant_side)]
         seen_plat = [await _received(plat_all), await _received(plat_all)]
         # now the platform consumer tries to forge a tenant message
         await c.nc.publish("pa.logs.api.forged", b"forged")
-        await c.nc.flush()
+        await messaging.flush(c.nc)
         err = await c.wait_error('Permissions Violation for Publish to "pa.logs.api.forged"')
         forged_platform = await _received(plat_all, QUIET)
         forged_tenant = await _received(tenant_side, QUIET)
@@ -300,7 +300,7 @@ def test_scoped_signing_key_users(live):
     async def scenario():
         c = await connect(server.url, good)
         await c.nc.publish("elsewhere.x", b"no")
-        await c.nc.flush()
+        await messaging.flush(c.nc)
         err = await c.wait_error("Permissions Violation for Publish")  # the template applies
         await c.close()
         return err, await connect_refused(server.url, bad)
@@ -328,7 +328,7 @@ def test_provisioning_user_manages_jetstream_only(live):
         js = c.nc.jetstream()
         info = await js.add_stream(name="PROV_LOGS", subjects=["prov.logs.>"])
         await c.nc.publish("prov.logs.api.x", b"x")
-        await c.nc.flush()
+        await messaging.flush(c.nc)
         err = await c.wait_error("Permissions Violation for Publish")
         await c.close()
         return info, err

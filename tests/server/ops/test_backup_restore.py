@@ -12,6 +12,7 @@ import nats
 import pytest
 from nats.aio.client import RawCredentials
 
+from components.nats_io import messaging
 from tests.server.ops.conftest import Estate, js, run_tool
 
 STREAM = "ACME_EVENTS_ORDERS"
@@ -174,7 +175,7 @@ def test_the_backup_role_backs_up_and_restores_but_touches_no_data(estate: Estat
         try:
             await nc.publish("acme.events.orders.created", b"forged")
             await nc.subscribe("acme.events.>")
-            await nc.flush()
+            await messaging.flush(nc)
             await asyncio.sleep(0.5)
         finally:
             await nc.close()

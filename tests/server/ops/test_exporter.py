@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from components.nats_io import messaging
 from components.providers.nats_process import free_port, pid_alive
 from tests.server.ops.conftest import CONSUMERS, DISK, ROOT, STREAMS, Estate, js
 from tests.support.operator_mode import connect
@@ -198,7 +199,7 @@ def test_platform_consumer_lag_per_tenant(estate: Estate, tmp_path: Any) -> None
                                 "ack_wait": 600_000_000_000, "filter_subject": "*.events.>"}})
             for i, tenant in enumerate(TENANT_ORDER):
                 await pub.nc.publish(f"{tenant}.events.netflow.flow", b"%d" % i)
-            await pub.nc.flush()
+            await messaging.flush(pub.nc)
             for _ in range(50):   # no publish acks: wait until the stream holds them all
                 state = (await js(pub.nc, "STREAM.INFO.events"))["state"]
                 if state["messages"] == len(TENANT_ORDER):
