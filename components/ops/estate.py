@@ -66,6 +66,7 @@ from components.model.shard_stacks import (
     shard_stack_name,
     stack_role,
 )
+from components.ops.state_repair import drop_empty_metadata
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEEDS_KEY = "nats-tenancy:accountSeeds"
@@ -347,8 +348,12 @@ class Estate:
     def recover(self) -> int:
         """After an interrupted ``up``: release each stack's lock, clear the creates that were in
         flight (their keys are in config, so the next ``up`` makes them again with the same keys),
-        then ``up``."""
-        for name in [self.stack] + [shard_stack_name(self.stack, k) for k in self.shards()]:
+        then ``up``. An empty state metadata file left by a CLI killed while it wrote it is removed
+        first (``state_repair.py``): until it is, every command on that stack fails."""
+        names = [self.stack] + [shard_stack_name(self.stack, k) for k in self.shards()]
+        for path in drop_empty_metadata(os.environ.get("PULUMI_BACKEND_URL", ""), names):
+            self.say(f"removed the empty state metadata file {path}")
+        for name in names:
             stack = self._stack(name)
             try:
                 stack.cancel()

@@ -19,6 +19,7 @@ import subprocess
 import time
 from typing import Any
 
+from components.ops.state_repair import drop_empty_metadata
 from components.providers import nats_process
 from tests.e2e.conftest import server_pid, small_environment
 from tests.support.creds_checks import connect, js_publish
@@ -161,13 +162,9 @@ def test_interrupted_up_converges_without_loss(project: PulumiProject) -> None:
     locked = project.up(check=False)
     if "failed to load checkpoint: EOF" in locked.output:
         # Killed while the file backend wrote a state file's metadata: the empty ``.attrs`` beside
-        # it is unreadable; without it the state file itself (intact) is read.
-        stacks = os.path.join(project.backend_dir, ".pulumi", "stacks")
-        for folder, _, files in os.walk(stacks):
-            for name in files:
-                path = os.path.join(folder, name)
-                if name.endswith(".attrs") and os.path.getsize(path) == 0:
-                    os.remove(path)
+        # it is unreadable; without it the state file itself (intact) is read
+        # (docs/runbooks/interrupted-up.md).
+        assert drop_empty_metadata(f"file://{project.backend_dir}", [project.stack])
         locked = project.up(check=False)
     assert locked.returncode != 0 and "locked" in locked.output and "pulumi cancel" in locked.output, \
         locked.output[-2000:]
