@@ -8,6 +8,12 @@ nats-server the estate stack starts:
     onboarding one tenant (preview + up), one-tenant change (preview + up), offboarding it (up),
     refresh (every stack), destroy
 
+With ``--floor``, after the real no-op preview of every stack, the floor (``benchmarks/floor_program``:
+components and no-op dynamic resources, as many in each stack as the real stack holds) is made in
+the same number of stacks and previewed the same way (the estate's stack, then the shards,
+``--parallel`` at a time), so the whole-estate preview reads as a ratio to Pulumi's own cost for the
+same resources through the same stacks.
+
 Each step records wall time, the peak RSS of the largest single process and the peak summed over
 the command's process tree (``run.TreeSampler``: the nats-server is the estate's, not counted), and
 which stacks ran. Onboarding at each N
@@ -27,13 +33,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.run import DATA_DIR, STACK, TreeSampler, environment, tenant_id  # noqa: E402
+from benchmarks.run import DATA_DIR, STACK, TreeSampler, count_resources, environment, tenant_id  # noqa: E402
 from components.providers import nats_process  # noqa: E402
 from tests.support.pulumi_cli import PulumiProject, missing_toolchain  # noqa: E402
 
@@ -95,9 +102,61 @@ def sharded_environment(n: int, ports: list[int], shards: int, room_for: int, ch
     return f"{head}platform:\n{tail}"
 
 
-def run_size(n: int, shard_size: int, parallel: int, timeout: float, quick: bool = False) -> dict[str, Any]:
+def _stack_counts(proj: PulumiProject, stacks: list[str]) -> dict[str, dict[str, int]]:
+    """The resources each stack holds (``run.count_resources``)."""
+    out = {}
+    for name in stacks:
+        view = PulumiProject.__new__(PulumiProject)
+        view.__dict__.update(proj.__dict__)
+        view.stack = name
+        out[name] = count_resources(view)
+    return out
+
+
+def _timed_over_stacks(floor: PulumiProject, stacks: list[str], parallel: int, action: list[str],
+                       timeout: float) -> tuple[bool, float]:
+    """``action`` on the first stack (the estate's), then on the others ``parallel`` at a time."""
+    def one(name: str) -> bool:
+        res = floor.run(*action[:1], "--stack", name, *action[1:], check=False, timeout=timeout)
+        return res.returncode == 0
+
+    start = time.monotonic()
+    ok = one(stacks[0])
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        ok = all(pool.map(one, stacks[1:])) and ok
+    return ok, round(time.monotonic() - start, 2)
+
+
+def floor_steps(counts: dict[str, dict[str, int]], parallel: int, timeout: float) -> list[Step]:
+    """The floor in as many stacks as the real estate, each with the real stack's counts: ``up``,
+    then a no-op preview of every stack (the step to compare with ``noop-preview-all``)."""
+    workdir = tempfile.mkdtemp(prefix="nt-bench-sharded-floor-")
+    floor = PulumiProject(workdir, stack=STACK)
+    shutil.rmtree(os.path.join(floor.project_dir, "components"), ignore_errors=True)
+    for name in ("__main__.py", "noop.py"):
+        shutil.copy(os.path.join(ROOT, "benchmarks", "floor_program", name), floor.project_dir)
+    stacks = list(counts)
+    floor.extra_env["PULUMI_SKIP_CHECKPOINTS"] = "true"   # as the driver runs the shards
+    steps = []
+    try:
+        for name in stacks:
+            floor.run("stack", "init", name, "--secrets-provider", "passphrase")
+            floor.run("config", "set", "--stack", name, "floor:components", str(max(1, counts[name]["component"])))
+            floor.run("config", "set", "--stack", name, "floor:resources", str(counts[name]["custom"]))
+        for step, action in (("floor-up", ["up", "--yes", "--skip-preview"]),
+                             ("floor-noop-preview-all", ["preview", "--expect-no-changes"])):
+            ok, wall = _timed_over_stacks(floor, stacks, parallel, action, timeout)
+            steps.append(Step(step, ok, wall, 0.0, 0.0, "", stacks))
+            print(f"  {step}: {'ok' if ok else 'FAILED'} {wall:.1f}s, {len(stacks)} stack(s)", flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return steps
+
+
+def run_size(n: int, shard_size: int, parallel: int, timeout: float, quick: bool = False,
+             floor: bool = False) -> dict[str, Any]:
     """Every step at ``n`` tenants (``quick``: without the two steps that run every stack, the
-    no-op preview with ``--all`` and the refresh)."""
+    no-op preview with ``--all`` and the refresh; ``floor``: the floor beside the no-op preview)."""
     workdir = tempfile.mkdtemp(prefix=f"nt-bench-sharded-{n}-")
     proj = PulumiProject(workdir, stack=STACK)
     ports = [nats_process.free_port() for _ in range(3)]
@@ -112,6 +171,10 @@ def run_size(n: int, shard_size: int, parallel: int, timeout: float, quick: bool
         steps.append(estate_step(proj, "noop-up", ["up", *par], timeout))
         if not quick:
             steps.append(estate_step(proj, "noop-preview-all", ["preview", "--all", *par], timeout))
+        if floor:
+            stacks = [STACK] + [f"{STACK}-shard-{k}" for k in range(shards)]
+            counts = _stack_counts(proj, stacks)
+            steps += floor_steps(counts, parallel, timeout)
         proj.write_environment(sharded_environment(n + 1, ports, shards, room))   # onboarding t{n}
         steps.append(estate_step(proj, "onboard-preview", ["preview", *par], timeout))
         steps.append(estate_step(proj, "onboard-up", ["up", *par], timeout))
@@ -149,6 +212,12 @@ def markdown(results: list[dict[str, Any]]) -> str:
         lines.append(f"| {r['tenants']:,} | {r['shards']} | " + " | ".join(cells) + f" | {peak:.0f} |")
     base = results[0]
     base_on = _onboard(base)
+    for r in results:
+        by = {s["step"]: s for s in r["steps"]}
+        if "floor-noop-preview-all" in by and "noop-preview-all" in by:
+            real, fl = by["noop-preview-all"]["wall_s"], by["floor-noop-preview-all"]["wall_s"]
+            lines.append(f"\n{r['tenants']:,} tenants: no-op preview of every stack {real:.1f} s, floor "
+                         f"{fl:.1f} s through the same {r['shards'] + 1} stacks: {real / fl:.2f}x the floor")
     lines += ["", "Onboarding one tenant (preview + up) against the smallest estate of the run:", ""]
     for r in results:
         on = _onboard(r)
@@ -169,6 +238,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--parallel", type=int, default=0, help="shard stacks at a time (default: CPU count)")
     ap.add_argument("--timeout", type=float, default=7200)
     ap.add_argument("--quick", action="store_true", help="leave out the steps that run every stack")
+    ap.add_argument("--floor", action="store_true", help="the floor through as many stacks, beside the no-op preview")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "sharded"))
     args = ap.parse_args(argv)
     reason = missing_toolchain()
@@ -180,7 +250,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     os.makedirs(args.out, exist_ok=True)
     sizes = [int(x) for x in args.tenants.split(",")]
     for n in sizes:
-        results.append(run_size(n, args.shard_size, parallel, args.timeout, args.quick))
+        results.append(run_size(n, args.shard_size, parallel, args.timeout, args.quick, args.floor))
         label = "_".join(str(r["tenants"]) for r in results)
         with open(os.path.join(args.out, f"sharded-{label}.json"), "w", encoding="utf-8") as f:
             json.dump(results, f, indent=1)
