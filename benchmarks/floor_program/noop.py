@@ -26,5 +26,7 @@ class NoopProvider(ResourceProvider):
 
 
 class Noop(Resource, module="bench", name="Noop"):
-    def __init__(self, name: str, value: str, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(NoopProvider(), name, {"key": name, "value": value}, opts)
+    def __init__(self, name: str, value: str, opts: Optional[pulumi.ResourceOptions] = None, extra: int = 0):
+        """``extra``: as many more string properties (the cost of a resource follows its properties)."""
+        props = {"key": name, "value": value, **{f"p{j:02d}": f"v{j}" for j in range(extra)}}
+        super().__init__(NoopProvider(), name, props, opts)
