@@ -21,7 +21,6 @@ the driver records them. Run on the benchmark environment of ``benchmarks/run.py
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -34,7 +33,7 @@ from typing import Any, Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.sharded import sharded_environment  # noqa: E402
+from benchmarks.sharded import sharded_environment, write_results  # noqa: E402
 from components.model.shard_stacks import shard_stack_name  # noqa: E402
 from components.ops.estate import Estate  # noqa: E402
 
@@ -107,12 +106,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "sharded"))
     args = ap.parse_args(argv)
     results = [run_size(int(n), args.shard_size) for n in args.tenants.split(",")]
-    os.makedirs(args.out, exist_ok=True)
-    label = "_".join(str(r["tenants"]) for r in results)
-    with open(os.path.join(args.out, f"planning-{label}.json"), "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=1)
-    with open(os.path.join(args.out, f"planning-{label}.md"), "w", encoding="utf-8") as f:
-        f.write(markdown(results))
+    write_results(args.out, "planning", results, markdown(results))
     print(markdown(results))
     return 0
 

@@ -231,6 +231,16 @@ def _onboard(r: dict[str, Any]) -> float:
     return by.get("onboard-preview", 0.0) + by.get("onboard-up", 0.0)
 
 
+def write_results(out: str, prefix: str, results: list[dict[str, Any]], table: str) -> None:
+    """``<prefix>-<sizes>.json`` and ``.md`` (the summary table) in ``out``."""
+    os.makedirs(out, exist_ok=True)
+    label = "_".join(str(r["tenants"]) for r in results)
+    with open(os.path.join(out, f"{prefix}-{label}.json"), "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=1)
+    with open(os.path.join(out, f"{prefix}-{label}.md"), "w", encoding="utf-8") as f:
+        f.write(table)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tenants", default="100,1000")
@@ -251,11 +261,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     sizes = [int(x) for x in args.tenants.split(",")]
     for n in sizes:
         results.append(run_size(n, args.shard_size, parallel, args.timeout, args.quick, args.floor))
-        label = "_".join(str(r["tenants"]) for r in results)
-        with open(os.path.join(args.out, f"sharded-{label}.json"), "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=1)
-        with open(os.path.join(args.out, f"sharded-{label}.md"), "w", encoding="utf-8") as f:
-            f.write(markdown(results))
+        write_results(args.out, "sharded", results, markdown(results))
     print(markdown(results))
     return 0 if all(s["ok"] for r in results for s in r["steps"]) else 1
 

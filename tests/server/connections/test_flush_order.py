@@ -31,8 +31,8 @@ async def _wire_after(flush: Callable[[Any], Awaitable[None]]) -> bytes:
             writer.write(b"PONG\r\n" * data.count(b"PING\r\n"))
             await writer.drain()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+    listener = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
     nc = await nats.connect(f"nats://127.0.0.1:{port}", allow_reconnect=False)
     try:
         seen.clear()   # the connect handshake
@@ -44,16 +44,16 @@ async def _wire_after(flush: Callable[[Any], Awaitable[None]]) -> bytes:
         return bytes(seen)
     finally:
         await nc.close()
-        server.close()
+        listener.close()
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    srv = make_server(str(tmp_path_factory.mktemp("nats")), name="flush").start()
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = make_server(str(tmp_path_factory.mktemp("nats")), name="flush").start()
     try:
-        yield srv
+        yield running
     finally:
-        srv.stop()
+        running.stop()
 
 
 def test_the_adapters_flush_pings_after_the_queued_subscription() -> None:
@@ -65,12 +65,12 @@ def test_the_adapters_flush_pings_after_the_queued_subscription() -> None:
     assert ours.rindex(b"PING") > ours.index(b"SUB a.b"), ours
 
 
-def test_a_subscription_receives_what_another_connection_publishes_right_after(server: RunningServer) -> None:
+def test_a_subscription_receives_what_another_connection_publishes_right_after(nats_server: RunningServer) -> None:
     async def scenario() -> list[int]:
         missed = []
         for i in range(30):
-            sub_conn = await nats.connect(server.url)
-            pub_conn = await nats.connect(server.url)
+            sub_conn = await nats.connect(nats_server.url)
+            pub_conn = await nats.connect(nats_server.url)
             got: list[Any] = []
 
             async def cb(msg: Any) -> None:
