@@ -89,7 +89,7 @@ class TenantMemo:
 
     def scope(self, context: Any) -> "MemoScope":
         """The keys of tenants read in ``context`` (the ``TenantContext`` of one load)."""
-        return MemoScope(self, hashlib.sha256(repr(context).encode("utf-8") + model_fingerprint()).digest())
+        return MemoScope(hashlib.sha256(repr(context).encode("utf-8") + model_fingerprint()).digest())
 
     def get(self, key: bytes) -> Optional[Tenant]:
         """The tenant kept under ``key``, if any."""
@@ -118,8 +118,8 @@ class TenantMemo:
 class MemoScope:
     """A memo's keys for one context: ``key(raw)`` of a tenant's raw YAML mapping."""
 
-    def __init__(self, memo: TenantMemo, context_digest: bytes):
-        self.memo, self._context = memo, context_digest
+    def __init__(self, context_digest: bytes):
+        self._context = context_digest
 
     def key(self, raw: Any) -> bytes:
         """The key of the tenant written as ``raw`` in this context."""
