@@ -38,6 +38,7 @@ from typing import Any, Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks.svg import PALETTE, Panel, Series, loglog  # noqa: E402
 from components.providers import nats_process  # noqa: E402
 from tests.support.pulumi_cli import PulumiProject, missing_toolchain, toolchain_bin  # noqa: E402
 
@@ -647,16 +648,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     return 0 if all_ok else 1
 
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-
-
-def svg_plot(results: list[dict[str, Any]], width: int = 760, height: int = 480) -> str:
-    """Wall time per step against resources, log-log, real (solid) and floor (dashed), as SVG.
-
-    Written by hand so the benchmark needs no plotting library."""
-    import math
-
-    series: list[tuple[str, str, bool, list[tuple[float, float]]]] = []
+def svg_plot(results: list[dict[str, Any]]) -> str:
+    """Wall time per step against resources, log-log, real (solid) and floor (dashed)."""
+    series: list[Series] = []
     steps = [s["step"] for s in (results[0]["real"]["steps"] if results else [])
              if not s["step"].startswith("up_retry")]
     for k, step in enumerate(steps):
@@ -668,47 +662,8 @@ def svg_plot(results: list[dict[str, Any]], width: int = 760, height: int = 480)
                 if st and r.get("real", {}).get("resources"):
                     pts.append((float(r["real"]["resources"]), float(st["wall_s"])))
             if pts:
-                series.append((f"{kind} {step}", PALETTE[k % len(PALETTE)], dashed, pts))
-    left, right, top, bottom = 70, 200, 20, 50
-    pw, ph = width - left - right, height - top - bottom
-    xs = [x for *_, pts in series for x, _ in pts] or [1.0]
-    ys = [y for *_, pts in series for _, y in pts] or [1.0]
-    x0, x1 = math.floor(math.log10(min(xs))), math.ceil(math.log10(max(xs)) + 1e-9)
-    y0, y1 = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)) + 1e-9)
-    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
-
-    def px(x: float) -> float:
-        return left + (math.log10(x) - x0) / (x1 - x0) * pw
-
-    def py(y: float) -> float:
-        return top + ph - (math.log10(y) - y0) / (y1 - y0) * ph
-
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'font-family="sans-serif" font-size="11">',
-           f'<rect width="{width}" height="{height}" fill="white"/>',
-           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>']
-    for e in range(x0, x1 + 1):
-        x = left + (e - x0) / (x1 - x0) * pw
-        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ph}" stroke="#ddd"/>')
-        out.append(f'<text x="{x:.1f}" y="{top + ph + 15}" text-anchor="middle">{10 ** e:,}</text>')
-    for e in range(y0, y1 + 1):
-        y = top + ph - (e - y0) / (y1 - y0) * ph
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{10.0 ** e:g}</text>')
-    out.append(f'<text x="{left + pw / 2}" y="{height - 12}" text-anchor="middle">resources (log)</text>')
-    out.append(f'<text x="16" y="{top + ph / 2}" text-anchor="middle" '
-               f'transform="rotate(-90 16 {top + ph / 2})">wall time, s (log)</text>')
-    for i, (label, colour, dashed, pts) in enumerate(series):
-        dash = ' stroke-dasharray="5,4"' if dashed else ""
-        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
-        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.6"{dash}/>')
-        out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{colour}"/>' for x, y in pts]
-        ly = top + 12 + i * 15
-        out.append(f'<line x1="{left + pw + 10}" y1="{ly - 4}" x2="{left + pw + 34}" y2="{ly - 4}" '
-                   f'stroke="{colour}" stroke-width="1.6"{dash}/>')
-        out.append(f'<text x="{left + pw + 40}" y="{ly}">{label}</text>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+                series.append(Series(f"{kind} {step}", PALETTE[k % len(PALETTE)], pts, dashed))
+    return loglog([Panel("resources (log)", "wall time, s (log)", series)], panel_height=480)
 
 
 if __name__ == "__main__":

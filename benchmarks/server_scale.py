@@ -43,6 +43,7 @@ from typing import Any, Optional
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks.svg import PALETTE, Panel, Series, loglog  # noqa: E402
 from components.model.environment.load import load_environment_text  # noqa: E402
 from components.model.environment.model import Environment  # noqa: E402
 from components.model.identity.keys import KeyPair, new_account_key  # noqa: E402
@@ -545,55 +546,19 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def svg_plot(rows: list[dict[str, Any]], width: int = 720, height: int = 420) -> str:
-    """Rates, RSS and restart time against tenants, log-log, drawn by hand (no plotting library)."""
-    import math
-
+def svg_plot(rows: list[dict[str, Any]]) -> str:
+    """Rates, RSS and restart time against tenants, log-log."""
     series = [
-        ("push accounts/s", "#1f77b4", [(r["tenants"], r["push"]["accounts_per_s"]) for r in rows]),
-        ("objects/s", "#ff7f0e", [(r["tenants"], r["objects"]["objects_per_s"]) for r in rows]),
-        ("server RSS MiB", "#2ca02c", [(r["tenants"], r["rss_after_objects_mib"]) for r in rows]),
-        ("restart until all streams, s", "#d62728",
+        ("push accounts/s", [(r["tenants"], r["push"]["accounts_per_s"]) for r in rows]),
+        ("objects/s", [(r["tenants"], r["objects"]["objects_per_s"]) for r in rows]),
+        ("server RSS MiB", [(r["tenants"], r["rss_after_objects_mib"]) for r in rows]),
+        ("restart until all streams, s",
          [(r["tenants"], (r.get("restart") or {}).get("sample_ready_s")) for r in rows]),
-        ("objects wall s", "#9467bd", [(r["tenants"], r["objects"]["wall_s"]) for r in rows]),
+        ("objects wall s", [(r["tenants"], r["objects"]["wall_s"]) for r in rows]),
     ]
-    series = [(label, colour, [(float(x), float(y)) for x, y in pts if y]) for label, colour, pts in series]
-    series = [s for s in series if s[2]]
-    left, right, top, bottom = 60, 210, 20, 45
-    pw, ph = width - left - right, height - top - bottom
-    xs = [x for *_, pts in series for x, _ in pts] or [1.0]
-    ys = [y for *_, pts in series for _, y in pts] or [1.0]
-    x0, x1 = math.floor(math.log10(min(xs))), math.ceil(math.log10(max(xs)) + 1e-9)
-    y0, y1 = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)) + 1e-9)
-    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
-
-    def px(x: float) -> float:
-        return left + (math.log10(x) - x0) / (x1 - x0) * pw
-
-    def py(y: float) -> float:
-        return top + ph - (math.log10(y) - y0) / (y1 - y0) * ph
-
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-           f'font-size="11">', f'<rect width="{width}" height="{height}" fill="white"/>',
-           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>']
-    for e in range(x0, x1 + 1):
-        out.append(f'<line x1="{px(10 ** e):.1f}" y1="{top}" x2="{px(10 ** e):.1f}" y2="{top + ph}" stroke="#ddd"/>')
-        out.append(f'<text x="{px(10 ** e):.1f}" y="{top + ph + 15}" text-anchor="middle">{10 ** e:,}</text>')
-    for e in range(y0, y1 + 1):
-        y = py(10.0 ** e)
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{left - 6}" y="{py(10.0 ** e) + 4:.1f}" text-anchor="end">{10.0 ** e:g}</text>')
-    out.append(f'<text x="{left + pw / 2}" y="{height - 10}" text-anchor="middle">tenants (log)</text>')
-    for i, (label, colour, pts) in enumerate(series):
-        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
-        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.6"/>')
-        out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{colour}"/>' for x, y in pts]
-        ly = top + 12 + i * 15
-        out.append(f'<line x1="{left + pw + 10}" y1="{ly - 4}" x2="{left + pw + 34}" y2="{ly - 4}" '
-                   f'stroke="{colour}" stroke-width="1.6"/>')
-        out.append(f'<text x="{left + pw + 40}" y="{ly}">{label}</text>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    drawn = [Series(label, PALETTE[k], [(float(x), float(y)) for x, y in pts if y])
+             for k, (label, pts) in enumerate(series)]
+    return loglog([Panel("tenants (log)", "", drawn)], width=720, panel_height=420, legend_width=210)
 
 
 def save(out_dir: str, rows: list[dict[str, Any]]) -> None:

@@ -35,12 +35,13 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.run import DATA_DIR, STACK, TreeSampler, count_resources, environment, tenant_id  # noqa: E402
+from benchmarks.svg import PALETTE, Panel, Series, loglog  # noqa: E402
 from components.providers import nats_process  # noqa: E402
 from tests.support.pulumi_cli import PulumiProject, missing_toolchain  # noqa: E402
 
@@ -154,15 +155,17 @@ def floor_steps(counts: dict[str, dict[str, int]], parallel: int, timeout: float
 
 
 def run_size(n: int, shard_size: int, parallel: int, timeout: float, quick: bool = False,
-             floor: bool = False) -> dict[str, Any]:
+             floor: bool = False, on_step: Optional[Callable[[dict[str, Any]], None]] = None) -> dict[str, Any]:
     """Every step at ``n`` tenants (``quick``: without the two steps that run every stack, the
-    no-op preview with ``--all`` and the refresh; ``floor``: the floor beside the no-op preview)."""
+    no-op preview with ``--all`` and the refresh; ``floor``: the floor beside the no-op preview).
+    ``on_step`` gets the size's result so far after every step, so a run cut short keeps the steps
+    it finished (a 10,000-tenant run takes hours)."""
     workdir = tempfile.mkdtemp(prefix=f"nt-bench-sharded-{n}-")
     proj = PulumiProject(workdir, stack=STACK)
     ports = [nats_process.free_port() for _ in range(3)]
     shards = max(1, -(-n // shard_size))
     room = n + 10
-    steps: list[Step] = []
+    steps = _Steps(lambda done: on_step and on_step(_size_result(n, shards, shard_size, parallel, done)))
     par = ["--parallel", str(parallel)]
     print(f"{n} tenants, {shards} shard stacks", flush=True)
     try:
@@ -174,7 +177,7 @@ def run_size(n: int, shard_size: int, parallel: int, timeout: float, quick: bool
         if floor:
             stacks = [STACK] + [f"{STACK}-shard-{k}" for k in range(shards)]
             counts = _stack_counts(proj, stacks)
-            steps += floor_steps(counts, parallel, timeout)
+            steps.extend(floor_steps(counts, parallel, timeout))
         proj.write_environment(sharded_environment(n + 1, ports, shards, room))   # onboarding t{n}
         steps.append(estate_step(proj, "onboard-preview", ["preview", *par], timeout))
         steps.append(estate_step(proj, "onboard-up", ["up", *par], timeout))
@@ -193,6 +196,26 @@ def run_size(n: int, shard_size: int, parallel: int, timeout: float, quick: bool
             if pid:
                 nats_process.stop(pid)
         shutil.rmtree(workdir, ignore_errors=True)
+    return _size_result(n, shards, shard_size, parallel, steps)
+
+
+class _Steps(list):  # type: ignore[type-arg]
+    """The steps of one size, reporting itself to ``report`` after every step added."""
+
+    def __init__(self, report: Callable[[list[Step]], None]) -> None:
+        super().__init__()
+        self._report = report
+
+    def append(self, step: Step) -> None:
+        super().append(step)
+        self._report(list(self))
+
+    def extend(self, steps: Any) -> None:
+        for step in steps:
+            self.append(step)
+
+
+def _size_result(n: int, shards: int, shard_size: int, parallel: int, steps: list[Step]) -> dict[str, Any]:
     return {"tenants": n, "shards": shards, "shard_size": shard_size, "parallel": parallel,
             "onboarded": tenant_id(n), "steps": [asdict(s) for s in steps]}
 
@@ -231,14 +254,32 @@ def _onboard(r: dict[str, Any]) -> float:
     return by.get("onboard-preview", 0.0) + by.get("onboard-up", 0.0)
 
 
+def svg_plot(results: list[dict[str, Any]]) -> str:
+    """Two panels against tenants, log-log: wall time per step, and the largest single process's
+    RSS per step (the bound the design promises: a shard's, not the estate's)."""
+    names = list(dict.fromkeys(s["step"] for r in results for s in r["steps"]))
+
+    def panel(key: str, label: str) -> Panel:
+        return Panel("tenants (log)", label, [
+            Series(name, PALETTE[k % len(PALETTE)], [(float(r["tenants"]), float(s[key])) for r in results
+                                                     for s in r["steps"] if s["step"] == name and s["ok"]],
+                   dashed=k >= len(PALETTE))
+            for k, name in enumerate(names)])
+
+    return loglog([panel("wall_s", "wall time, s (log)"),
+                   panel("peak_single_rss_mb", "largest process RSS, MiB (log)")])
+
+
 def write_results(out: str, prefix: str, results: list[dict[str, Any]], table: str) -> None:
-    """``<prefix>-<sizes>.json`` and ``.md`` (the summary table) in ``out``."""
+    """``<prefix>-<sizes>.json``, ``.md`` (the summary table) and ``.svg`` (``svg_plot``) in ``out``."""
     os.makedirs(out, exist_ok=True)
     label = "_".join(str(r["tenants"]) for r in results)
     with open(os.path.join(out, f"{prefix}-{label}.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1)
     with open(os.path.join(out, f"{prefix}-{label}.md"), "w", encoding="utf-8") as f:
         f.write(table)
+    with open(os.path.join(out, f"{prefix}-{label}.svg"), "w", encoding="utf-8") as f:
+        f.write(svg_plot(results))
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -260,7 +301,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     os.makedirs(args.out, exist_ok=True)
     sizes = [int(x) for x in args.tenants.split(",")]
     for n in sizes:
-        results.append(run_size(n, args.shard_size, parallel, args.timeout, args.quick, args.floor))
+        def partial(result: dict[str, Any], done: list[dict[str, Any]] = list(results)) -> None:
+            write_results(args.out, "sharded", [*done, result], markdown([*done, result]))
+        results.append(run_size(n, args.shard_size, parallel, args.timeout, args.quick, args.floor, partial))
         write_results(args.out, "sharded", results, markdown(results))
     print(markdown(results))
     return 0 if all(s["ok"] for r in results for s in r["steps"]) else 1
