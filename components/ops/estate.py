@@ -43,6 +43,7 @@ import concurrent.futures
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -306,22 +307,18 @@ class Estate:
         self.say(f"{name}: {action} ...")
         try:
             stack = self._stack(name)
-            common: dict[str, Any] = {"on_output": keep, "color": "never"}
             if action == "up":
                 if shard is not None:
                     self._seed_new_tenants(stack, shard)
-                up = stack.up(show_secrets=False, suppress_outputs=True, **common)
-                run.changes = dict(up.summary.resource_changes or {})
+                run.changes = self._update(stack, ["up", "--suppress-outputs"], keep)
                 self.record.store(name, self.digest(shard), self.shard_tenants(shard) if shard is not None else [])
             elif action == "preview":
-                pre = stack.preview(**common)
+                pre = stack.preview(on_output=keep, color="never")
                 run.changes = dict(pre.change_summary or {})
             elif action == "refresh":
-                ref = stack.refresh(show_secrets=False, **common)
-                run.changes = dict(ref.summary.resource_changes or {})
+                run.changes = self._update(stack, ["refresh"], keep)
             elif action == "destroy":
-                des = stack.destroy(**common)
-                run.changes = dict(des.summary.resource_changes or {})
+                run.changes = self._update(stack, ["destroy"], keep)
                 self.record.store(name, None, [])
             else:
                 raise EstateError(f"unknown action {action!r}")
@@ -334,6 +331,21 @@ class Estate:
         if run.error:
             self.say("\n".join(f"  {line}" for line in run.error.splitlines()))
         return run
+
+    def _update(self, stack: auto.Stack, verb: list[str], on_output: Callable[[str], None]) -> dict[str, int]:
+        """``pulumi up|refresh|destroy`` on ``stack`` through the command's CLI handle; the change
+        counts come from the engine's event log. ``Stack.up``, ``refresh`` and ``destroy`` of the
+        Automation API run ``stack output`` twice and ``stack history`` after the update for results
+        the driver does not use: 1.7 s per stack here, a fifth of an onboarding's ``up``."""
+        ws = stack.workspace
+        env = {"PULUMI_DEBUG_COMMANDS": "true", **ws.env_vars}   # --event-log is one of the CLI's debug flags
+        if ws.pulumi_home:
+            env["PULUMI_HOME"] = ws.pulumi_home
+        with tempfile.TemporaryDirectory(prefix="nt-estate-") as tmp:
+            log = os.path.join(tmp, "events.jsonl")
+            self._command().run([*verb, "--yes", "--skip-preview", "--color", "never", "--stack", stack.name,
+                                 "--exec-kind", "auto.local", "--event-log", log], ws.work_dir, env, on_output)
+            return _change_counts(log)
 
     def _summary(self, runs: list[StackRun], started: float) -> int:
         failed = [r.stack for r in runs if r.error]
@@ -384,6 +396,17 @@ def _cli_env() -> dict[str, str]:
     keys = ("PULUMI_BACKEND_URL", "PULUMI_HOME", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE",
             "PULUMI_SKIP_UPDATE_CHECK", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "PATH")
     return {k: os.environ[k] for k in keys if k in os.environ}
+
+
+def _change_counts(event_log: str) -> dict[str, int]:
+    """The resource change counts of the engine's summary event (``summaryEvent.resourceChanges``)
+    in an ``--event-log`` file: one JSON event per line, the summary among the last."""
+    counts: dict[str, int] = {}
+    with open(event_log, encoding="utf-8") as f:
+        for line in f:
+            if '"summaryEvent"' in line:
+                counts = dict(json.loads(line)["summaryEvent"].get("resourceChanges") or {})
+    return counts
 
 
 def _outputs(stack: auto.Stack) -> tuple[dict[str, Any], set[str]]:

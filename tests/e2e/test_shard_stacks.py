@@ -82,6 +82,8 @@ def test_sharded_estate_up_onboard_interrupt_recover_destroy(project: PulumiProj
     target = load_environment(os.path.join(proj.project_dir, "environments", "dev.yaml"), stack="dev").shard_of("newco")
     onboard = estate(proj, "up")
     assert ran(onboard) == {f"dev-shard-{target}"}, onboard
+    # The change counts come from the engine's event log: the new tenant's resources are created.
+    assert re.search(rf"^dev-shard-{target}: up done in [\d.]+s \(\d+ create", onboard, re.M), onboard
     out = json.loads(estate(proj, "outputs", "--show-secrets"))
     assert "newco" in out["tenants"]
     asyncio.run(publish_stored(out["nats_url"], out["tenants"]["newco"]["creds"]["service"], "newco.events.orders.x"))
@@ -115,6 +117,7 @@ def test_sharded_estate_up_onboard_interrupt_recover_destroy(project: PulumiProj
     pid = server_pid(proj)
     destroyed = estate(proj, "destroy")
     assert ran(destroyed) == {"dev"} | {f"dev-shard-{k}" for k in range(SHARDS)}, destroyed
+    assert re.search(r"^dev: destroy done in [\d.]+s \(\d+ delete\)", destroyed, re.M), destroyed
     assert not nats_process.pid_alive(pid), "destroy stops the estate's server"
 
 
