@@ -42,6 +42,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -251,7 +252,19 @@ class Estate:
             seeds[tid] = new_account_key().seed
         for tid in dropped:   # offboarded, or moved by a change of the shard count
             del seeds[tid]
-        stack.set_config(SEEDS_KEY, auto.ConfigValue(json.dumps(seeds, sort_keys=True), secret=True))
+        self._set_secret(stack, SEEDS_KEY, json.dumps(seeds, sort_keys=True))
+
+    def _set_secret(self, stack: auto.Stack, key: str, value: str) -> None:
+        """``pulumi config set --secret`` with the value on the CLI's stdin. ``Stack.set_config``
+        puts the value on the command line, where any user of the machine can read it while the
+        command runs (``/proc/<pid>/cmdline``)."""
+        ws = stack.workspace
+        env = {**os.environ, **ws.env_vars, **({"PULUMI_HOME": ws.pulumi_home} if ws.pulumi_home else {})}
+        done = subprocess.run([self._command().command, "--non-interactive", "config", "set", "--secret",
+                               "--stack", stack.name, key], input=value, text=True, capture_output=True,
+                              cwd=ws.work_dir, env=env, check=False)
+        if done.returncode != 0:
+            raise EstateError(f"{stack.name}: storing {key} failed: {done.stderr.strip()[-500:]}")
 
     # --- commands ------------------------------------------------------------------------------
     def run(self, action: str, run_all: bool = False, parallel: int = 0, only: Optional[int] = None,
@@ -324,6 +337,8 @@ class Estate:
                 raise EstateError(f"unknown action {action!r}")
         except auto.errors.CommandError as exc:
             run.error = "\n".join(tail[-20:]) or str(exc)[-2000:]
+        except EstateError as exc:
+            run.error = str(exc)
         run.seconds = time.monotonic() - t0
         changed = ", ".join(f"{n} {op}" for op, n in sorted(run.changes.items()) if op != "same")
         state = f"FAILED after {run.seconds:.1f}s" if run.error else f"done in {run.seconds:.1f}s"

@@ -2,7 +2,10 @@
 shard count change that would move tenants between shard stacks."""
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+from types import SimpleNamespace
 
 import pytest
 
@@ -49,3 +52,40 @@ def test_an_unsharded_environment_is_refused_with_the_command_to_use(tmp_path) -
     with pytest.raises(EstateError) as err:
         Estate("dev", str(tmp_path))
     assert "scripts/pulumi.sh dev" in str(err.value)
+
+
+class _Workspace:
+    def __init__(self, work_dir: str) -> None:
+        self.work_dir, self.env_vars, self.pulumi_home = work_dir, {"PULUMI_CONFIG_PASSPHRASE": "x"}, None
+
+
+class _Stack:
+    """What the seeding step reads of a stack: its name, workspace and (empty) config."""
+
+    def __init__(self, name: str, work_dir: str) -> None:
+        self.name, self.workspace = name, _Workspace(work_dir)
+
+    def get_all_config(self) -> dict:
+        return {}
+
+
+def test_new_account_seeds_reach_the_cli_on_stdin_never_on_its_command_line(tmp_path, monkeypatch) -> None:
+    root = project(tmp_path, shards=4)
+    estate = Estate("dev", root, say=lambda _: None)
+    shard = next(k for k in range(4) if estate.shard_tenants(k))
+    estate.record.store(shard_stack_name("dev", shard), "before", [])   # the stack holds no tenant yet
+    calls = []
+
+    def fake_run(argv, **kwargs):
+        calls.append((argv, kwargs))
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    estate._cli = SimpleNamespace(command="pulumi")   # the CLI handle, without running `pulumi version`
+    estate._seed_new_tenants(_Stack(shard_stack_name("dev", shard), root), shard)
+    (argv, kwargs), = calls
+    seeds = json.loads(kwargs["input"])
+    assert sorted(seeds) == sorted(estate.shard_tenants(shard))
+    assert all(seed.startswith("SA") for seed in seeds.values())
+    assert argv[-1] == "nats-tenancy:accountSeeds" and "--secret" in argv
+    assert not any(seed in arg for seed in seeds.values() for arg in argv)
