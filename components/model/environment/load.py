@@ -258,8 +258,8 @@ def _account_seeds(text: Optional[str], problems: Problems, stack: str) -> tuple
     if text is None:
         return ()
     key = f"config.{CONFIG_NAMESPACE}:accountSeeds"
-    fix = (f"pulumi config set --secret --path '{CONFIG_NAMESPACE}:accountSeeds.<account>' <SA… seed> "
-           f"--stack {stack}")
+    fix = (f"pulumi config set --secret --path '{CONFIG_NAMESPACE}:accountSeeds.<account>' --stack {stack} "
+           "< <file holding the SA… seed>")
     try:
         value = json.loads(text)
     except ValueError:
@@ -303,7 +303,8 @@ def check_store_key(settings: StackSettings, env: Environment) -> None:
     problems = Problems(f"Pulumi.{settings.stack}.yaml")
     field_path = f"config.{CONFIG_NAMESPACE}:jetstreamKey"
     key = settings.jetstream_key
-    set_it = (f"pulumi config set --secret {CONFIG_NAMESPACE}:jetstreamKey \"$(openssl rand -hex 32)\" "
+    # The value on stdin: a command-line argument is readable by any user while the command runs.
+    set_it = (f"openssl rand -hex 32 | pulumi config set --secret {CONFIG_NAMESPACE}:jetstreamKey "
               f"--stack {settings.stack}")
     if env.jetstream.cipher and not key:
         problems.add(field_path, f"missing: {env.file} sets jetstream.cipher: {env.jetstream.cipher}",
