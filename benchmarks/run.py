@@ -16,6 +16,14 @@ no-op dynamic resources (``benchmarks/floor_program``), so results read as a rat
 itself costs.
 
     .venv/bin/python benchmarks/run.py --tenants 10,100,1000 --floor --out benchmarks/results
+
+With ``--shard-stacks SIZE`` each size runs as a sharded estate instead (``platform.shard_stacks``,
+shards of about SIZE tenants, through the estate driver: ``benchmarks/sharded.py``, whose steps
+include onboarding one tenant), with ``--floor`` the floor through the same stacks, and
+``--peer`` / ``--raw-floor`` beside the estate's first ``up``: the one run per size that reaches
+10,000 tenants on one machine.
+
+    .venv/bin/python benchmarks/run.py --tenants 100,1000,10000 --shard-stacks 20 --floor --peer --raw-floor
 """
 from __future__ import annotations
 
@@ -495,6 +503,9 @@ def markdown(results: list[dict[str, Any]]) -> str:
              "process per `/usr/bin/time -v`). `floor` runs the same number of component and no-op "
              "dynamic resources; `x floor` is real wall time / floor wall time.", ""]
     for r in results:
+        if "sharded" in r:
+            lines += sharded_section(r, results)
+            continue
         real, floor = r["real"], r.get("floor")
         status = " (in progress: steps so far)" if real.get("partial") or (floor or {}).get("partial") else ""
         lines.append(f"## {r['tenants']} tenants{status}: {real.get('resources', '?')} resources "
@@ -522,28 +533,70 @@ def markdown(results: list[dict[str, Any]]) -> str:
                          f"{chg.get('changed')} changing resource(s): "
                          f"{', '.join(u.rsplit('::', 1)[-1] for u in chg.get('changed_urns', [])) or '-'}"
                          f" ({'as expected' if real.get('change_ok') else 'NOT only the account'}).")
-        peer = r.get("peer")
         up = next((s for s in real["steps"] if s["step"] == "up" and s["ok"]), None)
-        if peer:
-            failed = "" if peer["ok"] else f" (FAILED: {'; '.join(peer['failures'])})"
-            versus_up = (f"; the stack's `up`: {up.get('resources_per_s')} resources/s "
-                         "(accounts, users and keys included)." if up else ".")
-            lines.append(f"\nnatscli peer (a plain script, one `nats` command per object, accounts made beforehand): "
-                         f"{peer['objects']} streams, consumers and KV buckets in {peer['wall_s']} s = "
-                         f"{peer['objects_per_s']} objects/s{failed}{versus_up}")
-        raw = r.get("raw_floor")
-        if raw:
-            lines.append(f"\nRaw server floor (benchmarks/server_scale.py: the same accounts and objects by nats-py "
-                         f"directly, {raw['parallel']} accounts at a time): {raw['wall_s']} s = sign {raw['sign_s']} s "
-                         f"+ push {raw['push_s']} s ({raw['accounts_per_s']} accounts/s) + {raw['objects']} objects "
-                         f"{raw['objects_s']} s ({raw['objects_per_s']} objects/s){'' if raw['ok'] else ' (FAILED)'}"
-                         + (f"; the stack's `up`: {up['wall_s']} s ({round(up['wall_s'] / raw['wall_s'], 1)}x)."
-                            if up and raw["wall_s"] else "."))
+        lines += peer_and_raw_lines(r, up)
         for s in real["steps"]:
             if not s["ok"]:
                 lines.append(f"\n`{s['step']}` failed:\n\n```\n{s['error']}\n```")
         lines.append("")
     return "\n".join(lines)
+
+
+def sharded_section(r: dict[str, Any], results: list[dict[str, Any]]) -> list[str]:
+    """One size run in shard stacks: its steps (``benchmarks/sharded.py``), onboarding against the
+    smallest sharded size of the run, and the peer and raw floor beside its first ``up``."""
+    sh = r["sharded"]
+    status = " (in progress: steps so far)" if sh.get("partial") else ""
+    lines = [f"## {r['tenants']:,} tenants in {sh['shards']} shard stacks of about {sh['shard_size']} "
+             f"(+ the estate stack), {sh['parallel']} at a time{status}", "",
+             "| step | wall s | stacks run | largest process MiB | tree MiB |", "|---|---|---|---|---|"]
+    for s in sh["steps"]:
+        lines.append(f"| {s['step']}{'' if s['ok'] else ' (FAILED)'} | {s['wall_s']} | {len(s['stacks_run'])} | "
+                     f"{s['peak_single_rss_mb']} | {s['peak_tree_rss_mb']} |")
+    by = {s["step"]: s for s in sh["steps"]}
+    if "noop-preview-all" in by and "floor-noop-preview-all" in by:
+        real, fl = by["noop-preview-all"]["wall_s"], by["floor-noop-preview-all"]["wall_s"]
+        lines.append(f"\nNo-op preview of every stack: {real} s, the floor through the same stacks {fl} s: "
+                     f"{real / fl:.2f}x")
+    onboard = [by[k]["wall_s"] for k in ("onboard-preview", "onboard-up") if k in by]
+    base = next((b["sharded"] for b in results if "sharded" in b), None)
+    base_by = {s["step"]: s["wall_s"] for s in (base or {}).get("steps", [])}
+    base_on = sum(base_by.get(k, 0.0) for k in ("onboard-preview", "onboard-up"))
+    if len(onboard) == 2:
+        versus = (f" ({sum(onboard) / base_on:.2f}x the {base['tenants']:,}-tenant estate's)"
+                  if base and base_on and base is not sh else "")
+        lines.append(f"\nOnboarding one tenant: preview {onboard[0]} s + up {onboard[1]} s = "
+                     f"{sum(onboard):.1f} s{versus}")
+    lines += peer_and_raw_lines(r, by.get("up") if by.get("up", {}).get("ok") else None)
+    for s in sh["steps"]:
+        if not s["ok"]:
+            lines.append(f"\n`{s['step']}` failed:\n\n```\n{s['tail']}\n```")
+    lines.append("")
+    return lines
+
+
+def peer_and_raw_lines(r: dict[str, Any], up: Optional[dict[str, Any]]) -> list[str]:
+    """The natscli peer and the raw server floor of one size, beside the stack's (or estate's) ``up``."""
+    lines: list[str] = []
+    peer = r.get("peer")
+    if peer:
+        failed = "" if peer["ok"] else f" (FAILED: {'; '.join(peer['failures'])})"
+        versus_up = (f"; the stack's `up`: {up.get('resources_per_s')} resources/s "
+                     "(accounts, users and keys included)." if up and up.get("resources_per_s") else
+                     f"; the estate's first `up`: {up['wall_s']} s (accounts, users and keys included)."
+                     if up else ".")
+        lines.append(f"\nnatscli peer (a plain script, one `nats` command per object, accounts made beforehand): "
+                     f"{peer['objects']} streams, consumers and KV buckets in {peer['wall_s']} s = "
+                     f"{peer['objects_per_s']} objects/s{failed}{versus_up}")
+    raw = r.get("raw_floor")
+    if raw:
+        lines.append(f"\nRaw server floor (benchmarks/server_scale.py: the same accounts and objects by nats-py "
+                     f"directly, {raw['parallel']} accounts at a time): {raw['wall_s']} s = sign {raw['sign_s']} s "
+                     f"+ push {raw['push_s']} s ({raw['accounts_per_s']} accounts/s) + {raw['objects']} objects "
+                     f"{raw['objects_s']} s ({raw['objects_per_s']} objects/s){'' if raw['ok'] else ' (FAILED)'}"
+                     + (f"; the stack's `up`: {up['wall_s']} s ({round(up['wall_s'] / raw['wall_s'], 1)}x)."
+                        if up and raw["wall_s"] else "."))
+    return lines
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -563,7 +616,17 @@ def main(argv: Optional[list[str]] = None) -> int:
                          "(an earlier run's results file), and write them together as a new result")
     ap.add_argument("--skip-checkpoints", action="store_true",
                     help="set PULUMI_SKIP_CHECKPOINTS=true (state saved once per command, not after every step)")
+    ap.add_argument("--shard-stacks", type=int, default=0, metavar="SIZE",
+                    help="run the estate in shard stacks of about SIZE tenants through the estate driver "
+                         "(benchmarks/sharded.py: onboarding one tenant among the steps; --floor the floor "
+                         "through the same stacks) instead of one stack")
+    ap.add_argument("--quick", action="store_true",
+                    help="with --shard-stacks: leave out the steps that run every stack (no-op preview, refresh)")
+    ap.add_argument("--parallel", type=int, default=0, help="with --shard-stacks: stacks at a time (default: CPUs)")
     args = ap.parse_args(argv)
+    if args.shard_stacks and args.floor_only:
+        print("cannot run: --floor-only measures one-stack runs; give --floor with --shard-stacks", file=sys.stderr)
+        return 2
     reason = missing_toolchain()
     if reason:
         print(f"cannot run: {reason}", file=sys.stderr)
@@ -581,7 +644,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         if missing:
             print(f"cannot run: {args.floor_only} has no finished real run for {missing} tenants", file=sys.stderr)
             return 2
-    tag = ("_".join(str(n) for n in counts) + ("-skip-checkpoints" if args.skip_checkpoints else "")
+    tag = ("_".join(str(n) for n in counts) + (f"-shards-of-{args.shard_stacks}" if args.shard_stacks else "")
+           + ("-skip-checkpoints" if args.skip_checkpoints else "")
            + ("-floor-added" if args.floor_only else ""))
     log_root = os.path.join(args.out, f"logs-{tag}")
     version = subprocess.run([os.path.join(toolchain_bin(), "pulumi"), "version"],
@@ -618,7 +682,18 @@ def main(argv: Optional[list[str]] = None) -> int:
             entry[run.kind] = {**as_dict(run), "partial": True}
             save(entry)
 
-        if args.floor_only:
+        if args.shard_stacks:
+            from benchmarks.sharded import run_size
+
+            def shard_hook(result: dict[str, Any], entry: dict[str, Any] = entry) -> None:
+                entry["sharded"] = {**result, "partial": True}
+                save(entry)
+
+            entry["sharded"] = run_size(n, args.shard_stacks, args.parallel or os.cpu_count() or 1, args.timeout,
+                                        args.quick, args.floor, shard_hook)
+            all_ok &= all(st["ok"] for st in entry["sharded"]["steps"])
+            real_counts = {}
+        elif args.floor_only:
             real_counts = entry["real"]["counts"]
         else:
             real = real_run(n, args.timeout, args.keep, log_root, hook)
@@ -643,7 +718,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         results.append(entry)
         save()
     with open(os.path.join(args.out, f"results-{tag}.svg"), "w") as f:
-        f.write(svg_plot(results))
+        if args.shard_stacks:
+            from benchmarks.sharded import svg_plot as sharded_plot
+
+            f.write(sharded_plot([r["sharded"] for r in results]))
+        else:
+            f.write(svg_plot(results))
     print(f"results: {os.path.join(args.out, f'results-{tag}.md')}")
     return 0 if all_ok else 1
 
