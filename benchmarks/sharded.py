@@ -80,12 +80,19 @@ def estate_step(proj: PulumiProject, name: str, args: list[str], timeout: float)
     ran = sorted(set(re.findall(r"^(\S+): \w+ done in", out, re.M)))
     step = Step(name, proc.returncode == 0, round(wall, 2), round(sampler.peak_single / MB, 1),
                 round(sampler.peak_tree / MB, 1), sampler.peak_single_cmd, ran,
-                "" if proc.returncode == 0 else out[-3000:])
+                "" if proc.returncode == 0 else failures(out) + out[-1500:])
     print(f"  {name}: {'ok' if step.ok else 'FAILED'} {step.wall_s:.1f}s, {len(ran)} stack(s), "
           f"largest process {step.peak_single_rss_mb:.0f} MiB", flush=True)
     if not step.ok:
         print(step.tail, flush=True)
     return step
+
+
+def failures(out: str) -> str:
+    """Every failed stack's block of the driver's output (its ``FAILED`` line and the indented
+    tail of its CLI output under it), wherever it fell in a long run's output."""
+    blocks = re.findall(r"^\S+: \w+ FAILED after .*\n(?:  .*\n?)*", out, re.M)
+    return "".join(block[-2000:] for block in blocks)
 
 
 def sharded_environment(n: int, ports: list[int], shards: int, room_for: int, changed: Optional[int] = None,
