@@ -578,6 +578,7 @@ def sharded_section(r: dict[str, Any], results: list[dict[str, Any]]) -> list[st
 def peer_and_raw_lines(r: dict[str, Any], up: Optional[dict[str, Any]]) -> list[str]:
     """The natscli peer and the raw server floor of one size, beside the stack's (or estate's) ``up``."""
     lines: list[str] = []
+    whose = "estate's first" if "sharded" in r else "stack's"
     peer = r.get("peer")
     if peer:
         failed = "" if peer["ok"] else f" (FAILED: {'; '.join(peer['failures'])})"
@@ -594,7 +595,7 @@ def peer_and_raw_lines(r: dict[str, Any], up: Optional[dict[str, Any]]) -> list[
                      f"directly, {raw['parallel']} accounts at a time): {raw['wall_s']} s = sign {raw['sign_s']} s "
                      f"+ push {raw['push_s']} s ({raw['accounts_per_s']} accounts/s) + {raw['objects']} objects "
                      f"{raw['objects_s']} s ({raw['objects_per_s']} objects/s){'' if raw['ok'] else ' (FAILED)'}"
-                     + (f"; the stack's `up`: {up['wall_s']} s ({round(up['wall_s'] / raw['wall_s'], 1)}x)."
+                     + (f"; the {whose} `up`: {up['wall_s']} s ({round(up['wall_s'] / raw['wall_s'], 1)}x)."
                         if up and raw["wall_s"] else "."))
     return lines
 
