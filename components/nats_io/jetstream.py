@@ -16,7 +16,8 @@ Every request waits ``TIMEOUT`` seconds for its reply (``NATS_TENANCY_JS_API_TIM
 server can answer later than that and still apply the request (at 4,500 accounts on a loaded
 machine, most timed-out creates had been applied, docs/scale.md), so a stream or consumer create
 that timed out is followed by an INFO request: when the object exists with the requested config the
-create counts as done, otherwise the create is sent once more. That is safe because a create with
+create counts as done, otherwise the create is sent once more. A delete that timed out is checked
+the same way: done when INFO finds the object gone, otherwise sent once more. That is safe because a create with
 the identical config is idempotent on the server (it answers with the existing object), and one
 with another config is refused (``StreamNameInUse``, ``ConsumerAlreadyExists``).
 """
@@ -206,10 +207,28 @@ class JetStreamApi:
         return await self.request(f"STREAM.UPDATE.{config['name']}", {**config, "pedantic": True},
                                   context=f"updating stream {config['name']}")
 
-    async def stream_delete(self, name: str) -> bool:
-        """True when deleted, False when it was already gone (StreamNotFound)."""
+    async def _delete_checked(self, delete: Callable[[], Awaitable[Any]],
+                              info: Callable[[], Awaitable[Optional[dict[str, Any]]]]) -> None:
+        """``delete()``; after a timeout, done when INFO finds the object gone, else one more
+        ``delete()`` (a clustered delete on a busy server is applied after the reply's deadline, as
+        creates are; a second delete of an object already gone is answered with its not-found)."""
         try:
-            await self.request(f"STREAM.DELETE.{name}", context=f"deleting stream {name}")
+            await delete()
+        except JetStreamApiTimeout:
+            try:
+                if await info() is None:
+                    return
+            except JetStreamApiError:  # the INFO timed out too: the second delete decides
+                pass
+            await delete()
+
+    async def stream_delete(self, name: str) -> bool:
+        """True when deleted, False when it was already gone (StreamNotFound). A delete that timed
+        out is checked (``_delete_checked``)."""
+        try:
+            await self._delete_checked(
+                lambda: self.request(f"STREAM.DELETE.{name}", context=f"deleting stream {name}"),
+                lambda: self.stream_info(name))
             return True
         except StreamNotFound:
             return False
@@ -250,9 +269,12 @@ class JetStreamApi:
         return await self._create_checked(send, lambda: self.consumer_info(stream, name), matches)
 
     async def consumer_delete(self, stream: str, name: str) -> bool:
-        """True when deleted, False when it, or its stream, was already gone."""
+        """True when deleted, False when it, or its stream, was already gone. A delete that timed
+        out is checked (``_delete_checked``)."""
         try:
-            await self.request(f"CONSUMER.DELETE.{stream}.{name}", context=f"deleting consumer {stream}/{name}")
+            await self._delete_checked(
+                lambda: self.request(f"CONSUMER.DELETE.{stream}.{name}", context=f"deleting consumer {stream}/{name}"),
+                lambda: self.consumer_info(stream, name))
             return True
         except (ConsumerNotFound, StreamNotFound):
             return False

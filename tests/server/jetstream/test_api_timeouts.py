@@ -27,18 +27,23 @@ ORIGINAL_SEND = jsc.JetStreamApi._send
 
 
 class Replies:
-    """Wraps ``JetStreamApi._send``: the next creates lose their reply, ``late`` (the server applies
-    the create and answers, after the caller gave up) or ``lost`` (the request never reaches it)."""
+    """Wraps ``JetStreamApi._send``: the next creates (and, while a plan is set, deletes) lose their
+    reply, ``late`` (the server applies the request and answers, after the caller gave up) or
+    ``lost`` (the request never reaches it)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch):
         self.plan: list[str] = []
         self.creates: list[str] = []
+        self.deletes: list[str] = []
         replies = self
 
         async def send(api: jsc.JetStreamApi, subject: str, payload: bytes, context: str = "") -> Msg:
-            if ".CREATE." not in f".{subject}":
+            if ".CREATE." in f".{subject}":
+                replies.creates.append(subject)
+            elif ".DELETE." in f".{subject}" and replies.plan:
+                replies.deletes.append(subject)
+            else:
                 return await ORIGINAL_SEND(api, subject, payload, context)
-            replies.creates.append(subject)
             fate = replies.plan.pop(0) if replies.plan else "on time"
             if fate == "on time":
                 return await ORIGINAL_SEND(api, subject, payload, context)
@@ -225,3 +230,16 @@ def test_a_reply_slower_than_the_timeout_is_checked_by_info(server, kind: str,
     else:
         C.delete(made.id, {**made.outs, **direct})
         S.delete(s.id, s.outs)
+
+
+def test_a_delete_answered_late_counts_as_done_and_a_lost_one_is_sent_once_more(server, replies: Replies) -> None:
+    stream = unique("DEL")
+    s = S.create(_stream(server, stream))
+    cons = C.create(C.check({}, {"stream": stream, "name": "gone", **conn(server)}).inputs)
+    replies.plan = ["late"]
+    C.delete(cons.id, cons.outs)
+    assert replies.deletes == [f"CONSUMER.DELETE.{stream}.gone"], "the INFO found it gone: no second delete"
+    replies.plan = ["lost", "on time"]
+    S.delete(s.id, s.outs)
+    assert replies.deletes[1:] == [f"STREAM.DELETE.{stream}"] * 2, "the INFO found it there: sent once more"
+    assert _info(server, stream) is None
