@@ -225,5 +225,18 @@ def stream_messages_on(cluster: LocalCluster, i: int, account: str, stream: str)
     return None
 
 
+def replica_messages(cluster: LocalCluster, i: int, account: str, stream: str, want: int,
+                     timeout: float = 15.0) -> Optional[int]:
+    """``stream_messages_on`` once member ``i`` holds ``want`` messages, or its last count after
+    ``timeout``: a publish is acknowledged once a quorum stored it, so the last replica may still be
+    catching up when the ack arrives."""
+    deadline = time.monotonic() + timeout
+    while True:
+        held = stream_messages_on(cluster, i, account, stream)
+        if held == want or time.monotonic() > deadline:
+            return held
+        time.sleep(0.2)
+
+
 def run(coro: Any) -> Any:
     return asyncio.run(coro)

@@ -7,7 +7,13 @@ import os
 from components.model.identity.account import AccountSpec
 from components.providers.kv_bucket import KvBucketProvider
 from components.providers.stream import StreamProvider
-from tests.server.cluster.cluster_support import LocalCluster, cluster_environment, run, stream_messages_on
+from tests.server.cluster.cluster_support import (
+    LocalCluster,
+    cluster_environment,
+    replica_messages,
+    run,
+    stream_messages_on,
+)
 from tests.support.creds_checks import js_publish
 
 
@@ -47,7 +53,7 @@ def test_streams_and_buckets_are_placed_on_three_servers(cluster: LocalCluster) 
     run(js_publish(cluster.urls[1], creds, "orders.new", 25, "ORDERS"))
     # every server holds its own replica of both (its /jsz lists only what it stores itself)
     for i in range(3):
-        assert stream_messages_on(cluster, i, account.public_key, "ORDERS") == 25, f"server {i}"
+        assert replica_messages(cluster, i, account.public_key, "ORDERS", 25) == 25, f"server {i}"
         assert stream_messages_on(cluster, i, account.public_key, "KV_settings") == 0, f"server {i}"
 
 
