@@ -11,10 +11,8 @@ Counts are printed (``pytest -s``) for the record. Ports, names and configs come
 from __future__ import annotations
 
 import shutil
-import time
-from typing import Optional
 
-from tests.server.cluster.cluster_support import LocalCluster, cluster_environment, run, stream_messages_on
+from tests.server.cluster.cluster_support import LocalCluster, cluster_environment, replica_messages, run
 from tests.server.cluster.publisher import Publisher, create_stream, stored_ids, stream_leader
 
 STREAM, SUBJECT = "EVENTS", "events.>"
@@ -33,18 +31,9 @@ def _check_all_acked_stored(cluster: LocalCluster, account: str, creds: str, cou
     assert len(stored) == len(set(stored)), "a message is stored twice"
     assert counts.acked <= len(stored) <= counts.published
     for i in range(3):  # every replica comes to hold the same messages (a follower may lag an ack)
-        held = wait_replica(cluster, i, account, len(stored))
+        held = replica_messages(cluster, i, account, STREAM, len(stored), timeout=30.0)
         assert held == len(stored), f"server {i} holds {held} of {len(stored)}"
     return stored
-
-
-def wait_replica(cluster: LocalCluster, i: int, account: str, want: int, timeout: float = 30.0) -> Optional[int]:
-    deadline = time.monotonic() + timeout
-    while True:
-        held = stream_messages_on(cluster, i, account, STREAM)
-        if held == want or time.monotonic() > deadline:
-            return held
-        time.sleep(0.2)
 
 
 def test_kill_and_restart_one_server_while_publishing(cluster: LocalCluster) -> None:
