@@ -16,10 +16,10 @@ Every request waits ``TIMEOUT`` seconds for its reply (``NATS_TENANCY_JS_API_TIM
 server can answer later than that and still apply the request (at 4,500 accounts on a loaded
 machine, most timed-out creates had been applied, docs/scale.md), so a stream or consumer create
 that timed out is followed by an INFO request: when the object exists with the requested config the
-create counts as done, otherwise the create is sent once more. A delete that timed out is checked
-the same way: done when INFO finds the object gone, otherwise sent once more. That is safe because a create with
+create counts as done, otherwise the create is sent once more. That is safe because a create with
 the identical config is idempotent on the server (it answers with the existing object), and one
-with another config is refused (``StreamNameInUse``, ``ConsumerAlreadyExists``).
+with another config is refused (``StreamNameInUse``, ``ConsumerAlreadyExists``). A delete that
+timed out is checked the same way: done when INFO finds the object gone, otherwise sent once more.
 """
 from __future__ import annotations
 

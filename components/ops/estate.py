@@ -258,11 +258,9 @@ class Estate:
         """``pulumi config set --secret`` with the value on the CLI's stdin. ``Stack.set_config``
         puts the value on the command line, where any user of the machine can read it while the
         command runs (``/proc/<pid>/cmdline``)."""
-        ws = stack.workspace
-        env = {**os.environ, **ws.env_vars, **({"PULUMI_HOME": ws.pulumi_home} if ws.pulumi_home else {})}
         done = subprocess.run([self._command().command, "--non-interactive", "config", "set", "--secret",
                                "--stack", stack.name, key], input=value, text=True, capture_output=True,
-                              cwd=ws.work_dir, env=env, check=False)
+                              cwd=stack.workspace.work_dir, env={**os.environ, **_workspace_env(stack)}, check=False)
         if done.returncode != 0:
             raise EstateError(f"{stack.name}: storing {key} failed: {done.stderr.strip()[-500:]}")
 
@@ -352,14 +350,12 @@ class Estate:
         counts come from the engine's event log. ``Stack.up``, ``refresh`` and ``destroy`` of the
         Automation API run ``stack output`` twice and ``stack history`` after the update for results
         the driver does not use: 1.7 s per stack here, a fifth of an onboarding's ``up``."""
-        ws = stack.workspace
-        env = {"PULUMI_DEBUG_COMMANDS": "true", **ws.env_vars}   # --event-log is one of the CLI's debug flags
-        if ws.pulumi_home:
-            env["PULUMI_HOME"] = ws.pulumi_home
+        env = {"PULUMI_DEBUG_COMMANDS": "true", **_workspace_env(stack)}   # --event-log is one of its debug flags
         with tempfile.TemporaryDirectory(prefix="nt-estate-") as tmp:
             log = os.path.join(tmp, "events.jsonl")
             self._command().run([*verb, "--yes", "--skip-preview", "--color", "never", "--stack", stack.name,
-                                 "--exec-kind", "auto.local", "--event-log", log], ws.work_dir, env, on_output)
+                                 "--exec-kind", "auto.local", "--event-log", log], stack.workspace.work_dir, env,
+                                on_output)
             return _change_counts(log)
 
     def _summary(self, runs: list[StackRun], started: float) -> int:
@@ -411,6 +407,13 @@ def _cli_env() -> dict[str, str]:
     keys = ("PULUMI_BACKEND_URL", "PULUMI_HOME", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE",
             "PULUMI_SKIP_UPDATE_CHECK", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "PATH")
     return {k: os.environ[k] for k in keys if k in os.environ}
+
+
+def _workspace_env(stack: auto.Stack) -> dict[str, str]:
+    """What the Automation API adds to the CLI's environment for ``stack``'s workspace: its
+    variables and its Pulumi home, for the commands the driver runs itself."""
+    ws = stack.workspace
+    return {**ws.env_vars, **({"PULUMI_HOME": ws.pulumi_home} if ws.pulumi_home else {})}
 
 
 def _change_counts(event_log: str) -> dict[str, int]:
