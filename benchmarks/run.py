@@ -545,6 +545,8 @@ def markdown(results: list[dict[str, Any]]) -> str:
 def sharded_section(r: dict[str, Any], results: list[dict[str, Any]]) -> list[str]:
     """One size run in shard stacks: its steps (``benchmarks/sharded.py``), onboarding against the
     smallest sharded size of the run, and the peer and raw floor beside its first ``up``."""
+    from benchmarks.sharded import onboarding_s
+
     sh = r["sharded"]
     status = " (in progress: steps so far)" if sh.get("partial") else ""
     lines = [f"## {r['tenants']:,} tenants in {sh['shards']} shard stacks of about {sh['shard_size']} "
@@ -558,15 +560,12 @@ def sharded_section(r: dict[str, Any], results: list[dict[str, Any]]) -> list[st
         real, fl = by["noop-preview-all"]["wall_s"], by["floor-noop-preview-all"]["wall_s"]
         lines.append(f"\nNo-op preview of every stack: {real} s, the floor through the same stacks {fl} s: "
                      f"{real / fl:.2f}x")
-    onboard = [by[k]["wall_s"] for k in ("onboard-preview", "onboard-up") if k in by]
-    base = next((b["sharded"] for b in results if "sharded" in b), None)
-    base_by = {s["step"]: s["wall_s"] for s in (base or {}).get("steps", [])}
-    base_on = sum(base_by.get(k, 0.0) for k in ("onboard-preview", "onboard-up"))
-    if len(onboard) == 2:
-        versus = (f" ({sum(onboard) / base_on:.2f}x the {base['tenants']:,}-tenant estate's)"
-                  if base and base_on and base is not sh else "")
-        lines.append(f"\nOnboarding one tenant: preview {onboard[0]} s + up {onboard[1]} s = "
-                     f"{sum(onboard):.1f} s{versus}")
+    if "onboard-preview" in by and "onboard-up" in by:
+        base = next(b["sharded"] for b in results if "sharded" in b)   # the smallest size of the run
+        versus = (f" ({onboarding_s(sh) / onboarding_s(base):.2f}x the {base['tenants']:,}-tenant estate's)"
+                  if base is not sh and onboarding_s(base) else "")
+        lines.append(f"\nOnboarding one tenant: preview {by['onboard-preview']['wall_s']} s + up "
+                     f"{by['onboard-up']['wall_s']} s = {onboarding_s(sh):.1f} s{versus}")
     lines += peer_and_raw_lines(r, by.get("up") if by.get("up", {}).get("ok") else None)
     for s in sh["steps"]:
         if not s["ok"]:
@@ -582,10 +581,9 @@ def peer_and_raw_lines(r: dict[str, Any], up: Optional[dict[str, Any]]) -> list[
     peer = r.get("peer")
     if peer:
         failed = "" if peer["ok"] else f" (FAILED: {'; '.join(peer['failures'])})"
-        versus_up = (f"; the stack's `up`: {up.get('resources_per_s')} resources/s "
-                     "(accounts, users and keys included)." if up and up.get("resources_per_s") else
-                     f"; the estate's first `up`: {up['wall_s']} s (accounts, users and keys included)."
-                     if up else ".")
+        speed = f"{up.get('resources_per_s')} resources/s" if up and up.get("resources_per_s") else \
+            f"{up['wall_s']} s" if up else ""
+        versus_up = f"; the {whose} `up`: {speed} (accounts, users and keys included)." if up else "."
         lines.append(f"\nnatscli peer (a plain script, one `nats` command per object, accounts made beforehand): "
                      f"{peer['objects']} streams, consumers and KV buckets in {peer['wall_s']} s = "
                      f"{peer['objects_per_s']} objects/s{failed}{versus_up}")

@@ -172,30 +172,36 @@ def run_size(n: int, shard_size: int, parallel: int, timeout: float, quick: bool
     ports = [nats_process.free_port() for _ in range(3)]
     shards = max(1, -(-n // shard_size))
     room = n + 10
-    steps = _Steps(lambda done: on_step and on_step(_size_result(n, shards, shard_size, parallel, done)))
+    steps: list[Step] = []
+
+    def record(*done: Step) -> None:
+        steps.extend(done)
+        if on_step:
+            on_step(_size_result(n, shards, shard_size, parallel, steps))
+
     par = ["--parallel", str(parallel)]
     print(f"{n} tenants, {shards} shard stacks", flush=True)
     try:
         proj.write_environment(sharded_environment(n, ports, shards, room))
-        steps.append(estate_step(proj, "up", ["up", *par], timeout))
-        steps.append(estate_step(proj, "noop-up", ["up", *par], timeout))
+        record(estate_step(proj, "up", ["up", *par], timeout))
+        record(estate_step(proj, "noop-up", ["up", *par], timeout))
         if not quick:
-            steps.append(estate_step(proj, "noop-preview-all", ["preview", "--all", *par], timeout))
+            record(estate_step(proj, "noop-preview-all", ["preview", "--all", *par], timeout))
         if floor:
             stacks = [STACK] + [f"{STACK}-shard-{k}" for k in range(shards)]
             counts = _stack_counts(proj, stacks)
-            steps.extend(floor_steps(counts, parallel, timeout))
+            record(*floor_steps(counts, parallel, timeout))
         proj.write_environment(sharded_environment(n + 1, ports, shards, room))   # onboarding t{n}
-        steps.append(estate_step(proj, "onboard-preview", ["preview", *par], timeout))
-        steps.append(estate_step(proj, "onboard-up", ["up", *par], timeout))
+        record(estate_step(proj, "onboard-preview", ["preview", *par], timeout))
+        record(estate_step(proj, "onboard-up", ["up", *par], timeout))
         proj.write_environment(sharded_environment(n + 1, ports, shards, room, changed=n))
-        steps.append(estate_step(proj, "change-preview", ["preview", *par], timeout))
-        steps.append(estate_step(proj, "change-up", ["up", *par], timeout))
+        record(estate_step(proj, "change-preview", ["preview", *par], timeout))
+        record(estate_step(proj, "change-up", ["up", *par], timeout))
         proj.write_environment(sharded_environment(n, ports, shards, room, offboarded=n))   # offboarding t{n}
-        steps.append(estate_step(proj, "offboard-up", ["up", *par], timeout))
+        record(estate_step(proj, "offboard-up", ["up", *par], timeout))
         if not quick:
-            steps.append(estate_step(proj, "refresh", ["refresh", *par], timeout))
-        steps.append(estate_step(proj, "destroy", ["destroy", *par], timeout))
+            record(estate_step(proj, "refresh", ["refresh", *par], timeout))
+        record(estate_step(proj, "destroy", ["destroy", *par], timeout))
     finally:
         pid_file = os.path.join(proj.project_dir, DATA_DIR, "nats.pid")
         if os.path.exists(pid_file):
@@ -204,22 +210,6 @@ def run_size(n: int, shard_size: int, parallel: int, timeout: float, quick: bool
                 nats_process.stop(pid)
         shutil.rmtree(workdir, ignore_errors=True)
     return _size_result(n, shards, shard_size, parallel, steps)
-
-
-class _Steps(list):  # type: ignore[type-arg]
-    """The steps of one size, reporting itself to ``report`` after every step added."""
-
-    def __init__(self, report: Callable[[list[Step]], None]) -> None:
-        super().__init__()
-        self._report = report
-
-    def append(self, step: Step) -> None:
-        super().append(step)
-        self._report(list(self))
-
-    def extend(self, steps: Any) -> None:
-        for step in steps:
-            self.append(step)
 
 
 def _size_result(n: int, shards: int, shard_size: int, parallel: int, steps: list[Step]) -> dict[str, Any]:
@@ -241,7 +231,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
         peak = max(s["peak_single_rss_mb"] for s in r["steps"])
         lines.append(f"| {r['tenants']:,} | {r['shards']} | " + " | ".join(cells) + f" | {peak:.0f} |")
     base = results[0]
-    base_on = _onboard(base)
+    base_on = onboarding_s(base)
     for r in results:
         by = {s["step"]: s for s in r["steps"]}
         if "floor-noop-preview-all" in by and "noop-preview-all" in by:
@@ -250,13 +240,13 @@ def markdown(results: list[dict[str, Any]]) -> str:
                          f"{fl:.1f} s through the same {r['shards'] + 1} stacks: {real / fl:.2f}x the floor")
     lines += ["", "Onboarding one tenant (preview + up) against the smallest estate of the run:", ""]
     for r in results:
-        on = _onboard(r)
+        on = onboarding_s(r)
         ratio = f"{on / base_on:.2f}x" if base_on else "-"
         lines.append(f"- {r['tenants']:,} tenants: {on:.1f} s ({ratio} of {base['tenants']:,})")
     return "\n".join(lines) + "\n"
 
 
-def _onboard(r: dict[str, Any]) -> float:
+def onboarding_s(r: dict[str, Any]) -> float:
     by = {s["step"]: s["wall_s"] for s in r["steps"]}
     return by.get("onboard-preview", 0.0) + by.get("onboard-up", 0.0)
 
