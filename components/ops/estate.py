@@ -160,6 +160,7 @@ class Estate:
         self._env_setting = os.path.relpath(self.env.file, project_dir)
         self._cli: Optional[auto.PulumiCommand] = None
         self._cli_lock = threading.Lock()
+        self._created: set[str] = set()   # stacks this command made (no state, no outputs yet)
 
     # --- stacks --------------------------------------------------------------------------------
     def _command(self) -> auto.PulumiCommand:
@@ -178,9 +179,27 @@ class Estate:
         env[PART_VARIABLE] = self._part(stack_role(name).shard)   # the program reads its part, not the file
         opts = auto.LocalWorkspaceOptions(work_dir=self.project_dir, secrets_provider="passphrase", env_vars=env,
                                           pulumi_command=self._command())
-        stack = auto.create_or_select_stack(name, work_dir=self.project_dir, opts=opts)
+        stack = self._create_or_select(name, opts)
         if name != self.stack and _plain_setting(name, ENVIRONMENT_KEY, self.project_dir) != self._env_setting:
             stack.set_config(ENVIRONMENT_KEY, auto.ConfigValue(self._env_setting))
+        return stack
+
+    def _create_or_select(self, name: str, opts: auto.LocalWorkspaceOptions) -> auto.Stack:
+        """The stack, made first when the record has never seen it: the Automation API's
+        ``create_or_select_stack`` tries ``stack select`` first, a failed CLI call per new stack.
+        A stack made here with no config file before it has no state, no outputs and no seeds, so
+        ``_seed_new_tenants`` reads none of them (three CLI calls, two of them decrypting)."""
+        if self.record.entries.get(name) is not None:
+            return auto.select_stack(name, work_dir=self.project_dir, opts=opts)
+        # A file can outlive an earlier stack of the name (``stack rm --preserve-config``).
+        fresh = not os.path.exists(os.path.join(self.project_dir, f"Pulumi.{name}.yaml"))
+        try:
+            stack = auto.create_stack(name, work_dir=self.project_dir, opts=opts)
+        except auto.StackAlreadyExistsError:
+            return auto.select_stack(name, work_dir=self.project_dir, opts=opts)
+        if fresh:
+            with self._cli_lock:
+                self._created.add(name)
         return stack
 
     def digest(self, shard: Optional[int]) -> str:
@@ -238,10 +257,11 @@ class Estate:
     def _seed_new_tenants(self, stack: auto.Stack, shard: int) -> None:
         """Store an account seed for every tenant of the shard its stack has not created (secret
         config ``accountSeeds``), so an interrupted ``up`` loses no account key."""
-        held = self.record.tenants(stack.name)
+        new_stack = stack.name in self._created   # made by this command: nothing to read
+        held = set() if new_stack else self.record.tenants(stack.name)
         if held is None:
             held = set((_outputs(stack)[0].get("tenants") or {}).keys())
-        current = stack.get_all_config().get(SEEDS_KEY)
+        current = None if new_stack else stack.get_all_config().get(SEEDS_KEY)
         seeds: dict[str, str] = json.loads(current.value) if current is not None else {}
         wanted = set(self.shard_tenants(shard))
         new = sorted(wanted - held - set(seeds))

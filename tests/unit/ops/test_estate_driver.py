@@ -89,3 +89,51 @@ def test_new_account_seeds_reach_the_cli_on_stdin_never_on_its_command_line(tmp_
     assert all(seed.startswith("SA") for seed in seeds.values())
     assert argv[-1] == "nats-tenancy:accountSeeds" and "--secret" in argv
     assert not any(seed in arg for seed in seeds.values() for arg in argv)
+
+
+class _UnreadableStack(_Stack):
+    """A stack whose config and outputs must not be read: every read fails the test."""
+
+    def get_all_config(self) -> dict:
+        raise AssertionError("a stack this command made has no config to read")
+
+    def outputs(self) -> dict:
+        raise AssertionError("a stack this command made has no outputs to read")
+
+
+def test_a_stack_this_command_made_is_seeded_without_reading_its_outputs_or_config(tmp_path, monkeypatch) -> None:
+    root = project(tmp_path, shards=4)
+    estate = Estate("dev", root, say=lambda _: None)
+    shard = next(k for k in range(4) if estate.shard_tenants(k))
+    name = shard_stack_name("dev", shard)
+    estate._created.add(name)
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda argv, **kw: calls.append(kw) or subprocess.CompletedProcess(argv, 0))
+    estate._cli = SimpleNamespace(command="pulumi")
+    estate._seed_new_tenants(_UnreadableStack(name, root), shard)
+    (kwargs,) = calls
+    assert sorted(json.loads(kwargs["input"])) == sorted(estate.shard_tenants(shard))
+
+
+def test_only_a_stack_made_now_with_no_config_file_before_it_counts_as_new(tmp_path, monkeypatch) -> None:
+    from pulumi import automation as auto
+
+    root = project(tmp_path, shards=4)
+    estate = Estate("dev", root, say=lambda _: None)
+    made, selected = [], []
+
+    def create(name, **_):
+        if name == "dev-shard-1":
+            raise auto.StackAlreadyExistsError(auto.CommandResult("", "already exists", 255))
+        made.append(name)
+        return SimpleNamespace(name=name)
+
+    monkeypatch.setattr(auto, "create_stack", create)
+    monkeypatch.setattr(auto, "select_stack", lambda name, **_: selected.append(name) or SimpleNamespace(name=name))
+    estate.record.store("dev-shard-0", "before", ["t1"])
+    (tmp_path / "Pulumi.dev-shard-2.yaml").write_text("config: {}\n", encoding="utf-8")
+    for k in range(4):
+        estate._create_or_select(shard_stack_name("dev", k), opts=None)
+    assert selected == ["dev-shard-0", "dev-shard-1"]     # recorded: select only; existing: select after init
+    assert made == ["dev-shard-2", "dev-shard-3"]
+    assert estate._created == {"dev-shard-3"}              # dev-shard-2's config file outlived a stack
