@@ -71,6 +71,15 @@ def after(resource: pulumi.Resource) -> Callable[..., Any]:
     return transform
 
 
+def project_relative(path: str, project_dir: str) -> str:
+    """``path`` relative to the project when it lies inside it. The estate driver names the file
+    absolutely and a program run by hand (``scripts/pulumi.sh dev-shard-3 preview``) relatively: a
+    recorded input that differed between the two would show as a change in one of them."""
+    full = os.path.abspath(os.path.join(project_dir, path))
+    inside = os.path.commonpath([full, os.path.abspath(project_dir)]) == os.path.abspath(project_dir)
+    return os.path.relpath(full, project_dir) if inside else path
+
+
 def data_guard(env: Environment, url: pulumi.Input[str], system_creds: pulumi.Input[str], expect_servers: int,
                account_keys: Mapping[str, pulumi.Input[str]], project_dir: str,
                opts: Optional[pulumi.ResourceOptions] = None) -> DataGuard:
@@ -85,6 +94,6 @@ def data_guard(env: Environment, url: pulumi.Input[str], system_creds: pulumi.In
         "objects": objects,
         "allow_data_loss": sorted(env.data_protection.allow_data_loss),
         "backup_dir": backup_path(env.data_protection, project_dir),
-        "file": env.file,
+        "file": project_relative(env.file, project_dir),
     }
     return DataGuard("data-guard", props, opts)
