@@ -8,13 +8,12 @@ made with ``messaging.flush`` receives a message another connection publishes ri
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable
 
 import nats
-import pytest
 
 from components.nats_io import messaging
-from tests.support.nats_server import RunningServer, make_server
+from tests.support.nats_server import RunningServer
 
 INFO = b'INFO {"server_id":"wire","version":"2.15.1","proto":1,"max_payload":1048576}\r\n'
 
@@ -47,15 +46,6 @@ async def _wire_after(flush: Callable[[Any], Awaitable[None]]) -> bytes:
         listener.close()
 
 
-@pytest.fixture(scope="module")
-def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(str(tmp_path_factory.mktemp("nats")), name="flush").start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def test_the_adapters_flush_pings_after_the_queued_subscription() -> None:
     plain = asyncio.run(_wire_after(lambda nc: nc.flush()))
     ours = asyncio.run(_wire_after(messaging.flush))
@@ -65,12 +55,12 @@ def test_the_adapters_flush_pings_after_the_queued_subscription() -> None:
     assert ours.rindex(b"PING") > ours.index(b"SUB a.b"), ours
 
 
-def test_a_subscription_receives_what_another_connection_publishes_right_after(nats_server: RunningServer) -> None:
+def test_a_subscription_receives_what_another_connection_publishes_right_after(server: RunningServer) -> None:
     async def scenario() -> list[int]:
         missed = []
         for i in range(30):
-            sub_conn = await nats.connect(nats_server.url)
-            pub_conn = await nats.connect(nats_server.url)
+            sub_conn = await nats.connect(server.url)
+            pub_conn = await nats.connect(server.url)
             got: list[Any] = []
 
             async def cb(msg: Any) -> None:

@@ -1,27 +1,17 @@
-"""One real nats-server (JetStream on) per test module, stopped by PID; helpers to talk to it."""
+"""Helpers to talk to the module's nats-server (the `server` fixture of tests/server/conftest.py)."""
 from __future__ import annotations
 
 import asyncio
 import itertools
-from typing import Any, Awaitable, Callable, Iterator, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
 import nats
-import pytest
 
 from components.nats_io import jetstream as jsc
-from tests.support.nats_server import RunningServer, make_server
+from tests.support.nats_server import RunningServer
 
 T = TypeVar("T")
 _counter = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    srv = make_server(str(tmp_path_factory.mktemp("nats")), name="js").start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def unique(prefix: str) -> str:

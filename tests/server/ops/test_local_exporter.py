@@ -16,16 +16,7 @@ import pytest
 from components.providers import local_exporter, nats_process
 from components.providers.local_exporter import ExporterError, LocalExporterProvider
 from tests.server.ops.conftest import ROOT
-from tests.support.nats_server import RunningServer, make_server
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    srv = make_server(str(tmp_path_factory.mktemp("exporter-server"))).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+from tests.support.nats_server import RunningServer
 
 
 @pytest.fixture
