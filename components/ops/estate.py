@@ -17,8 +17,11 @@ ordinary stacks of this project, run through the Pulumi Automation API on the sa
   sees drift made outside the tool. ``refresh`` and ``destroy`` always take every shard (``destroy``
   the shards first, then the estate). The record is ``.state/shards/<estate>.json``, written after
   each shard's successful ``up``; without it every shard runs.
-- **Bounded parallelism.** ``--parallel`` shards at a time (default: the CPU count; every engine
-  is CPU-bound, so more only adds memory).
+- **Bounded parallelism.** ``--parallel`` shards at a time, default twice the CPU count: a shard
+  stack's command waits on its engine's round trips (the program blocks on each registration, the
+  engine on each provider call, the provider on the server), so one stack per core kept the cores
+  55 % busy in a first ``up`` here and two per core 80 % (8 against 11 stacks a minute); each
+  stack's processes hold about 250 MiB.
 - **Progress.** One line per stack as it starts and ends, with its change counts and time; a
   failed stack prints the tail of its output and the command exits 1 after the others finished.
 - **Keys that survive an interrupted up.** Before a shard's ``up``, the account seed of every
@@ -320,7 +323,7 @@ class Estate:
             todo.append(k)
         if runs:
             self.say(f"{len(runs)} shard stack(s) unchanged since their last up: skipped (--all runs them)")
-        workers = max(1, parallel or os.cpu_count() or 1)
+        workers = max(1, parallel or default_parallel())
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(self._one, shard_stack_name(self.stack, k), action, k) for k in todo]
             runs += [f.result() for f in futures]
@@ -422,6 +425,11 @@ class Estate:
         return self.run("up", run_all=True)
 
 
+def default_parallel() -> int:
+    """Shard stacks at a time when ``--parallel`` is not given: twice the CPU count (module docstring)."""
+    return 2 * (os.cpu_count() or 1)
+
+
 def _cli_env() -> dict[str, str]:
     """The CLI's environment, as scripts/env.sh sets it (backend, home, plugins off PATH)."""
     keys = ("PULUMI_BACKEND_URL", "PULUMI_HOME", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE",
@@ -471,7 +479,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--stack", required=True, help="the estate stack (the environment's own stack)")
     ap.add_argument("--all", action="store_true", help="run every shard, changed or not")
     ap.add_argument("--shard", type=int, help="run this shard stack only")
-    ap.add_argument("--parallel", type=int, default=0, help="shard stacks at a time (default: CPU count)")
+    ap.add_argument("--parallel", type=int, default=0, help="shard stacks at a time (default: twice the CPU count)")
     ap.add_argument("--show-secrets", action="store_true", help="outputs: print creds and keys")
     ap.add_argument("--checkpoints", action="store_true",
                     help="shard stacks write their state after every step (slower; the estate always does)")
