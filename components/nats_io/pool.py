@@ -22,7 +22,11 @@ How:
   connect with ``allow_reconnect=False``: a client whose server goes away closes at once and the
   next operation connects again, instead of requests queueing while nats-py retries in the
   background.
-- When an operation fails and its client no longer answers a PING, the client is dropped. If that
+- When an operation fails and its client no longer answers a PING, or a PING before a reuse goes
+  unanswered, the client is retired: never handed out again, and closed once the last operation
+  still using it ends. Not closed at once: under load a PONG can take longer than the probe's
+  second, and closing the client would fail every request still waiting on it with "connection
+  closed" (two shard stacks of a 10,000-tenant first ``up`` failed that way). If that
   client was reused (it may have died before the operation began, e.g. the server restarted between
   two operations) and the caller says a replay is harmless (``replay_safe``), the operation runs
   once more on a new client. A client opened for the operation itself is never retried: that
@@ -107,7 +111,8 @@ class _Pooled:
     in_use: int = 0
     last_ok: float = field(default_factory=time.monotonic)  # last completed round trip
     last_used: float = field(default_factory=time.monotonic)
-    dropped: bool = False
+    dropped: bool = False  # forgotten and being closed
+    retired: bool = False  # never handed out again; closed when no operation uses it
     expiry: Optional[asyncio.TimerHandle] = None
 
     def cancel_expiry(self) -> None:
@@ -122,7 +127,7 @@ class PoolStats:
     reused: int = 0       # operations served by a client that was already open
     retried: int = 0      # operations run again after their reused client broke
     closed_idle: int = 0  # clients closed for being idle (timeout or MAX_IDLE)
-    dropped: int = 0      # clients dropped because they were broken
+    dropped: int = 0      # clients retired because they were broken
 
 
 def _usable(nc: Client) -> bool:
@@ -214,7 +219,7 @@ class ConnectionPool:
         except Exception:
             if await self._answers(pooled):
                 raise  # an answer from the server (or a local error): the client is fine
-            self._drop(pooled, "broken")
+            self._retire(pooled)
             if not (reused and replay_safe):
                 raise
         finally:
@@ -229,7 +234,7 @@ class ConnectionPool:
             return result
         except Exception:
             if not await self._answers(pooled):
-                self._drop(pooled, "broken")
+                self._retire(pooled)
             raise
         finally:
             self._release(pooled)
@@ -240,12 +245,12 @@ class ConnectionPool:
             pooled.in_use += 1  # reserved: expiry and eviction leave it alone while we probe
             pooled.cancel_expiry()
             recent = time.monotonic() - pooled.last_ok < self.probe_after
-            if _usable(pooled.nc) and (recent or await self._answers(pooled)) and not pooled.dropped:
+            if _usable(pooled.nc) and (recent or await self._answers(pooled)) and not pooled.retired:
                 self._clients.move_to_end(key)
                 self.stats.reused += 1
                 return pooled, True
+            self._retire(pooled)
             self._release(pooled)
-            self._drop(pooled, "broken")
         # One connect per key at a time: concurrent operations wait for it (and share its error).
         task = self._connecting.get(key)
         if task is None:
@@ -272,7 +277,7 @@ class ConnectionPool:
 
     async def _answers(self, pooled: _Pooled) -> bool:
         """True when the client is connected and the server answers a PING."""
-        if pooled.dropped or not _usable(pooled.nc):
+        if pooled.dropped or pooled.retired or not _usable(pooled.nc):
             return False
         try:
             await pooled.nc.flush(timeout=PROBE_TIMEOUT)  # type: ignore[arg-type]  # nats-py annotates int
@@ -287,6 +292,9 @@ class ConnectionPool:
         pooled.in_use -= 1
         pooled.last_used = time.monotonic()
         if pooled.in_use > 0 or pooled.dropped:
+            return
+        if pooled.retired:
+            self._drop(pooled, "retired")
             return
         if self._clients.get(pooled.key) is not pooled:
             self._drop(pooled, "replaced")
@@ -312,16 +320,26 @@ class ConnectionPool:
         if not task.cancelled():
             task.exception()  # retrieved here too: every waiter may have been cancelled meanwhile
 
+    def _retire(self, pooled: _Pooled) -> None:
+        """A broken client: out of the pool at once, closed by the last ``_release`` of it (now, when
+        no operation uses it)."""
+        if pooled.dropped or pooled.retired:
+            return
+        pooled.retired = True
+        self.stats.dropped += 1
+        if self._clients.get(pooled.key) is pooled:
+            del self._clients[pooled.key]
+        if pooled.in_use == 0:
+            self._drop(pooled, "retired")
+
     def _drop(self, pooled: _Pooled, reason: str) -> None:
         """Forget the client and close it in the background (closing a broken one is harmless).
-        ``reason``: idle, broken, replaced or exit."""
+        ``reason``: idle, retired, replaced or exit."""
         if pooled.dropped:
             return
         pooled.dropped = True
         if reason == "idle":
             self.stats.closed_idle += 1
-        elif reason == "broken":
-            self.stats.dropped += 1
         pooled.cancel_expiry()
         if self._clients.get(pooled.key) is pooled:
             del self._clients[pooled.key]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -222,6 +223,47 @@ def test_idle_silent_connection_fails_its_ping_before_use(estate: Estate, pool) 
         assert pool.stats.dropped == 1 and pool.stats.retried == 0 and pool.stats.opened == 2
     finally:
         proxy.close()
+
+
+def test_an_unanswered_probe_retires_the_client_without_failing_the_operations_on_it(
+        estate: Estate, pool, monkeypatch) -> None:
+    """Under load a PONG can take longer than the probe's second. The client that failed its probe is
+    handed out no more, but an operation still waiting on it finishes there: closing it at once failed
+    such operations with "nats: connection closed". The PONG's delay is injected (the probe is made
+    to report no answer); the server and the requests are real."""
+    monkeypatch.setattr(pool, "probe_after", 60.0)
+    key = nats_connections.Key.of("test", [estate.url], estate.creds)
+    connect = lambda: jsc.connect_api(estate.url, estate.creds)  # noqa: E731
+    shared: list[Any] = []
+    waiting = threading.Event()
+
+    async def slow_request(nc: Any) -> bytes:
+        shared.append(nc)
+        waiting.set()
+        await asyncio.sleep(0.5)  # the other operation fails and its probe goes unanswered meanwhile
+        return bytes((await nc.request("$JS.API.INFO", b"", timeout=5)).data)
+
+    async def failing(nc: Any) -> None:
+        assert nc is shared[0], "both operations share the pooled client"
+        raise RuntimeError("no reply within the deadline")
+
+    async def no_pong(pooled: Any) -> bool:
+        return False
+
+    with ThreadPoolExecutor(1) as threads:
+        slow = threads.submit(pool.run, key, connect, slow_request, idle_timeout=30.0, replay_safe=False)
+        assert waiting.wait(10)
+        monkeypatch.setattr(pool, "_answers", no_pong)
+        with pytest.raises(RuntimeError, match="no reply within the deadline"):
+            pool.run(key, connect, failing, idle_timeout=30.0, replay_safe=False)
+        assert json.loads(slow.result(timeout=10))["type"] == "io.nats.jetstream.api.v1.account_info_response"
+    assert pool.stats.dropped == 1 and pool.stats.opened == 1
+    deadline = time.monotonic() + 5
+    while shared[0].is_connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert shared[0].is_closed, "closed once its last operation ended"
+    pool.run(key, connect, lambda nc: nc.flush(), idle_timeout=30.0, replay_safe=False)  # a new client: no probe
+    assert pool.stats.opened == 2, "the retired client was not handed out again"
 
 
 def test_silent_connection_is_not_replayed_when_unsafe(estate: Estate, pool, monkeypatch) -> None:
