@@ -5,8 +5,11 @@ import os
 import pulumi
 
 from components.program.estate import Estate
+from components.program.sdk_messages import drop_sdk_debug_messages
 from components.program.shard import CONTRACT_OUTPUT, ShardEstate, shard_contract
 from components.stack_config import load_stack
+
+drop_sdk_debug_messages()
 
 project_dir = os.path.dirname(os.path.abspath(__file__))
 settings, environment = load_stack(project_dir)
