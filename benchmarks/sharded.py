@@ -42,6 +42,7 @@ sys.path.insert(0, ROOT)
 
 from benchmarks.run import DATA_DIR, STACK, TreeSampler, count_resources, environment, tenant_id  # noqa: E402
 from benchmarks.svg import PALETTE, Panel, Series, loglog  # noqa: E402
+from components.ops.estate import default_parallel  # noqa: E402
 from components.providers import nats_process  # noqa: E402
 from tests.support.pulumi_cli import PulumiProject, missing_toolchain  # noqa: E402
 
@@ -283,7 +284,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tenants", default="100,1000")
     ap.add_argument("--shard-size", type=int, default=25)
-    ap.add_argument("--parallel", type=int, default=0, help="shard stacks at a time (default: CPU count)")
+    ap.add_argument("--parallel", type=int, default=0,
+                    help="shard stacks at a time (default: the driver's, twice the CPU count)")
     ap.add_argument("--timeout", type=float, default=7200)
     ap.add_argument("--quick", action="store_true", help="leave out the steps that run every stack")
     ap.add_argument("--floor", action="store_true", help="the floor through as many stacks, beside the no-op preview")
@@ -293,7 +295,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if reason:
         print(reason, file=sys.stderr)
         return 2
-    parallel = args.parallel or os.cpu_count() or 1
+    parallel = args.parallel or default_parallel()
     results = []
     os.makedirs(args.out, exist_ok=True)
     sizes = [int(x) for x in args.tenants.split(",")]
